@@ -1,0 +1,344 @@
+//! The error model shared by every provider crate.
+//!
+//! One [`Error`] type with an [`ErrorKind`]. Every error answers two questions a payment
+//! integration has to ask after a failure:
+//!
+//! - [`Error::is_retryable`]: is the failure transient (a connect error, a timeout, 408, 429,
+//!   502, 503, 504)?
+//! - [`Error::may_have_been_sent`]: may the provider have received, and acted on, the request?
+//!   When this is `true` for a call that is not idempotent (a payment creation, a refund), do not
+//!   re-send it blindly: ask the provider for the status first.
+//!
+//! The `source()` chain is kept intact: the hyper, rustls or I/O error that caused a failure is
+//! reachable through [`std::error::Error::source`].
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::time::Duration;
+
+use http::StatusCode;
+
+/// Which timeout fired.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TimeoutKind {
+    /// Establishing the TCP connection (and the TLS handshake) took too long. Nothing was sent.
+    Connect,
+    /// One attempt (sending the request and reading the whole answer) took too long.
+    Attempt,
+    /// The whole call, across every attempt and backoff, took too long.
+    Total,
+}
+
+impl fmt::Display for TimeoutKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TimeoutKind::Connect => "connect",
+            TimeoutKind::Attempt => "per-attempt",
+            TimeoutKind::Total => "total",
+        })
+    }
+}
+
+/// What went wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The TCP connection could not be established (refused, unreachable, DNS). Nothing was sent.
+    Connect,
+    /// The TLS handshake failed (bad certificate, untrusted server, client certificate refused).
+    Tls,
+    /// The connection failed after it was established: a reset, an unexpected EOF, a protocol
+    /// error. The request may have reached the server.
+    Io,
+    /// A timeout fired.
+    Timeout(TimeoutKind),
+    /// The server answered with a status that the operation does not accept.
+    Status {
+        /// The HTTP status.
+        status: StatusCode,
+        /// A short excerpt of the body, with secret-looking fields redacted.
+        excerpt: String,
+        /// The server's `Retry-After`, if it sent one.
+        retry_after: Option<Duration>,
+    },
+    /// The answer's body did not have the expected shape.
+    Decode {
+        /// What was expected, in words.
+        expected: String,
+        /// A short excerpt of what came, with secret-looking fields redacted.
+        excerpt: String,
+    },
+    /// The answer's body was larger than the configured cap.
+    BodyTooLarge {
+        /// The cap in bytes.
+        limit: usize,
+    },
+    /// The client or the request was configured wrongly (a bad URL, an unreadable certificate).
+    Config(String),
+    /// The provider understood the request and refused it (a decline, a validation error).
+    /// Provider crates carry a richer, typed error of their own in the source chain.
+    Provider {
+        /// The provider's error code.
+        code: String,
+        /// The provider's message.
+        message: String,
+    },
+}
+
+/// The error of every transport-level operation.
+pub struct Error {
+    inner: Box<Inner>,
+}
+
+struct Inner {
+    kind: ErrorKind,
+    may_have_been_sent: bool,
+    attempts: u32,
+    provider: Option<&'static str>,
+    operation: Option<&'static str>,
+    source: Option<Box<dyn StdError + Send + Sync + 'static>>,
+}
+
+impl Error {
+    /// A new error of `kind`. Whether it may have been sent defaults from the kind: `Connect`,
+    /// `Tls`, `Config` and a connect timeout were never sent; everything else may have been.
+    pub fn new(kind: ErrorKind) -> Self {
+        let may_have_been_sent = !matches!(
+            kind,
+            ErrorKind::Connect
+                | ErrorKind::Tls
+                | ErrorKind::Config(_)
+                | ErrorKind::Timeout(TimeoutKind::Connect)
+        );
+        Error {
+            inner: Box::new(Inner {
+                kind,
+                may_have_been_sent,
+                attempts: 0,
+                provider: None,
+                operation: None,
+                source: None,
+            }),
+        }
+    }
+
+    /// A configuration error.
+    pub fn config(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Config(message.into()))
+    }
+
+    /// A decode error: `expected` says what was expected, `body` is what came (it is excerpted
+    /// and redacted here).
+    pub fn decode(expected: impl Into<String>, body: &[u8]) -> Self {
+        Error::new(ErrorKind::Decode {
+            expected: expected.into(),
+            excerpt: crate::redact::excerpt(body),
+        })
+    }
+
+    /// A provider refusal with its code and message.
+    pub fn provider(code: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Provider {
+            code: code.into(),
+            message: message.into(),
+        })
+    }
+
+    /// Attaches the underlying cause.
+    pub fn with_source(mut self, source: impl Into<Box<dyn StdError + Send + Sync>>) -> Self {
+        self.inner.source = Some(source.into());
+        self
+    }
+
+    /// Overrides whether the request may have reached the server.
+    pub fn with_sent(mut self, may_have_been_sent: bool) -> Self {
+        self.inner.may_have_been_sent = may_have_been_sent;
+        self
+    }
+
+    /// Records the provider and operation the error belongs to (shown in `Display`).
+    pub fn with_operation(mut self, provider: &'static str, operation: &'static str) -> Self {
+        self.inner.provider = Some(provider);
+        self.inner.operation = Some(operation);
+        self
+    }
+
+    /// Records how many attempts were made.
+    pub fn with_attempts(mut self, attempts: u32) -> Self {
+        self.inner.attempts = attempts;
+        self
+    }
+
+    /// What went wrong.
+    pub fn kind(&self) -> &ErrorKind {
+        &self.inner.kind
+    }
+
+    /// How many attempts were made before giving up (0 when no request was attempted).
+    pub fn attempts(&self) -> u32 {
+        self.inner.attempts
+    }
+
+    /// The provider the failing call belonged to, if known.
+    pub fn provider_name(&self) -> Option<&'static str> {
+        self.inner.provider
+    }
+
+    /// The operation that failed, if known.
+    pub fn operation(&self) -> Option<&'static str> {
+        self.inner.operation
+    }
+
+    /// The HTTP status, for [`ErrorKind::Status`].
+    pub fn status(&self) -> Option<StatusCode> {
+        match &self.inner.kind {
+            ErrorKind::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// Which timeout fired, for [`ErrorKind::Timeout`].
+    pub fn timeout_kind(&self) -> Option<TimeoutKind> {
+        match &self.inner.kind {
+            ErrorKind::Timeout(t) => Some(*t),
+            _ => None,
+        }
+    }
+
+    /// Whether the failure is transient, so that the same request could succeed later.
+    ///
+    /// This says nothing about safety: for a call that is not idempotent, also check
+    /// [`Error::may_have_been_sent`].
+    pub fn is_retryable(&self) -> bool {
+        match &self.inner.kind {
+            ErrorKind::Connect | ErrorKind::Io | ErrorKind::Timeout(_) => true,
+            ErrorKind::Status { status, .. } => is_retryable_status(*status),
+            ErrorKind::Tls
+            | ErrorKind::Decode { .. }
+            | ErrorKind::BodyTooLarge { .. }
+            | ErrorKind::Config(_)
+            | ErrorKind::Provider { .. } => false,
+        }
+    }
+
+    /// Whether the request may have reached the server. `false` only when the failure proves it
+    /// did not (a refused connection, a failed TLS handshake, a connect timeout, a bad config).
+    pub fn may_have_been_sent(&self) -> bool {
+        self.inner.may_have_been_sent
+    }
+}
+
+/// The statuses that are worth retrying: 408, 429, 502, 503 and 504.
+pub fn is_retryable_status(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 408 | 429 | 502 | 503 | 504)
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Error");
+        d.field("kind", &self.inner.kind)
+            .field("may_have_been_sent", &self.inner.may_have_been_sent)
+            .field("attempts", &self.inner.attempts);
+        if let Some(p) = self.inner.provider {
+            d.field("provider", &p);
+        }
+        if let Some(o) = self.inner.operation {
+            d.field("operation", &o);
+        }
+        if let Some(s) = &self.inner.source {
+            d.field("source", s);
+        }
+        d.finish()
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let (Some(p), Some(o)) = (self.inner.provider, self.inner.operation) {
+            write!(f, "{p} {o}: ")?;
+        }
+        match &self.inner.kind {
+            ErrorKind::Connect => f.write_str("could not connect to the server")?,
+            ErrorKind::Tls => f.write_str("TLS handshake failed")?,
+            ErrorKind::Io => f.write_str("connection failed after it was established")?,
+            ErrorKind::Timeout(which) => write!(f, "{which} timeout elapsed")?,
+            ErrorKind::Status {
+                status, excerpt, ..
+            } => {
+                write!(f, "unexpected HTTP status {status}")?;
+                if !excerpt.is_empty() {
+                    write!(f, ": {excerpt}")?;
+                }
+            }
+            ErrorKind::Decode { expected, excerpt } => write!(
+                f,
+                "could not decode the answer: expected {expected}, got {excerpt:?}"
+            )?,
+            ErrorKind::BodyTooLarge { limit } => {
+                write!(f, "the answer's body is larger than the {limit}-byte cap")?
+            }
+            ErrorKind::Config(m) => write!(f, "invalid configuration: {m}")?,
+            ErrorKind::Provider { code, message } => {
+                write!(f, "the provider refused the request: [{code}] {message}")?
+            }
+        }
+        if self.inner.attempts > 1 {
+            write!(f, " (after {} attempts)", self.inner.attempts)?;
+        }
+        Ok(())
+    }
+}
+
+impl StdError for Error {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.inner
+            .source
+            .as_deref()
+            .map(|s| s as &(dyn StdError + 'static))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sent_defaults_follow_the_kind() {
+        assert!(!Error::new(ErrorKind::Connect).may_have_been_sent());
+        assert!(!Error::new(ErrorKind::Tls).may_have_been_sent());
+        assert!(!Error::new(ErrorKind::Timeout(TimeoutKind::Connect)).may_have_been_sent());
+        assert!(Error::new(ErrorKind::Io).may_have_been_sent());
+        assert!(Error::new(ErrorKind::Timeout(TimeoutKind::Attempt)).may_have_been_sent());
+        assert!(!Error::config("x").may_have_been_sent());
+    }
+
+    #[test]
+    fn retryable_statuses() {
+        for s in [408u16, 429, 502, 503, 504] {
+            assert!(is_retryable_status(StatusCode::from_u16(s).unwrap()));
+        }
+        for s in [200u16, 400, 401, 404, 500, 501] {
+            assert!(!is_retryable_status(StatusCode::from_u16(s).unwrap()));
+        }
+    }
+
+    #[test]
+    fn display_names_operation_and_timeout() {
+        let e = Error::new(ErrorKind::Timeout(TimeoutKind::Total))
+            .with_operation("kupikupi", "init")
+            .with_attempts(3);
+        assert_eq!(
+            e.to_string(),
+            "kupikupi init: total timeout elapsed (after 3 attempts)"
+        );
+        assert_eq!(e.timeout_kind(), Some(TimeoutKind::Total));
+    }
+
+    #[test]
+    fn source_chain_is_kept() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset");
+        let e = Error::new(ErrorKind::Io).with_source(io);
+        let src = e.source().expect("source");
+        assert!(src.downcast_ref::<std::io::Error>().is_some());
+    }
+}

@@ -1,0 +1,483 @@
+//! The HTTP transport: the [`Transport`] seam and its default, [`HttpTransport`] (hyper 1 with
+//! hyper-util's pooled client over hyper-rustls and rustls).
+//!
+//! [`HttpTransport`] speaks HTTP/1.1 and HTTP/2 (chosen through ALPN on `https://`; plain
+//! `http://` uses HTTP/1.1), keeps connections alive in a pool, caps the size of answers, and
+//! classifies every failure into an [`ErrorKind`] that says whether the request may have reached
+//! the server.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, Method, StatusCode, Uri};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use rustls::RootCertStore;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+
+use crate::error::{Error, ErrorKind, TimeoutKind};
+use crate::secret::Secret;
+
+/// A boxed, sendable future: what [`Transport::send`] returns.
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+/// An outbound request, ready to send. The body is [`Bytes`], so retries reuse it without a copy.
+#[derive(Clone, Debug)]
+pub struct Request {
+    /// The method.
+    pub method: Method,
+    /// The absolute URI.
+    pub uri: Uri,
+    /// The headers.
+    pub headers: HeaderMap,
+    /// The body.
+    pub body: Bytes,
+}
+
+impl Request {
+    /// A request with no headers and an empty body.
+    pub fn new(method: Method, uri: Uri) -> Self {
+        Request {
+            method,
+            uri,
+            headers: HeaderMap::new(),
+            body: Bytes::new(),
+        }
+    }
+
+    /// Sets the body.
+    pub fn with_body(mut self, body: impl Into<Bytes>) -> Self {
+        self.body = body.into();
+        self
+    }
+
+    /// Adds a header.
+    pub fn with_header(mut self, name: http::HeaderName, value: http::HeaderValue) -> Self {
+        self.headers.append(name, value);
+        self
+    }
+}
+
+/// A whole answer: status, headers and the body read up to the cap.
+#[derive(Clone, Debug)]
+pub struct Response {
+    /// The status.
+    pub status: StatusCode,
+    /// The headers.
+    pub headers: HeaderMap,
+    /// The body.
+    pub body: Bytes,
+}
+
+impl Response {
+    /// The `Content-Type` header's media type (before any `;`), lower-cased.
+    pub fn content_type(&self) -> Option<String> {
+        let v = self
+            .headers
+            .get(http::header::CONTENT_TYPE)?
+            .to_str()
+            .ok()?;
+        Some(v.split(';').next()?.trim().to_ascii_lowercase())
+    }
+
+    /// Turns any non-2xx answer into an [`ErrorKind::Status`] error with a redacted excerpt.
+    pub fn error_for_status(self) -> Result<Response, Error> {
+        if self.status.is_success() {
+            Ok(self)
+        } else {
+            Err(status_error(&self))
+        }
+    }
+}
+
+/// The [`ErrorKind::Status`] error for an answer, with a redacted excerpt and `Retry-After`.
+pub fn status_error(resp: &Response) -> Error {
+    Error::new(ErrorKind::Status {
+        status: resp.status,
+        excerpt: crate::redact::excerpt(&resp.body),
+        retry_after: crate::retry::retry_after(&resp.headers, std::time::SystemTime::now()),
+    })
+}
+
+/// The seam between the SDK and the network. Implement it to plug in another HTTP stack, a
+/// recorder or a fake; [`HttpTransport`] is the default.
+///
+/// An implementation sends one attempt and reads the whole answer. It maps failures to
+/// [`ErrorKind`]s and must only report `may_have_been_sent() == false` when it knows the request
+/// did not leave. Timeouts and retries are applied around it by [`crate::HttpClient`].
+pub trait Transport: Send + Sync + 'static {
+    /// Sends one request and reads the whole answer.
+    fn send(&self, request: Request) -> BoxFuture<Result<Response, Error>>;
+}
+
+impl<T: Transport + ?Sized> Transport for Arc<T> {
+    fn send(&self, request: Request) -> BoxFuture<Result<Response, Error>> {
+        (**self).send(request)
+    }
+}
+
+/// A client certificate chain and its private key, for mutual TLS.
+pub struct ClientIdentity {
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+}
+
+impl fmt::Debug for ClientIdentity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientIdentity")
+            .field("certificates", &self.chain.len())
+            .field("key", &crate::secret::REDACTED)
+            .finish()
+    }
+}
+
+impl Clone for ClientIdentity {
+    fn clone(&self) -> Self {
+        ClientIdentity {
+            chain: self.chain.clone(),
+            key: self.key.clone_key(),
+        }
+    }
+}
+
+impl ClientIdentity {
+    /// Reads a PEM certificate chain (leaf first) and a PEM private key (PKCS#8, PKCS#1 or SEC1).
+    pub fn from_pem(chain_pem: &[u8], key_pem: &Secret) -> Result<Self, Error> {
+        let chain = CertificateDer::pem_slice_iter(chain_pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| Error::config(format!("client certificate PEM is unreadable: {e}")))?;
+        if chain.is_empty() {
+            return Err(Error::config(
+                "client certificate PEM holds no CERTIFICATE block",
+            ));
+        }
+        // The key's own error could quote key material; say only what kind of failure it was.
+        let key = PrivateKeyDer::from_pem_slice(key_pem.expose())
+            .map_err(|_| Error::config("client private key PEM is unreadable or holds no key"))?;
+        Ok(ClientIdentity { chain, key })
+    }
+
+    /// Reads the chain and the key from PEM files.
+    pub fn from_pem_files(
+        chain_path: impl AsRef<std::path::Path>,
+        key_path: impl AsRef<std::path::Path>,
+    ) -> Result<Self, Error> {
+        let read = |p: &std::path::Path| {
+            std::fs::read(p).map_err(|e| {
+                Error::config(format!("cannot read {}: {e}", p.display())).with_source(e)
+            })
+        };
+        let chain = read(chain_path.as_ref())?;
+        let key = Secret::new(read(key_path.as_ref())?);
+        ClientIdentity::from_pem(&chain, &key)
+    }
+}
+
+/// Parses every `CERTIFICATE` block of a PEM bundle.
+pub fn certificates_from_pem(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, Error> {
+    let certs = CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| Error::config(format!("CA PEM is unreadable: {e}")))?;
+    if certs.is_empty() {
+        return Err(Error::config("CA PEM holds no CERTIFICATE block"));
+    }
+    Ok(certs)
+}
+
+/// The rustls crypto provider chosen by the crate's features (`ring` by default, or
+/// `aws-lc-rs`).
+pub fn crypto_provider() -> Arc<rustls::crypto::CryptoProvider> {
+    #[cfg(feature = "ring")]
+    {
+        Arc::new(rustls::crypto::ring::default_provider())
+    }
+    #[cfg(all(not(feature = "ring"), feature = "aws-lc-rs"))]
+    {
+        Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+    }
+}
+
+/// The default cap on an answer's body: 8 MiB (enough for a PDF receipt).
+pub const DEFAULT_MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+
+/// Builds an [`HttpTransport`].
+#[derive(Debug, Clone)]
+pub struct TransportBuilder {
+    connect_timeout: Duration,
+    max_body_bytes: usize,
+    identity: Option<ClientIdentity>,
+    extra_roots: Vec<CertificateDer<'static>>,
+    default_roots: bool,
+    pool_idle_timeout: Duration,
+    pool_max_idle_per_host: usize,
+    http2: bool,
+}
+
+impl Default for TransportBuilder {
+    fn default() -> Self {
+        TransportBuilder {
+            connect_timeout: Duration::from_secs(10),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            identity: None,
+            extra_roots: Vec::new(),
+            default_roots: true,
+            pool_idle_timeout: Duration::from_secs(60),
+            pool_max_idle_per_host: 64,
+            http2: true,
+        }
+    }
+}
+
+impl TransportBuilder {
+    /// Sets the connect timeout (TCP connect; the TLS handshake is bounded by the per-attempt
+    /// timeout).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Sets the cap on an answer's body, in bytes.
+    pub fn max_body_bytes(mut self, bytes: usize) -> Self {
+        self.max_body_bytes = bytes;
+        self
+    }
+
+    /// Presents a client certificate (mutual TLS).
+    pub fn client_identity(mut self, identity: ClientIdentity) -> Self {
+        self.identity = Some(identity);
+        self
+    }
+
+    /// Trusts the certificates of a PEM bundle as extra roots (a sandbox's or a private CA).
+    pub fn add_root_pem(mut self, pem: &[u8]) -> Result<Self, Error> {
+        self.extra_roots.extend(certificates_from_pem(pem)?);
+        Ok(self)
+    }
+
+    /// Trusts only the roots added with [`TransportBuilder::add_root_pem`], not the default set.
+    pub fn only_added_roots(mut self) -> Self {
+        self.default_roots = false;
+        self
+    }
+
+    /// How long an idle pooled connection is kept (default 60 s).
+    pub fn pool_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.pool_idle_timeout = timeout;
+        self
+    }
+
+    /// How many idle connections per host are kept (default 64).
+    pub fn pool_max_idle_per_host(mut self, max: usize) -> Self {
+        self.pool_max_idle_per_host = max;
+        self
+    }
+
+    /// Whether HTTP/2 is offered through ALPN (default yes).
+    pub fn http2(mut self, enabled: bool) -> Self {
+        self.http2 = enabled;
+        self
+    }
+
+    fn roots(&self) -> Result<RootCertStore, Error> {
+        let mut roots = RootCertStore::empty();
+        if self.default_roots {
+            #[cfg(feature = "webpki-roots")]
+            roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+            #[cfg(feature = "native-roots")]
+            {
+                let found = rustls_native_certs::load_native_certs();
+                for cert in found.certs {
+                    // A malformed system certificate is skipped, as browsers do.
+                    let _ = roots.add(cert);
+                }
+            }
+        }
+        for cert in &self.extra_roots {
+            roots.add(cert.clone()).map_err(|e| {
+                Error::config(format!("CA certificate rejected: {e}")).with_source(e)
+            })?;
+        }
+        Ok(roots)
+    }
+
+    /// Builds the transport. Must be called within a Tokio runtime only when sending.
+    pub fn build(self) -> Result<HttpTransport, Error> {
+        let roots = self.roots()?;
+        let builder = rustls::ClientConfig::builder_with_provider(crypto_provider())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| Error::config(format!("TLS versions: {e}")).with_source(e))?
+            .with_root_certificates(roots);
+        let tls = match &self.identity {
+            Some(id) => builder
+                .with_client_auth_cert(id.chain.clone(), id.key.clone_key())
+                .map_err(|e| {
+                    Error::config(format!("client certificate rejected: {e}")).with_source(e)
+                })?,
+            None => builder.with_no_client_auth(),
+        };
+
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_nodelay(true);
+        http.set_connect_timeout(Some(self.connect_timeout));
+        http.set_keepalive(Some(Duration::from_secs(60)));
+
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1();
+        let https = if self.http2 {
+            https.enable_http2().wrap_connector(http)
+        } else {
+            https.wrap_connector(http)
+        };
+
+        let client = Client::builder(TokioExecutor::new())
+            .pool_timer(TokioTimer::new())
+            .timer(TokioTimer::new())
+            .pool_idle_timeout(self.pool_idle_timeout)
+            .pool_max_idle_per_host(self.pool_max_idle_per_host)
+            .build(https);
+        Ok(HttpTransport {
+            client,
+            max_body_bytes: self.max_body_bytes,
+        })
+    }
+}
+
+/// The default [`Transport`]: one pooled hyper-util client over rustls. Cloning it is cheap and
+/// shares the pool.
+#[derive(Clone)]
+pub struct HttpTransport {
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    max_body_bytes: usize,
+}
+
+impl fmt::Debug for HttpTransport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpTransport")
+            .field("max_body_bytes", &self.max_body_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HttpTransport {
+    /// A builder with the defaults.
+    pub fn builder() -> TransportBuilder {
+        TransportBuilder::default()
+    }
+}
+
+impl Transport for HttpTransport {
+    fn send(&self, request: Request) -> BoxFuture<Result<Response, Error>> {
+        let client = self.client.clone();
+        let limit = self.max_body_bytes;
+        Box::pin(async move {
+            let mut builder = http::Request::builder()
+                .method(request.method)
+                .uri(request.uri);
+            if let Some(h) = builder.headers_mut() {
+                *h = request.headers;
+            }
+            let req = builder
+                .body(Full::new(request.body))
+                .map_err(|e| Error::config(format!("invalid request: {e}")).with_source(e))?;
+            let resp = client.request(req).await.map_err(classify_client_error)?;
+            let (parts, body) = resp.into_parts();
+            if let Some(len) = parts
+                .headers
+                .get(http::header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok())
+            {
+                if len > limit as u64 {
+                    return Err(Error::new(ErrorKind::BodyTooLarge { limit }));
+                }
+            }
+            let body = Limited::new(body, limit)
+                .collect()
+                .await
+                .map_err(|e| classify_body_error(e, limit))?
+                .to_bytes();
+            Ok(Response {
+                status: parts.status,
+                headers: parts.headers,
+                body,
+            })
+        })
+    }
+}
+
+/// Walks an error's source chain (looking inside `io::Error`s too).
+fn chain<'a>(err: &'a (dyn StdError + 'static)) -> Vec<&'a (dyn StdError + 'static)> {
+    let mut out = Vec::new();
+    let mut cur = Some(err);
+    while let Some(e) = cur {
+        out.push(e);
+        cur = match e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            Some(inner) => Some(inner as &(dyn StdError + 'static)),
+            None => e.source(),
+        };
+    }
+    out
+}
+
+fn has_tls_error(err: &(dyn StdError + 'static)) -> bool {
+    chain(err)
+        .iter()
+        .any(|e| e.downcast_ref::<rustls::Error>().is_some())
+}
+
+fn io_kind(err: &(dyn StdError + 'static)) -> Option<std::io::ErrorKind> {
+    chain(err)
+        .iter()
+        .find_map(|e| e.downcast_ref::<std::io::Error>().map(|io| io.kind()))
+}
+
+fn classify_client_error(err: hyper_util::client::legacy::Error) -> Error {
+    let tls = has_tls_error(&err);
+    let kind = if tls {
+        // A TLS failure, whether in the handshake or as an alert right after it (TLS 1.3 sends
+        // a refused client certificate as an alert after the client's first flight): the server
+        // never accepted application data.
+        ErrorKind::Tls
+    } else if err.is_connect() {
+        if io_kind(&err) == Some(std::io::ErrorKind::TimedOut) {
+            ErrorKind::Timeout(TimeoutKind::Connect)
+        } else {
+            ErrorKind::Connect
+        }
+    } else {
+        ErrorKind::Io
+    };
+    let sent = !(tls || err.is_connect());
+    Error::new(kind).with_sent(sent).with_source(err)
+}
+
+fn classify_body_error(err: Box<dyn StdError + Send + Sync>, limit: usize) -> Error {
+    if err
+        .downcast_ref::<http_body_util::LengthLimitError>()
+        .is_some()
+    {
+        return Error::new(ErrorKind::BodyTooLarge { limit });
+    }
+    let kind = if has_tls_error(&*err) {
+        ErrorKind::Tls
+    } else {
+        ErrorKind::Io
+    };
+    // The request was sent and answered: the server has acted on it.
+    Error::new(kind).with_sent(true).with_source(err)
+}
