@@ -10,26 +10,34 @@
 //! [`kupikupi`]: https://docs.rs/kupikupi
 //!
 //! ```
-//! use std::time::Duration;
-//! use payments_core::{Amount, HttpClient, HttpTransport, Operation, Request, RetryPolicy, Timeouts};
+//! use std::{sync::Arc, time::Duration};
+//! use payments_core::{
+//!     Amount, ErrorKind, HttpClient, HttpTransport, Operation, Request, RetryPolicy, Timeouts,
+//! };
 //!
-//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! // Money is integer minor units, parsed and printed exactly.
 //! let amount: Amount = "250.5".parse()?;
 //! assert_eq!(amount.minor(), 25_050);
 //!
 //! // One pooled transport; timeouts and retries around it.
-//! let timeouts = Timeouts::default().with_total(Duration::from_secs(20));
+//! let timeouts = Timeouts::default().with_total(Duration::from_secs(5));
 //! let transport = HttpTransport::builder().connect_timeout(timeouts.connect).build()?;
-//! let client = HttpClient::with_transport(std::sync::Arc::new(transport))
+//! let client = HttpClient::with_transport(Arc::new(transport))
 //!     .timeouts(timeouts)
-//!     .retry_policy(RetryPolicy::default().with_max_attempts(3));
+//!     .retry_policy(RetryPolicy::default().with_backoff(Duration::from_millis(5), Duration::from_millis(20)));
 //!
-//! // An operation says whether it may be re-sent after it may have reached the server.
-//! const STATUS: Operation = Operation::idempotent("example", "status");
-//! let request = Request::new(http::Method::GET, "http://127.0.0.1:9/status".parse()?);
-//! # let _ = (client, request, STATUS);
-//! // let response = client.execute(&STATUS, request).await?;
+//! // An operation says whether it may be re-sent once it may have reached the server.
+//! const CREATE: Operation = Operation::not_idempotent("example", "create");
+//! let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port(); // now closed
+//! let request = Request::new(http::Method::POST, format!("http://127.0.0.1:{port}/pay").parse()?);
+//!
+//! // A refused connection proves nothing was sent, so even a payment creation was retried.
+//! let err = client.execute(&CREATE, request).await.unwrap_err();
+//! assert_eq!(err.kind(), &ErrorKind::Connect);
+//! assert!(!err.may_have_been_sent());
+//! assert_eq!(err.attempts(), 3);
 //! # Ok(())
 //! # }
 //! ```

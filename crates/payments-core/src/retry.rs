@@ -330,13 +330,14 @@ impl RetryPolicy {
         if let Some(hint) = server_hint {
             return hint.min(self.max_retry_after);
         }
+        // Whole milliseconds: the resolution of tokio's timer, so a seeded delay is exact.
         let cap = self.backoff_cap(retry);
-        let cap_nanos = u64::try_from(cap.as_nanos()).unwrap_or(u64::MAX);
-        let nanos = match self.rng.lock() {
-            Ok(mut rng) => rng.u64(0..=cap_nanos),
-            Err(poisoned) => poisoned.into_inner().u64(0..=cap_nanos),
+        let cap_ms = u64::try_from(cap.as_millis()).unwrap_or(u64::MAX);
+        let ms = match self.rng.lock() {
+            Ok(mut rng) => rng.u64(0..=cap_ms),
+            Err(poisoned) => poisoned.into_inner().u64(0..=cap_ms),
         };
-        Duration::from_nanos(nanos)
+        Duration::from_millis(ms)
     }
 }
 

@@ -89,6 +89,13 @@ impl Response {
         Some(v.split(';').next()?.trim().to_ascii_lowercase())
     }
 
+    /// Decodes the body as JSON into `T`. A body of another shape is an [`ErrorKind::Decode`]
+    /// error that says what was `expected` and quotes a short, redacted excerpt.
+    pub fn json<T: serde::de::DeserializeOwned>(&self, expected: &str) -> Result<T, Error> {
+        serde_json::from_slice(&self.body)
+            .map_err(|e| Error::decode(expected, &self.body).with_source(e))
+    }
+
     /// Turns any non-2xx answer into an [`ErrorKind::Status`] error with a redacted excerpt.
     pub fn error_for_status(self) -> Result<Response, Error> {
         if self.status.is_success() {
@@ -435,9 +442,12 @@ fn chain<'a>(err: &'a (dyn StdError + 'static)) -> Vec<&'a (dyn StdError + 'stat
 }
 
 fn has_tls_error(err: &(dyn StdError + 'static)) -> bool {
-    chain(err)
-        .iter()
-        .any(|e| e.downcast_ref::<rustls::Error>().is_some())
+    chain(err).iter().any(|e| {
+        e.downcast_ref::<rustls::Error>().is_some()
+            // After the handshake, rustls reports a peer's alert (for example a refused client
+            // certificate under TLS 1.3) through an `io::Error` that holds only its text.
+            || e.to_string().starts_with("received fatal alert")
+    })
 }
 
 fn io_kind(err: &(dyn StdError + 'static)) -> Option<std::io::ErrorKind> {
