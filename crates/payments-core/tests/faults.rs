@@ -347,6 +347,28 @@ async fn a_truncated_body_is_an_io_error_and_not_resent() {
 }
 
 #[tokio::test]
+async fn a_reset_mid_response_is_an_io_error() {
+    let server = Scripted::start(vec![Behaviour::ResetMidResponse]).await;
+    let err = client()
+        .execute(&ONCE, post(&server.url("/create")))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), &ErrorKind::Io);
+    assert!(err.may_have_been_sent());
+    assert_eq!(err.attempts(), 1);
+    assert_eq!(server.requests(), 1);
+
+    // Idempotent: retried, and each attempt reached the server.
+    let server = Scripted::start(vec![Behaviour::ResetMidResponse, http(200, &[], b"whole")]).await;
+    let resp = client()
+        .execute(&IDEM, post(&server.url("/status")))
+        .await
+        .unwrap();
+    assert_eq!(&resp.body[..], b"whole");
+    assert_eq!(server.requests(), 2);
+}
+
+#[tokio::test]
 async fn a_body_over_the_cap_is_refused() {
     let big = vec![b'a'; 4096];
     let server = Scripted::start(vec![http(200, &[], &big)]).await;

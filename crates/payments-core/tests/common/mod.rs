@@ -27,6 +27,8 @@ pub enum Behaviour {
     StallBody,
     /// Read the request, send headers with a Content-Length larger than the body, then close.
     Truncate,
+    /// Read the request, send headers and part of the body, then reset the connection.
+    ResetMidResponse,
 }
 
 /// An HTTP/1.1 answer with a body.
@@ -148,6 +150,15 @@ async fn handle(
                     .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\npartial")
                     .await;
                 tokio::time::sleep(Duration::from_secs(3600)).await;
+                return;
+            }
+            Some(Behaviour::ResetMidResponse) => {
+                let _ = tcp
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n{\"half\":")
+                    .await;
+                let _ = tcp.flush().await;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                let _ = tcp.set_zero_linger();
                 return;
             }
             Some(Behaviour::Truncate) => {
