@@ -1,0 +1,3 @@
+//! Smart Pay client (work in progress).
+
+pub mod generated;
