@@ -78,7 +78,7 @@ pub fn generate_from_value(
     let api: OpenAPI = serde_json::from_value(spec)
         .map_err(|e| GenError(format!("spec is not an OpenAPI 3.0 document: {e}")))?;
     let ops = collect_operations(&api)?;
-    let request_types: BTreeSet<String> = ops.iter().filter_map(|o| o.request.clone()).collect();
+    let request_types = reachable(&api, ops.iter().filter_map(|o| o.request.clone()));
     let models = models_file(&api, &request_types, source)?;
     let operations = operations_file(&ops, source);
     let module = module_file(&api, source);
@@ -339,6 +339,45 @@ fn field_type(schema: &ReferenceOr<Box<Schema>>) -> Result<FieldType, GenError> 
 
 // ---------------------------------------------------------------------------------------------
 // models.rs
+
+/// The schemas reachable from `roots` through properties and array items: the types a caller
+/// builds, which get builders.
+fn reachable(api: &OpenAPI, roots: impl Iterator<Item = String>) -> BTreeSet<String> {
+    fn refs_of(schema: &ReferenceOr<Box<Schema>>, out: &mut Vec<String>) {
+        match schema {
+            ReferenceOr::Reference { reference } => {
+                if let Ok(name) = ref_name(reference) {
+                    out.push(name.to_owned());
+                }
+            }
+            ReferenceOr::Item(s) => match &s.schema_kind {
+                SchemaKind::Type(Type::Array(a)) => {
+                    if let Some(items) = &a.items {
+                        refs_of(items, out);
+                    }
+                }
+                SchemaKind::Type(Type::Object(o)) => {
+                    for p in o.properties.values() {
+                        refs_of(p, out);
+                    }
+                }
+                _ => {}
+            },
+        }
+    }
+    let schemas = api.components.as_ref().map(|c| &c.schemas);
+    let mut seen = BTreeSet::new();
+    let mut todo: Vec<String> = roots.collect();
+    while let Some(name) = todo.pop() {
+        if !seen.insert(name.clone()) {
+            continue;
+        }
+        if let Some(ReferenceOr::Item(schema)) = schemas.and_then(|s| s.get(&name)) {
+            refs_of(&ReferenceOr::Item(Box::new(schema.clone())), &mut todo);
+        }
+    }
+    seen
+}
 
 fn models_file(
     api: &OpenAPI,

@@ -485,6 +485,45 @@ pub struct QrCode {
     /// Base64 of the mobile app's signature of `<otp>.<timestamp>.<user_id>`.
     pub sign: String,
 }
+impl QrCode {
+    /// A builder for [`QrCode`].
+    pub fn builder() -> QrCodeBuilder {
+        QrCodeBuilder::default()
+    }
+}
+/// Builds a [`QrCode`]; `build` fails when a required field is missing.
+#[derive(Clone, Debug, Default)]
+#[must_use]
+pub struct QrCodeBuilder {
+    encrypted: Option<String>,
+    id_loyalty: Option<String>,
+    sign: Option<String>,
+}
+impl QrCodeBuilder {
+    /// Sets `encrypted`: base64 of `<otp>.<timestamp>.<user_id>` encrypted with the payment service's public key.
+    pub fn encrypted(mut self, value: impl Into<String>) -> Self {
+        self.encrypted = Some(value.into());
+        self
+    }
+    /// Sets `id_loyalty`: the customer's id in the loyalty programme (format set by the mobile app).
+    pub fn id_loyalty(mut self, value: impl Into<String>) -> Self {
+        self.id_loyalty = Some(value.into());
+        self
+    }
+    /// Sets `sign`: base64 of the mobile app's signature of `<otp>.<timestamp>.<user_id>`.
+    pub fn sign(mut self, value: impl Into<String>) -> Self {
+        self.sign = Some(value.into());
+        self
+    }
+    /// Builds the value, or names the first required field that is not set.
+    pub fn build(self) -> Result<QrCode, MissingField> {
+        Ok(QrCode {
+            encrypted: self.encrypted.ok_or(MissingField("encrypted"))?,
+            id_loyalty: self.id_loyalty.ok_or(MissingField("id_loyalty"))?,
+            sign: self.sign.ok_or(MissingField("sign"))?,
+        })
+    }
+}
 /// A fiscal receipt.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -510,6 +549,82 @@ pub struct Receipt {
     #[serde(with = "payments_core::money::minor_units")]
     pub total: payments_core::Amount,
 }
+impl Receipt {
+    /// A builder for [`Receipt`].
+    pub fn builder() -> ReceiptBuilder {
+        ReceiptBuilder::default()
+    }
+}
+/// Builds a [`Receipt`]; `build` fails when a required field is missing.
+#[derive(Clone, Debug, Default)]
+#[must_use]
+pub struct ReceiptBuilder {
+    date_time: Option<String>,
+    fiscal_document_number: Option<String>,
+    fiscal_drive_number: Option<String>,
+    fiscal_sign: Option<String>,
+    items: Option<Vec<ReceiptItem>>,
+    kassa_reg_number: Option<String>,
+    operation: Option<ReceiptOperation>,
+    total: Option<payments_core::Amount>,
+}
+impl ReceiptBuilder {
+    /// Sets `date_time`: when the receipt was made (RFC 3339).
+    pub fn date_time(mut self, value: impl Into<String>) -> Self {
+        self.date_time = Some(value.into());
+        self
+    }
+    /// Sets `fiscal_document_number`: the fiscal document number (FD).
+    pub fn fiscal_document_number(mut self, value: impl Into<String>) -> Self {
+        self.fiscal_document_number = Some(value.into());
+        self
+    }
+    /// Sets `fiscal_drive_number`: the fiscal drive number (FN).
+    pub fn fiscal_drive_number(mut self, value: impl Into<String>) -> Self {
+        self.fiscal_drive_number = Some(value.into());
+        self
+    }
+    /// Sets `fiscal_sign`: the receipt's fiscal sign (FP).
+    pub fn fiscal_sign(mut self, value: impl Into<String>) -> Self {
+        self.fiscal_sign = Some(value.into());
+        self
+    }
+    /// Sets `items`: the receipt's lines.
+    pub fn items(mut self, value: impl Into<Vec<ReceiptItem>>) -> Self {
+        self.items = Some(value.into());
+        self
+    }
+    /// Sets `kassa_reg_number`: the kassa's registration number (RN KKT).
+    pub fn kassa_reg_number(mut self, value: impl Into<String>) -> Self {
+        self.kassa_reg_number = Some(value.into());
+        self
+    }
+    /// Sets `operation`: the `operation` property.
+    pub fn operation(mut self, value: impl Into<ReceiptOperation>) -> Self {
+        self.operation = Some(value.into());
+        self
+    }
+    /// Sets `total`: the receipt's total in kopecks.
+    pub fn total(mut self, value: impl Into<payments_core::Amount>) -> Self {
+        self.total = Some(value.into());
+        self
+    }
+    /// Builds the value, or names the first required field that is not set.
+    pub fn build(self) -> Result<Receipt, MissingField> {
+        Ok(Receipt {
+            date_time: self.date_time.ok_or(MissingField("date_time"))?,
+            fiscal_document_number: self.fiscal_document_number,
+            fiscal_drive_number: self.fiscal_drive_number,
+            fiscal_sign: self.fiscal_sign.ok_or(MissingField("fiscal_sign"))?,
+            items: self.items.ok_or(MissingField("items"))?,
+            kassa_reg_number: self
+                .kassa_reg_number
+                .ok_or(MissingField("kassa_reg_number"))?,
+            operation: self.operation,
+            total: self.total.ok_or(MissingField("total"))?,
+        })
+    }
+}
 /// One line of a receipt.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -527,6 +642,59 @@ pub struct ReceiptItem {
     /// The `vat` property.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vat: Option<VatRate>,
+}
+impl ReceiptItem {
+    /// A builder for [`ReceiptItem`].
+    pub fn builder() -> ReceiptItemBuilder {
+        ReceiptItemBuilder::default()
+    }
+}
+/// Builds a [`ReceiptItem`]; `build` fails when a required field is missing.
+#[derive(Clone, Debug, Default)]
+#[must_use]
+pub struct ReceiptItemBuilder {
+    amount: Option<payments_core::Amount>,
+    name: Option<String>,
+    price: Option<payments_core::Amount>,
+    quantity: Option<String>,
+    vat: Option<VatRate>,
+}
+impl ReceiptItemBuilder {
+    /// Sets `amount`: the line's total in kopecks.
+    pub fn amount(mut self, value: impl Into<payments_core::Amount>) -> Self {
+        self.amount = Some(value.into());
+        self
+    }
+    /// Sets `name`: the item's name.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets `price`: the unit price in kopecks.
+    pub fn price(mut self, value: impl Into<payments_core::Amount>) -> Self {
+        self.price = Some(value.into());
+        self
+    }
+    /// Sets `quantity`: the quantity as a decimal text with at most 3 decimals (e.g. `0.250`).
+    pub fn quantity(mut self, value: impl Into<String>) -> Self {
+        self.quantity = Some(value.into());
+        self
+    }
+    /// Sets `vat`: the `vat` property.
+    pub fn vat(mut self, value: impl Into<VatRate>) -> Self {
+        self.vat = Some(value.into());
+        self
+    }
+    /// Builds the value, or names the first required field that is not set.
+    pub fn build(self) -> Result<ReceiptItem, MissingField> {
+        Ok(ReceiptItem {
+            amount: self.amount.ok_or(MissingField("amount"))?,
+            name: self.name.ok_or(MissingField("name"))?,
+            price: self.price.ok_or(MissingField("price"))?,
+            quantity: self.quantity.ok_or(MissingField("quantity"))?,
+            vat: self.vat,
+        })
+    }
 }
 /// The kind of receipt.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
