@@ -5,28 +5,37 @@
 //! amount, poll, confirm or cancel, store the fiscal receipt) and refunds.
 //!
 //! ```
-//! use smartpay::{Client, KassaIdGenerator, QrCode};
-//! use payments_core::Secret;
+//! use std::time::Duration;
+//! use smartpay::models::PurchaseStatus;
+//! use smartpay::{Amount, Client, KassaIdGenerator, QrCode, Secret};
 //!
-//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // A local emulator of the service (TLS with client certificates) stands in for the test host.
+//! let sandbox = payments_sandbox::smartpay::start(Default::default()).await?;
+//! let certs = sandbox.certificates();
+//! let (login, password) = sandbox.credentials();
+//!
+//! let client = Client::builder()
+//!     .base_url(sandbox.base_url()) // default: smartpay::TEST_BASE_URL
+//!     .client_identity_pem(certs.client_cert_pem.clone(), Secret::from(certs.client_key_pem.clone()))
+//!     .ca_pem(certs.ca_pem.clone())
+//!     .credentials(login, Secret::from(password))
+//!     .build()?;
+//!
 //! // The scanned QR payload is validated before anything is sent.
 //! let qr = QrCode::parse(r#"{"id_loyalty":"7000123","encrypted":"b3RwLjE3MDA=","sign":"c2ln"}"#)?;
-//! assert_eq!(qr.id_loyalty(), "7000123");
+//! let ids = KassaIdGenerator::new(); // unique, increasing kassa-local ids
 //!
-//! // Kassa-local ids: unique and increasing (unix milliseconds).
-//! let ids = KassaIdGenerator::new();
-//! assert_ne!(ids.next_id(), ids.next_id());
+//! let committed = client.commit_code(&qr, &ids.next_id()).await?; // as soon as it is scanned
+//! let mut released = committed.release(Amount::from_minor(125_050)).await?; // 1250.50 RUB
+//! assert_eq!(released.wait_for_status(Duration::from_secs(30)).await?, PurchaseStatus::Success);
+//! let paid = released.confirm().await?;
+//! paid.send_fiscal("0000000001012345", "3522589123").await?;
 //!
-//! // The client defaults to the provider's test host.
-//! let client = Client::builder()
-//!     .credentials("kassa-0001", Secret::from("s3cret"))
-//!     .build()?;
-//! assert_eq!(client.base_url(), smartpay::TEST_BASE_URL);
-//! // let purchase = client.commit_code(&qr, &ids.next_id()).await?;
-//! // let mut released = purchase.release(Amount::from_minor(125_050)).await?;
-//! // released.wait_for_status(Duration::from_secs(60)).await?;
-//! // let paid = released.confirm().await?;
-//! // paid.send_fiscal("0000000001012345", "3522589123").await?;
+//! let mut refund = paid.refund(&ids.next_id(), Amount::from_minor(50_000)).await?;
+//! refund.wait_for_status(Duration::from_secs(30)).await?;
+//! refund.confirm().await?;
 //! # Ok(())
 //! # }
 //! ```
