@@ -105,8 +105,29 @@ fn format_file(tokens: TokenStream) -> Result<String, GenError> {
             "internal error: generated code does not parse: {e}"
         ))
     })?;
-    let pretty = format!("{HEADER}\n\n{}", prettyplease::unparse(&file));
-    rustfmt(&pretty)
+    let pretty = spaced(&prettyplease::unparse(&file));
+    rustfmt(&format!("{HEADER}\n\n{pretty}"))
+}
+
+/// Puts a blank line between top-level items (prettyplease packs them together).
+fn spaced(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 16);
+    let mut prev: Option<&str> = None;
+    for line in text.lines() {
+        if let Some(p) = prev {
+            let ends_item =
+                p == "}" || p == "};" || (!p.starts_with([' ', '/', '#']) && p.ends_with(';'));
+            let ends_module_docs = p.starts_with("//!") && !line.starts_with("//!");
+            let starts_item = !line.is_empty() && !line.starts_with([' ', '}', ')', ']']);
+            if (ends_item || ends_module_docs) && starts_item {
+                out.push('\n');
+            }
+        }
+        out.push_str(line);
+        out.push('\n');
+        prev = Some(line);
+    }
+    out
 }
 
 fn rustfmt(text: &str) -> Result<String, GenError> {

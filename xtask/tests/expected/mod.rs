@@ -3,5 +3,7 @@
 //! Code generated from `fixtures/shop.yaml` (Fixture shop, version 0.0.1).
 //!
 //! Regenerate with `cargo xtask codegen`; CI runs `cargo xtask codegen --check`.
+
 pub mod models;
+
 pub mod operations;

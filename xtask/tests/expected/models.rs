@@ -4,7 +4,9 @@
 //!
 //! Objects keep the exact wire names; optional properties are `Option`s that are
 //! left out when `None`; enums accept values this version does not know.
+
 use serde::{Deserialize, Serialize};
+
 /// A new order.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -33,12 +35,14 @@ pub struct CreateOrder {
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
 }
+
 impl CreateOrder {
     /// A builder for [`CreateOrder`].
     pub fn builder() -> CreateOrderBuilder {
         CreateOrderBuilder::default()
     }
 }
+
 /// Builds a [`CreateOrder`]; `build` fails when a required field is missing.
 #[derive(Clone, Debug, Default)]
 #[must_use]
@@ -49,6 +53,7 @@ pub struct CreateOrderBuilder {
     total: Option<payments_core::Amount>,
     type_: Option<String>,
 }
+
 impl CreateOrderBuilder {
     /// Sets `orderId`: the shop's order id.
     pub fn order_id(mut self, value: impl Into<String>) -> Self {
@@ -86,6 +91,7 @@ impl CreateOrderBuilder {
         })
     }
 }
+
 /// The `Health` schema.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -94,6 +100,7 @@ pub struct Health {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
 }
+
 /// The `Line` schema.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -101,6 +108,7 @@ pub struct Line {
     /// Quantity.
     pub qty: i32,
 }
+
 /// An order.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -115,6 +123,7 @@ pub struct Order {
     /// The `state` property.
     pub state: OrderState,
 }
+
 /// Where the order is.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -128,6 +137,7 @@ pub enum OrderState {
     /// A value this version does not know, kept as it came.
     Unknown(String),
 }
+
 impl OrderState {
     /// The value as it is on the wire.
     pub fn as_str(&self) -> &str {
@@ -139,6 +149,7 @@ impl OrderState {
         }
     }
 }
+
 impl From<&str> for OrderState {
     fn from(value: &str) -> Self {
         match value {
@@ -149,30 +160,36 @@ impl From<&str> for OrderState {
         }
     }
 }
+
 impl std::fmt::Display for OrderState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+
 impl Serialize for OrderState {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.as_str())
     }
 }
+
 impl<'de> Deserialize<'de> for OrderState {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let value = String::deserialize(d)?;
         Ok(OrderState::from(value.as_str()))
     }
 }
+
 /// A required field was not set on a request builder.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MissingField(pub &'static str);
+
 impl std::fmt::Display for MissingField {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "required field `{}` is not set", self.0)
     }
 }
+
 impl std::error::Error for MissingField {}
 mod opt_minor_units {
     use payments_core::Amount;
@@ -189,6 +206,7 @@ mod opt_minor_units {
         Ok(Option::<W>::deserialize(d)?.map(|w| w.0))
     }
 }
+
 mod opt_secret_string {
     use payments_core::Secret;
     use serde::{Deserialize, Deserializer, Serializer};

@@ -2,6 +2,7 @@
 
 //! The operation table of `fixtures/shop.yaml`: every operation's method, path, request type and
 //! response type, as data ([`OPERATIONS`]) and as types ([`ApiOperation`]).
+
 /// One row of the operation table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OperationInfo {
@@ -20,6 +21,7 @@ pub struct OperationInfo {
     /// Whether the operation needs the auth cookie.
     pub authenticated: bool,
 }
+
 /// An operation, with its request and response types.
 pub trait ApiOperation {
     /// The request body (`()` when there is none).
@@ -29,6 +31,7 @@ pub trait ApiOperation {
     /// The operation's row of the table.
     const INFO: OperationInfo;
 }
+
 /// Every operation of the spec, in path order.
 pub const OPERATIONS: &[OperationInfo] = &[
     OperationInfo {
@@ -50,9 +53,11 @@ pub const OPERATIONS: &[OperationInfo] = &[
         authenticated: true,
     },
 ];
+
 /// `GET /v1/health`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct HealthOp;
+
 impl ApiOperation for HealthOp {
     type Request = ();
     type Response = super::models::Health;
@@ -66,9 +71,11 @@ impl ApiOperation for HealthOp {
         authenticated: false,
     };
 }
+
 /// `POST /v1/orders`: Create an order.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CreateOrderOp;
+
 impl ApiOperation for CreateOrderOp {
     type Request = super::models::CreateOrder;
     type Response = super::models::Order;

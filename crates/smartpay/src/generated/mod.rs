@@ -3,5 +3,7 @@
 //! Code generated from `crates/smartpay/spec/openapi.yaml` (Smart Pay cashier API (reconstructed), version 1.0.0-reconstructed).
 //!
 //! Regenerate with `cargo xtask codegen`; CI runs `cargo xtask codegen --check`.
+
 pub mod models;
+
 pub mod operations;

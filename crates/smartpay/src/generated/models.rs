@@ -4,7 +4,9 @@
 //!
 //! Objects keep the exact wire names; optional properties are `Option`s that are
 //! left out when `None`; enums accept values this version does not know.
+
 use serde::{Deserialize, Serialize};
+
 /// The kassa's credentials (in addition to its client certificate).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -15,12 +17,14 @@ pub struct AuthRequest {
     #[serde(with = "secret_string")]
     pub password: payments_core::Secret,
 }
+
 impl AuthRequest {
     /// A builder for [`AuthRequest`].
     pub fn builder() -> AuthRequestBuilder {
         AuthRequestBuilder::default()
     }
 }
+
 /// Builds a [`AuthRequest`]; `build` fails when a required field is missing.
 #[derive(Clone, Debug, Default)]
 #[must_use]
@@ -28,6 +32,7 @@ pub struct AuthRequestBuilder {
     login: Option<String>,
     password: Option<payments_core::Secret>,
 }
+
 impl AuthRequestBuilder {
     /// Sets `login`: the kassa's login.
     pub fn login(mut self, value: impl Into<String>) -> Self {
@@ -47,6 +52,7 @@ impl AuthRequestBuilder {
         })
     }
 }
+
 /// The answer to `/v1/auth`; the cookie itself comes in `Set-Cookie`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -58,6 +64,7 @@ pub struct AuthResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kassa_id: Option<String>,
 }
+
 /// Commit a QR code to this kassa.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -67,12 +74,14 @@ pub struct CommitCodeRequest {
     /// The `qr` property.
     pub qr: QrCode,
 }
+
 impl CommitCodeRequest {
     /// A builder for [`CommitCodeRequest`].
     pub fn builder() -> CommitCodeRequestBuilder {
         CommitCodeRequestBuilder::default()
     }
 }
+
 /// Builds a [`CommitCodeRequest`]; `build` fails when a required field is missing.
 #[derive(Clone, Debug, Default)]
 #[must_use]
@@ -80,6 +89,7 @@ pub struct CommitCodeRequestBuilder {
     kassa_purchase_id: Option<String>,
     qr: Option<QrCode>,
 }
+
 impl CommitCodeRequestBuilder {
     /// Sets `kassa_purchase_id`: the purchase's id at this kassa, unique per kassa (e.g. a unix timestamp).
     pub fn kassa_purchase_id(mut self, value: impl Into<String>) -> Self {
@@ -101,6 +111,7 @@ impl CommitCodeRequestBuilder {
         })
     }
 }
+
 /// The committed purchase.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -110,6 +121,7 @@ pub struct CommitCodeResponse {
     /// The `status` property.
     pub status: PurchaseStatus,
 }
+
 /// One error answer the service can give.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -122,6 +134,7 @@ pub struct ErrorAnswer {
     /// The error's message.
     pub message: String,
 }
+
 /// The catalogue of error answers.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -129,6 +142,7 @@ pub struct ErrorAnswersResponse {
     /// Every error answer.
     pub errors: Vec<ErrorAnswer>,
 }
+
 /// The body of every error answer.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -138,6 +152,7 @@ pub struct ErrorResponse {
     /// A human-readable message.
     pub message: String,
 }
+
 /// A stored receipt.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -145,6 +160,7 @@ pub struct FiscalResponse {
     /// The service's receipt id.
     pub receipt_id: String,
 }
+
 /// A receipt reference (v1).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -156,12 +172,14 @@ pub struct FiscalV1Request {
     /// The service's purchase id.
     pub purchase_id: String,
 }
+
 impl FiscalV1Request {
     /// A builder for [`FiscalV1Request`].
     pub fn builder() -> FiscalV1RequestBuilder {
         FiscalV1RequestBuilder::default()
     }
 }
+
 /// Builds a [`FiscalV1Request`]; `build` fails when a required field is missing.
 #[derive(Clone, Debug, Default)]
 #[must_use]
@@ -170,6 +188,7 @@ pub struct FiscalV1RequestBuilder {
     kassa_reg_number: Option<String>,
     purchase_id: Option<String>,
 }
+
 impl FiscalV1RequestBuilder {
     /// Sets `fiscal_sign`: the receipt's fiscal sign (FP).
     pub fn fiscal_sign(mut self, value: impl Into<String>) -> Self {
@@ -197,6 +216,7 @@ impl FiscalV1RequestBuilder {
         })
     }
 }
+
 /// A full receipt with the customer's QR data (v2).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -209,12 +229,14 @@ pub struct FiscalV2Request {
     /// The `receipt` property.
     pub receipt: Receipt,
 }
+
 impl FiscalV2Request {
     /// A builder for [`FiscalV2Request`].
     pub fn builder() -> FiscalV2RequestBuilder {
         FiscalV2RequestBuilder::default()
     }
 }
+
 /// Builds a [`FiscalV2Request`]; `build` fails when a required field is missing.
 #[derive(Clone, Debug, Default)]
 #[must_use]
@@ -223,6 +245,7 @@ pub struct FiscalV2RequestBuilder {
     qr: Option<QrCode>,
     receipt: Option<Receipt>,
 }
+
 impl FiscalV2RequestBuilder {
     /// Sets `purchase_id`: the service's purchase id, when the purchase was paid with Smart Pay.
     pub fn purchase_id(mut self, value: impl Into<String>) -> Self {
@@ -248,6 +271,7 @@ impl FiscalV2RequestBuilder {
         })
     }
 }
+
 /// The kassa's side of a purchase or refund.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -259,6 +283,7 @@ pub enum KassaStatus {
     /// A value this version does not know, kept as it came.
     Unknown(String),
 }
+
 impl KassaStatus {
     /// The value as it is on the wire.
     pub fn as_str(&self) -> &str {
@@ -269,6 +294,7 @@ impl KassaStatus {
         }
     }
 }
+
 impl From<&str> for KassaStatus {
     fn from(value: &str) -> Self {
         match value {
@@ -278,22 +304,26 @@ impl From<&str> for KassaStatus {
         }
     }
 }
+
 impl std::fmt::Display for KassaStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+
 impl Serialize for KassaStatus {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.as_str())
     }
 }
+
 impl<'de> Deserialize<'de> for KassaStatus {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let value = String::deserialize(d)?;
         Ok(KassaStatus::from(value.as_str()))
     }
 }
+
 /// The health answer.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -301,6 +331,7 @@ pub struct PingResponse {
     /// `ok` when the service is up.
     pub status: String,
 }
+
 /// Report the kassa's status of a purchase.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -310,12 +341,14 @@ pub struct PurchaseKassaStatusRequest {
     /// The `status` property.
     pub status: KassaStatus,
 }
+
 impl PurchaseKassaStatusRequest {
     /// A builder for [`PurchaseKassaStatusRequest`].
     pub fn builder() -> PurchaseKassaStatusRequestBuilder {
         PurchaseKassaStatusRequestBuilder::default()
     }
 }
+
 /// Builds a [`PurchaseKassaStatusRequest`]; `build` fails when a required field is missing.
 #[derive(Clone, Debug, Default)]
 #[must_use]
@@ -323,6 +356,7 @@ pub struct PurchaseKassaStatusRequestBuilder {
     purchase_id: Option<String>,
     status: Option<KassaStatus>,
 }
+
 impl PurchaseKassaStatusRequestBuilder {
     /// Sets `purchase_id`: the service's purchase id.
     pub fn purchase_id(mut self, value: impl Into<String>) -> Self {
@@ -342,6 +376,7 @@ impl PurchaseKassaStatusRequestBuilder {
         })
     }
 }
+
 /// The purchase after the kassa's report.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -351,6 +386,7 @@ pub struct PurchaseKassaStatusResponse {
     /// The `status` property.
     pub status: PurchaseStatus,
 }
+
 /// The status of a purchase. `success`, `declined`, `cancelled` and `expired` are final.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -370,6 +406,7 @@ pub enum PurchaseStatus {
     /// A value this version does not know, kept as it came.
     Unknown(String),
 }
+
 impl PurchaseStatus {
     /// The value as it is on the wire.
     pub fn as_str(&self) -> &str {
@@ -384,6 +421,7 @@ impl PurchaseStatus {
         }
     }
 }
+
 impl From<&str> for PurchaseStatus {
     fn from(value: &str) -> Self {
         match value {
@@ -397,22 +435,26 @@ impl From<&str> for PurchaseStatus {
         }
     }
 }
+
 impl std::fmt::Display for PurchaseStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+
 impl Serialize for PurchaseStatus {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.as_str())
     }
 }
+
 impl<'de> Deserialize<'de> for PurchaseStatus {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let value = String::deserialize(d)?;
         Ok(PurchaseStatus::from(value.as_str()))
     }
 }
+
 /// Ask for a purchase's status.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -420,18 +462,21 @@ pub struct PurchaseStatusRequest {
     /// The service's purchase id.
     pub purchase_id: String,
 }
+
 impl PurchaseStatusRequest {
     /// A builder for [`PurchaseStatusRequest`].
     pub fn builder() -> PurchaseStatusRequestBuilder {
         PurchaseStatusRequestBuilder::default()
     }
 }
+
 /// Builds a [`PurchaseStatusRequest`]; `build` fails when a required field is missing.
 #[derive(Clone, Debug, Default)]
 #[must_use]
 pub struct PurchaseStatusRequestBuilder {
     purchase_id: Option<String>,
 }
+
 impl PurchaseStatusRequestBuilder {
     /// Sets `purchase_id`: the service's purchase id.
     pub fn purchase_id(mut self, value: impl Into<String>) -> Self {
@@ -445,6 +490,7 @@ impl PurchaseStatusRequestBuilder {
         })
     }
 }
+
 /// A purchase as the service sees it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -474,6 +520,7 @@ pub struct PurchaseStatusResponse {
     /// The `status` property.
     pub status: PurchaseStatus,
 }
+
 /// The QR code the customer's mobile app shows: JSON with the loyalty id and the encrypted and signed one-time password.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -485,12 +532,14 @@ pub struct QrCode {
     /// Base64 of the mobile app's signature of `<otp>.<timestamp>.<user_id>`.
     pub sign: String,
 }
+
 impl QrCode {
     /// A builder for [`QrCode`].
     pub fn builder() -> QrCodeBuilder {
         QrCodeBuilder::default()
     }
 }
+
 /// Builds a [`QrCode`]; `build` fails when a required field is missing.
 #[derive(Clone, Debug, Default)]
 #[must_use]
@@ -499,6 +548,7 @@ pub struct QrCodeBuilder {
     id_loyalty: Option<String>,
     sign: Option<String>,
 }
+
 impl QrCodeBuilder {
     /// Sets `encrypted`: base64 of `<otp>.<timestamp>.<user_id>` encrypted with the payment service's public key.
     pub fn encrypted(mut self, value: impl Into<String>) -> Self {
@@ -524,6 +574,7 @@ impl QrCodeBuilder {
         })
     }
 }
+
 /// A fiscal receipt.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -549,12 +600,14 @@ pub struct Receipt {
     #[serde(with = "payments_core::money::minor_units")]
     pub total: payments_core::Amount,
 }
+
 impl Receipt {
     /// A builder for [`Receipt`].
     pub fn builder() -> ReceiptBuilder {
         ReceiptBuilder::default()
     }
 }
+
 /// Builds a [`Receipt`]; `build` fails when a required field is missing.
 #[derive(Clone, Debug, Default)]
 #[must_use]
@@ -568,6 +621,7 @@ pub struct ReceiptBuilder {
     operation: Option<ReceiptOperation>,
     total: Option<payments_core::Amount>,
 }
+
 impl ReceiptBuilder {
     /// Sets `date_time`: when the receipt was made (RFC 3339).
     pub fn date_time(mut self, value: impl Into<String>) -> Self {
@@ -625,6 +679,7 @@ impl ReceiptBuilder {
         })
     }
 }
+
 /// One line of a receipt.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -643,12 +698,14 @@ pub struct ReceiptItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vat: Option<VatRate>,
 }
+
 impl ReceiptItem {
     /// A builder for [`ReceiptItem`].
     pub fn builder() -> ReceiptItemBuilder {
         ReceiptItemBuilder::default()
     }
 }
+
 /// Builds a [`ReceiptItem`]; `build` fails when a required field is missing.
 #[derive(Clone, Debug, Default)]
 #[must_use]
@@ -659,6 +716,7 @@ pub struct ReceiptItemBuilder {
     quantity: Option<String>,
     vat: Option<VatRate>,
 }
+
 impl ReceiptItemBuilder {
     /// Sets `amount`: the line's total in kopecks.
     pub fn amount(mut self, value: impl Into<payments_core::Amount>) -> Self {
@@ -696,6 +754,7 @@ impl ReceiptItemBuilder {
         })
     }
 }
+
 /// The kind of receipt.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -707,6 +766,7 @@ pub enum ReceiptOperation {
     /// A value this version does not know, kept as it came.
     Unknown(String),
 }
+
 impl ReceiptOperation {
     /// The value as it is on the wire.
     pub fn as_str(&self) -> &str {
@@ -717,6 +777,7 @@ impl ReceiptOperation {
         }
     }
 }
+
 impl From<&str> for ReceiptOperation {
     fn from(value: &str) -> Self {
         match value {
@@ -726,22 +787,26 @@ impl From<&str> for ReceiptOperation {
         }
     }
 }
+
 impl std::fmt::Display for ReceiptOperation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+
 impl Serialize for ReceiptOperation {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.as_str())
     }
 }
+
 impl<'de> Deserialize<'de> for ReceiptOperation {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let value = String::deserialize(d)?;
         Ok(ReceiptOperation::from(value.as_str()))
     }
 }
+
 /// Report the kassa's status of a refund.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -751,12 +816,14 @@ pub struct RefundKassaStatusRequest {
     /// The `status` property.
     pub status: KassaStatus,
 }
+
 impl RefundKassaStatusRequest {
     /// A builder for [`RefundKassaStatusRequest`].
     pub fn builder() -> RefundKassaStatusRequestBuilder {
         RefundKassaStatusRequestBuilder::default()
     }
 }
+
 /// Builds a [`RefundKassaStatusRequest`]; `build` fails when a required field is missing.
 #[derive(Clone, Debug, Default)]
 #[must_use]
@@ -764,6 +831,7 @@ pub struct RefundKassaStatusRequestBuilder {
     refund_id: Option<String>,
     status: Option<KassaStatus>,
 }
+
 impl RefundKassaStatusRequestBuilder {
     /// Sets `refund_id`: the service's refund id.
     pub fn refund_id(mut self, value: impl Into<String>) -> Self {
@@ -783,6 +851,7 @@ impl RefundKassaStatusRequestBuilder {
         })
     }
 }
+
 /// The refund after the kassa's report.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -792,6 +861,7 @@ pub struct RefundKassaStatusResponse {
     /// The `status` property.
     pub status: RefundStatus,
 }
+
 /// Request a refund.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -804,12 +874,14 @@ pub struct RefundRequest {
     /// The service's id of the purchase to refund.
     pub purchase_id: String,
 }
+
 impl RefundRequest {
     /// A builder for [`RefundRequest`].
     pub fn builder() -> RefundRequestBuilder {
         RefundRequestBuilder::default()
     }
 }
+
 /// Builds a [`RefundRequest`]; `build` fails when a required field is missing.
 #[derive(Clone, Debug, Default)]
 #[must_use]
@@ -818,6 +890,7 @@ pub struct RefundRequestBuilder {
     kassa_refund_id: Option<String>,
     purchase_id: Option<String>,
 }
+
 impl RefundRequestBuilder {
     /// Sets `amount`: the amount to refund in kopecks.
     pub fn amount(mut self, value: impl Into<payments_core::Amount>) -> Self {
@@ -845,6 +918,7 @@ impl RefundRequestBuilder {
         })
     }
 }
+
 /// The started refund.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -854,6 +928,7 @@ pub struct RefundResponse {
     /// The `status` property.
     pub status: RefundStatus,
 }
+
 /// The status of a refund. `success`, `declined` and `cancelled` are final.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -869,6 +944,7 @@ pub enum RefundStatus {
     /// A value this version does not know, kept as it came.
     Unknown(String),
 }
+
 impl RefundStatus {
     /// The value as it is on the wire.
     pub fn as_str(&self) -> &str {
@@ -881,6 +957,7 @@ impl RefundStatus {
         }
     }
 }
+
 impl From<&str> for RefundStatus {
     fn from(value: &str) -> Self {
         match value {
@@ -892,22 +969,26 @@ impl From<&str> for RefundStatus {
         }
     }
 }
+
 impl std::fmt::Display for RefundStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+
 impl Serialize for RefundStatus {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.as_str())
     }
 }
+
 impl<'de> Deserialize<'de> for RefundStatus {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let value = String::deserialize(d)?;
         Ok(RefundStatus::from(value.as_str()))
     }
 }
+
 /// Ask for a refund's status.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -915,18 +996,21 @@ pub struct RefundStatusRequest {
     /// The service's refund id.
     pub refund_id: String,
 }
+
 impl RefundStatusRequest {
     /// A builder for [`RefundStatusRequest`].
     pub fn builder() -> RefundStatusRequestBuilder {
         RefundStatusRequestBuilder::default()
     }
 }
+
 /// Builds a [`RefundStatusRequest`]; `build` fails when a required field is missing.
 #[derive(Clone, Debug, Default)]
 #[must_use]
 pub struct RefundStatusRequestBuilder {
     refund_id: Option<String>,
 }
+
 impl RefundStatusRequestBuilder {
     /// Sets `refund_id`: the service's refund id.
     pub fn refund_id(mut self, value: impl Into<String>) -> Self {
@@ -940,6 +1024,7 @@ impl RefundStatusRequestBuilder {
         })
     }
 }
+
 /// A refund as the service sees it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -965,6 +1050,7 @@ pub struct RefundStatusResponse {
     /// The `status` property.
     pub status: RefundStatus,
 }
+
 /// Start the payment of a committed purchase.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -975,12 +1061,14 @@ pub struct ReleaseRequest {
     /// The service's purchase id.
     pub purchase_id: String,
 }
+
 impl ReleaseRequest {
     /// A builder for [`ReleaseRequest`].
     pub fn builder() -> ReleaseRequestBuilder {
         ReleaseRequestBuilder::default()
     }
 }
+
 /// Builds a [`ReleaseRequest`]; `build` fails when a required field is missing.
 #[derive(Clone, Debug, Default)]
 #[must_use]
@@ -988,6 +1076,7 @@ pub struct ReleaseRequestBuilder {
     amount: Option<payments_core::Amount>,
     purchase_id: Option<String>,
 }
+
 impl ReleaseRequestBuilder {
     /// Sets `amount`: the purchase amount in kopecks.
     pub fn amount(mut self, value: impl Into<payments_core::Amount>) -> Self {
@@ -1007,6 +1096,7 @@ impl ReleaseRequestBuilder {
         })
     }
 }
+
 /// The released purchase.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -1016,6 +1106,7 @@ pub struct ReleaseResponse {
     /// The `status` property.
     pub status: PurchaseStatus,
 }
+
 /// The VAT rate of a receipt line.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -1035,6 +1126,7 @@ pub enum VatRate {
     /// A value this version does not know, kept as it came.
     Unknown(String),
 }
+
 impl VatRate {
     /// The value as it is on the wire.
     pub fn as_str(&self) -> &str {
@@ -1049,6 +1141,7 @@ impl VatRate {
         }
     }
 }
+
 impl From<&str> for VatRate {
     fn from(value: &str) -> Self {
         match value {
@@ -1062,30 +1155,36 @@ impl From<&str> for VatRate {
         }
     }
 }
+
 impl std::fmt::Display for VatRate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+
 impl Serialize for VatRate {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.as_str())
     }
 }
+
 impl<'de> Deserialize<'de> for VatRate {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let value = String::deserialize(d)?;
         Ok(VatRate::from(value.as_str()))
     }
 }
+
 /// A required field was not set on a request builder.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MissingField(pub &'static str);
+
 impl std::fmt::Display for MissingField {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "required field `{}` is not set", self.0)
     }
 }
+
 impl std::error::Error for MissingField {}
 mod opt_minor_units {
     use payments_core::Amount;
@@ -1102,6 +1201,7 @@ mod opt_minor_units {
         Ok(Option::<W>::deserialize(d)?.map(|w| w.0))
     }
 }
+
 mod secret_string {
     use payments_core::Secret;
     use serde::{Deserialize, Deserializer, Serializer};

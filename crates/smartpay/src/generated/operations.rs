@@ -2,6 +2,7 @@
 
 //! The operation table of `crates/smartpay/spec/openapi.yaml`: every operation's method, path, request type and
 //! response type, as data ([`OPERATIONS`]) and as types ([`ApiOperation`]).
+
 /// One row of the operation table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OperationInfo {
@@ -20,6 +21,7 @@ pub struct OperationInfo {
     /// Whether the operation needs the auth cookie.
     pub authenticated: bool,
 }
+
 /// An operation, with its request and response types.
 pub trait ApiOperation {
     /// The request body (`()` when there is none).
@@ -29,6 +31,7 @@ pub trait ApiOperation {
     /// The operation's row of the table.
     const INFO: OperationInfo;
 }
+
 /// Every operation of the spec, in path order.
 pub const OPERATIONS: &[OperationInfo] = &[
     OperationInfo {
@@ -140,9 +143,11 @@ pub const OPERATIONS: &[OperationInfo] = &[
         authenticated: true,
     },
 ];
+
 /// `POST /v1/auth`: Authenticate the kassa and obtain the auth cookie.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct AuthOp;
+
 impl ApiOperation for AuthOp {
     type Request = super::models::AuthRequest;
     type Response = super::models::AuthResponse;
@@ -156,9 +161,11 @@ impl ApiOperation for AuthOp {
         authenticated: false,
     };
 }
+
 /// `GET /v1/error_answers`: The list of every error answer the service can give.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ErrorAnswersOp;
+
 impl ApiOperation for ErrorAnswersOp {
     type Request = ();
     type Response = super::models::ErrorAnswersResponse;
@@ -172,9 +179,11 @@ impl ApiOperation for ErrorAnswersOp {
         authenticated: false,
     };
 }
+
 /// `GET /v1/ping`: Health check of the payment service.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PingOp;
+
 impl ApiOperation for PingOp {
     type Request = ();
     type Response = super::models::PingResponse;
@@ -188,9 +197,11 @@ impl ApiOperation for PingOp {
         authenticated: false,
     };
 }
+
 /// `POST /v1/purchase/code/commit`: Commit (fix) a customer's QR code to this kassa.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CommitCodeOp;
+
 impl ApiOperation for CommitCodeOp {
     type Request = super::models::CommitCodeRequest;
     type Response = super::models::CommitCodeResponse;
@@ -204,9 +215,11 @@ impl ApiOperation for CommitCodeOp {
         authenticated: true,
     };
 }
+
 /// `POST /v1/purchase/fiscal`: Store a purchase's fiscal receipt by its kassa registration number and fiscal sign.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct FiscalV1Op;
+
 impl ApiOperation for FiscalV1Op {
     type Request = super::models::FiscalV1Request;
     type Response = super::models::FiscalResponse;
@@ -220,9 +233,11 @@ impl ApiOperation for FiscalV1Op {
         authenticated: true,
     };
 }
+
 /// `POST /v1/purchase/kassa/status`: Report the kassa's side of a purchase (success, or cancel to abort).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PurchaseKassaStatusOp;
+
 impl ApiOperation for PurchaseKassaStatusOp {
     type Request = super::models::PurchaseKassaStatusRequest;
     type Response = super::models::PurchaseKassaStatusResponse;
@@ -236,9 +251,11 @@ impl ApiOperation for PurchaseKassaStatusOp {
         authenticated: true,
     };
 }
+
 /// `POST /v1/purchase/refund`: Request a refund of (part of) a successful purchase.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RefundOp;
+
 impl ApiOperation for RefundOp {
     type Request = super::models::RefundRequest;
     type Response = super::models::RefundResponse;
@@ -252,9 +269,11 @@ impl ApiOperation for RefundOp {
         authenticated: true,
     };
 }
+
 /// `POST /v1/purchase/refund/kassa/status`: Confirm a refund at the kassa (success) or abort waiting for it (cancel).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RefundKassaStatusOp;
+
 impl ApiOperation for RefundKassaStatusOp {
     type Request = super::models::RefundKassaStatusRequest;
     type Response = super::models::RefundKassaStatusResponse;
@@ -268,9 +287,11 @@ impl ApiOperation for RefundKassaStatusOp {
         authenticated: true,
     };
 }
+
 /// `POST /v1/purchase/refund/status`: The status of a refund (poll until final).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RefundStatusOp;
+
 impl ApiOperation for RefundStatusOp {
     type Request = super::models::RefundStatusRequest;
     type Response = super::models::RefundStatusResponse;
@@ -284,9 +305,11 @@ impl ApiOperation for RefundStatusOp {
         authenticated: true,
     };
 }
+
 /// `POST /v1/purchase/release`: Start the payment of a committed purchase for an amount.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ReleaseOp;
+
 impl ApiOperation for ReleaseOp {
     type Request = super::models::ReleaseRequest;
     type Response = super::models::ReleaseResponse;
@@ -300,9 +323,11 @@ impl ApiOperation for ReleaseOp {
         authenticated: true,
     };
 }
+
 /// `POST /v1/purchase/status`: The status of a purchase (poll until final).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PurchaseStatusOp;
+
 impl ApiOperation for PurchaseStatusOp {
     type Request = super::models::PurchaseStatusRequest;
     type Response = super::models::PurchaseStatusResponse;
@@ -316,9 +341,11 @@ impl ApiOperation for PurchaseStatusOp {
         authenticated: true,
     };
 }
+
 /// `POST /v2/purchase/fiscal`: Store a fiscal receipt with the customer's QR data and the receipt itself.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct FiscalV2Op;
+
 impl ApiOperation for FiscalV2Op {
     type Request = super::models::FiscalV2Request;
     type Response = super::models::FiscalResponse;
