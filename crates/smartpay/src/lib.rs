@@ -47,6 +47,22 @@
 //! `cargo xtask codegen`. Every choice the spec makes where the guide is silent is listed in
 //! `docs/providers/smartpay.md` and in the spec's own descriptions.
 //!
+//! ### Assumptions where the guide is silent
+//!
+//! - Every call is `POST` with a JSON body, except `GET /v1/ping` and `GET /v1/error_answers`;
+//!   status calls take the id in the body.
+//! - `/v1/auth` takes `{"login", "password"}`; the client sends back whatever cookie it sets.
+//! - A 401 means a missing or expired cookie and is answered before the call is acted on.
+//! - Commit nests the QR (`{"qr": {..}, "kassa_purchase_id"}`); release, refund and receipts
+//!   carry amounts as integer kopecks; every id is a string.
+//! - Purchase statuses `committed`, `processing`, `success`, `declined`, `cancelled`, `expired`;
+//!   refund statuses `processing`, `success`, `declined`, `cancelled`; kassa statuses `success`,
+//!   `cancel`. Unknown values decode as `Unknown(..)` and are not final.
+//! - Errors are any non-2xx status with `{"code", "message"}` ([`Error::Provider`]).
+//! - Fiscal v1 is `{"purchase_id", "kassa_reg_number", "fiscal_sign"}`; fiscal v2 is
+//!   `{"qr", "purchase_id"?, "receipt": {..}}` ([`models::Receipt`]).
+//! - Kassa ids are unix **milliseconds**, bumped to stay unique ([`KassaIdGenerator`]).
+//!
 //! ## Authentication
 //!
 //! Each connection presents the kassa's client certificate
