@@ -577,3 +577,66 @@ async fn refund_kassa_status(
         Ok(json!({ "refund_id": r.refund_id, "status": r.status }))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(v: Value) -> serde_json::Map<String, Value> {
+        match v {
+            Value::Object(m) => m,
+            _ => panic!("not an object"),
+        }
+    }
+
+    #[test]
+    fn lenient_about_json_types() {
+        let m = map(json!({"id": 17, "s": "x", "a": "250", "b": 250, "neg": -1, "f": 2.5}));
+        assert_eq!(text(&m, "id").unwrap(), "17");
+        assert_eq!(text(&m, "s").unwrap(), "x");
+        assert!(text(&m, "missing").is_err());
+        assert_eq!(amount(&m, "a").unwrap(), 250);
+        assert_eq!(amount(&m, "b").unwrap(), 250);
+        assert!(amount(&m, "neg").is_err());
+        assert!(amount(&m, "f").is_err());
+    }
+
+    #[test]
+    fn qr_keys_ignore_the_base64_flavour() {
+        let a = qr(&map(
+            json!({"qr": {"id_loyalty": 1, "encrypted": "+/8=", "sign": "AQI="}}),
+        ));
+        let b = qr(&map(
+            json!({"qr": {"id_loyalty": "1", "encrypted": "-_8", "sign": "AQI"}}),
+        ));
+        assert_eq!(a.unwrap(), b.unwrap());
+        assert!(qr(&map(
+            json!({"qr": {"id_loyalty": "1", "encrypted": "%", "sign": "A"}})
+        ))
+        .is_err());
+        assert!(qr(&map(json!({}))).is_err());
+    }
+
+    #[tokio::test]
+    async fn certificates_can_be_written_and_issued() {
+        let certs = Certificates::generate().unwrap();
+        let dir = std::env::temp_dir().join(format!("sandbox-smartpay-{}", std::process::id()));
+        let paths = certs.write_to_dir(&dir).unwrap();
+        assert!(std::fs::read_to_string(&paths.ca)
+            .unwrap()
+            .contains("BEGIN CERTIFICATE"));
+        assert!(std::fs::read_to_string(&paths.key)
+            .unwrap()
+            .contains("PRIVATE KEY"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&paths.key).unwrap().permissions().mode();
+            assert_eq!(mode & 0o077, 0);
+        }
+        let (cert, key) = certs.issue_client_certificate("kassa-2").unwrap();
+        assert!(cert.contains("BEGIN CERTIFICATE") && key.contains("PRIVATE KEY"));
+        assert!(!format!("{certs:?}").contains("PRIVATE KEY"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

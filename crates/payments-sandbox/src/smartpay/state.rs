@@ -489,3 +489,136 @@ pub(crate) const ERROR_ANSWERS: &[(&str, u16, &str)] = &[
         "The refund already succeeded.",
     ),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state() -> State {
+        State {
+            processing: Duration::from_millis(10),
+            ..State::default()
+        }
+    }
+
+    fn paid(s: &mut State, kassa: &str, code: &str, amount: u64, now: Instant) -> String {
+        let p = s
+            .commit(kassa, code.into(), "7000".into(), format!("k-{code}"))
+            .unwrap();
+        s.release(kassa, &p.purchase_id, amount, now).unwrap();
+        s.settle(now + Duration::from_millis(10));
+        assert_eq!(s.purchases[&p.purchase_id].view.status, "success");
+        p.purchase_id
+    }
+
+    #[test]
+    fn a_code_is_committed_once() {
+        let mut s = state();
+        let p = s.commit("a", "qr".into(), "1".into(), "1".into()).unwrap();
+        assert_eq!(
+            s.commit("a", "qr".into(), "1".into(), "1".into())
+                .unwrap()
+                .purchase_id,
+            p.purchase_id
+        );
+        assert_eq!(
+            s.commit("b", "qr".into(), "1".into(), "1".into())
+                .unwrap_err()
+                .1,
+            "code_already_committed"
+        );
+        assert_eq!(
+            s.commit("a", "qr".into(), "1".into(), "2".into())
+                .unwrap_err()
+                .1,
+            "code_already_committed"
+        );
+        assert_eq!(
+            s.commit("a", "qr2".into(), "1".into(), "1".into())
+                .unwrap_err()
+                .1,
+            "duplicate_kassa_purchase_id"
+        );
+    }
+
+    #[test]
+    fn release_once_then_final_by_outcome() {
+        let mut s = state();
+        let now = Instant::now();
+        s.outcome = Outcome::Decline;
+        let p = s.commit("a", "q".into(), "1".into(), "1".into()).unwrap();
+        assert_eq!(
+            s.release("a", &p.purchase_id, 0, now).unwrap_err().1,
+            "invalid_amount"
+        );
+        assert_eq!(
+            s.release("b", &p.purchase_id, 5, now).unwrap_err().1,
+            "purchase_not_found"
+        );
+        s.release("a", &p.purchase_id, 5, now).unwrap();
+        assert_eq!(
+            s.release("a", &p.purchase_id, 5, now).unwrap_err().1,
+            "purchase_already_released"
+        );
+        s.settle(now);
+        assert_eq!(s.purchases[&p.purchase_id].view.status, "processing");
+        s.settle(now + Duration::from_millis(10));
+        assert_eq!(s.purchases[&p.purchase_id].view.status, "declined");
+        assert_eq!(
+            s.kassa_status("a", &p.purchase_id, "success")
+                .unwrap_err()
+                .1,
+            "purchase_not_successful"
+        );
+        assert_eq!(s.purchases[&p.purchase_id].view.release_calls, 2);
+    }
+
+    #[test]
+    fn refunds_never_exceed_the_purchase() {
+        let mut s = state();
+        let now = Instant::now();
+        let id = paid(&mut s, "a", "q", 100, now);
+        s.refund("a", &id, "r1".into(), 60, now).unwrap();
+        // The processing refund already counts.
+        assert_eq!(
+            s.refund("a", &id, "r2".into(), 41, now).unwrap_err().1,
+            "refund_exceeds_purchase"
+        );
+        let r2 = s.refund("a", &id, "r2".into(), 40, now).unwrap();
+        assert_eq!(
+            s.refund("a", &id, "r2".into(), 1, now).unwrap_err().1,
+            "duplicate_kassa_refund_id"
+        );
+        s.refund_kassa_status("a", &r2.refund_id, "cancel").unwrap();
+        s.settle(now + Duration::from_millis(10));
+        assert_eq!(s.purchases[&id].view.refunded, 60);
+        s.refund("a", &id, "r3".into(), 40, now).unwrap();
+        assert_eq!(
+            s.refund("b", &id, "r4".into(), 1, now).unwrap_err().1,
+            "purchase_not_found"
+        );
+    }
+
+    #[test]
+    fn cancel_rules() {
+        let mut s = state();
+        let now = Instant::now();
+        let id = paid(&mut s, "a", "q", 100, now);
+        s.kassa_status("a", &id, "success").unwrap();
+        assert_eq!(
+            s.kassa_status("a", &id, "cancel").unwrap_err().1,
+            "purchase_not_cancellable"
+        );
+        assert_eq!(
+            s.kassa_status("a", &id, "maybe").unwrap_err().1,
+            "invalid_status"
+        );
+        let other = s.commit("a", "q2".into(), "1".into(), "2".into()).unwrap();
+        assert_eq!(
+            s.kassa_status("a", &other.purchase_id, "cancel")
+                .unwrap()
+                .status,
+            "cancelled"
+        );
+    }
+}
