@@ -1,7 +1,7 @@
 //! The code generator behind `cargo xtask codegen`.
 //!
-//! It reads an OpenAPI 3.0 document (YAML or JSON) with [`openapiv3`] and emits, with [`quote`]
-//! and [`prettyplease`] (then `rustfmt`, so that the output is exactly what `cargo fmt` keeps):
+//! It reads an OpenAPI 3.0 document (YAML or JSON) with `openapiv3` and emits, with `quote`
+//! and `prettyplease` (then `rustfmt`, so that the output is exactly what `cargo fmt` keeps):
 //!
 //! - `models.rs`: one serde type per component schema. Objects become structs with the exact wire
 //!   names, docs from the descriptions, required fields as plain fields and optional ones as
