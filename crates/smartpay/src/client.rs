@@ -6,8 +6,8 @@ use std::time::Duration;
 use http::header::{CONTENT_TYPE, COOKIE, SET_COOKIE};
 use http::{HeaderValue, Method, StatusCode};
 use payments_core::{
-    ClientIdentity, HttpClient, HttpTransport, Operation, Request, RetryPolicy, Secret, Timeouts,
-    Transport,
+    ClientIdentity, HttpClient, HttpTransport, Operation, Request, RequestSigner, RetryPolicy,
+    Secret, SignedRequest, Timeouts, Transport,
 };
 use tokio::sync::Mutex;
 
@@ -289,24 +289,17 @@ impl Client {
             .map_err(|_| Error::InvalidArgument("path does not make a URL".into()))?;
         let method = Method::from_bytes(O::INFO.method.as_bytes())
             .map_err(|_| Error::InvalidArgument("bad method in the operation table".into()))?;
-        let mut req = Request::new(method, uri);
-        if let Some(body) = body {
-            let bytes = serde_json::to_vec(body)
-                .map_err(|e| Error::InvalidArgument(format!("request does not serialise: {e}")))?;
-            req = req
-                .with_body(bytes)
-                .with_header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        }
+        let signer = CookieSigner { cookie };
+        let signed = match body {
+            Some(body) => signer.sign(body)?,
+            None => signer.headers_only()?,
+        };
+        let mut req = Request::new(method, uri).with_body(signed.body);
+        req.headers = signed.headers;
         req = req.with_header(
             http::header::ACCEPT,
             HeaderValue::from_static("application/json"),
         );
-        if let Some(cookie) = cookie {
-            let mut v = HeaderValue::from_bytes(cookie.expose())
-                .map_err(|_| Error::InvalidArgument("the auth cookie is not a header".into()))?;
-            v.set_sensitive(true);
-            req = req.with_header(COOKIE, v);
-        }
         Ok(self.inner.http.execute(&operation::<O>(), req).await?)
     }
 
@@ -422,6 +415,44 @@ impl Client {
     }
 }
 
+/// The crate's outbound [`RequestSigner`]: the request as JSON, with the auth cookie (marked
+/// sensitive) when there is one.
+pub(crate) struct CookieSigner<'a> {
+    cookie: Option<&'a Secret>,
+}
+
+impl CookieSigner<'_> {
+    /// The headers alone, for a call without a body.
+    fn headers_only(&self) -> Result<SignedRequest, Error> {
+        let mut headers = http::HeaderMap::new();
+        if let Some(cookie) = self.cookie {
+            let mut v = HeaderValue::from_bytes(cookie.expose())
+                .map_err(|_| Error::InvalidArgument("the auth cookie is not a header".into()))?;
+            v.set_sensitive(true);
+            headers.insert(COOKIE, v);
+        }
+        Ok(SignedRequest {
+            body: Default::default(),
+            headers,
+        })
+    }
+}
+
+impl<R: serde::Serialize + ?Sized> RequestSigner<R> for CookieSigner<'_> {
+    type Error = Error;
+
+    fn sign(&self, request: &R) -> Result<SignedRequest, Error> {
+        let mut signed = self.headers_only()?;
+        signed.body = serde_json::to_vec(request)
+            .map_err(|e| Error::InvalidArgument(format!("request does not serialise: {e}")))?
+            .into();
+        signed
+            .headers
+            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        Ok(signed)
+    }
+}
+
 fn empty_auth() -> AuthResponse {
     AuthResponse {
         kassa_id: None,
@@ -496,6 +527,23 @@ mod tests {
             .build()
             .unwrap();
         assert!(!format!("{c:?}").contains("pw\""));
+    }
+
+    #[test]
+    fn signer_sends_json_and_a_sensitive_cookie() {
+        let cookie = Secret::from("kassa_session=abc");
+        let signer = CookieSigner {
+            cookie: Some(&cookie),
+        };
+        let signed = signer
+            .sign(&serde_json::json!({"purchase_id": "p-1"}))
+            .unwrap();
+        assert_eq!(&signed.body[..], br#"{"purchase_id":"p-1"}"#);
+        assert_eq!(signed.headers[CONTENT_TYPE], "application/json");
+        assert!(signed.headers[COOKIE].is_sensitive());
+        assert!(!format!("{:?}", signed.headers).contains("abc"));
+        let bare = CookieSigner { cookie: None }.headers_only().unwrap();
+        assert!(bare.headers.is_empty() && bare.body.is_empty());
     }
 
     #[test]
