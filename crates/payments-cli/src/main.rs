@@ -7,6 +7,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod smartpay;
+
 /// The payments-rs command-line tool.
 #[derive(Debug, Parser)]
 #[command(name = "payments", version, about)]
@@ -22,6 +24,9 @@ enum Command {
         /// A decimal amount with at most 2 decimals, e.g. `1000.5`.
         value: String,
     },
+    /// Smart Pay / KD Pay cashier API: parse a QR payload, ping the service.
+    #[command(subcommand)]
+    Smartpay(smartpay::Command),
 }
 
 fn main() -> ExitCode {
@@ -31,6 +36,16 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     match cli.command {
+        Command::Smartpay(cmd) => match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt.block_on(smartpay::run(cmd)),
+            Err(e) => {
+                eprintln!("error: cannot start the runtime: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Amount { value } => match value.parse::<payments_core::Amount>() {
             Ok(a) => {
                 let out = serde_json::json!({

@@ -21,5 +21,6 @@
 //! ```
 
 pub mod server;
+pub mod smartpay;
 
 pub use server::{serve, RunningServer, ServeError};
