@@ -734,3 +734,70 @@ async fn hundreds_of_concurrent_payments_lose_no_callback() {
     assert_eq!(errors, N / 10);
     assert!(w.merchant.refused.lock().unwrap().is_empty());
 }
+
+/// The handler also plugs straight into hyper (`Request<Incoming>` in, `Response<Full<Bytes>>`
+/// out), here behind the emulator's callbacks, with the opt-in sealed-body support switched on
+/// (plain JSON still works with it).
+#[tokio::test]
+async fn hyper_callback_receiver() {
+    use hyper::service::service_fn;
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+
+    let merchant = Arc::new(Merchant::default());
+    let handler = Arc::new(CallbackHandler::new().with_merchant_keypair(Keypair::generate()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (m, h) = (merchant.clone(), handler.clone());
+    let server = tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
+            let (m, h) = (m.clone(), h.clone());
+            tokio::spawn(async move {
+                let service = service_fn(move |req: http::Request<hyper::body::Incoming>| {
+                    let (m, h) = (m.clone(), h.clone());
+                    async move {
+                        let received = h
+                            .receive_http(req, |n| {
+                                m.orders.lock().unwrap().get(n.order_id.as_str()).cloned()
+                            })
+                            .await;
+                        if let Ok(n) = &received.outcome {
+                            m.received.lock().unwrap().push(n.clone());
+                        }
+                        Ok::<_, std::convert::Infallible>(received.ack.into_http_response())
+                    }
+                });
+                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(tcp), service)
+                    .await;
+            });
+        }
+    });
+
+    let emu = emulator::start(Config::default().with_time_scale(0.001))
+        .await
+        .unwrap();
+    let client = Client::builder()
+        .app_id(emu.app_id())
+        .app_key_base64(&emu.app_key_base64())
+        .environment(Environment::custom(&emu.base_url(), &emu.base_url()).unwrap())
+        .build()
+        .unwrap();
+    let order = Order::builder("hyper-1", "42".parse().unwrap())
+        .callback_post_url(format!("http://{addr}/callback"))
+        .build()
+        .unwrap();
+    merchant.store(&order, None);
+    let created = client.create_payment(&order).await.unwrap();
+    emu.pay(created.transaction_hash.as_str(), CARD_SUCCESS)
+        .unwrap();
+    let p = emu
+        .wait_for_delivery(created.transaction_hash.as_str(), WAIT)
+        .await
+        .unwrap();
+    assert_eq!(p.delivery, Delivery::Acknowledged);
+    assert_eq!(merchant.received_for("hyper-1").len(), 1);
+    server.abort();
+}
