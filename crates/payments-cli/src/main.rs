@@ -7,6 +7,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod ktwidget;
+
 /// The payments-rs command-line tool.
 #[derive(Debug, Parser)]
 #[command(name = "payments", version, about)]
@@ -22,6 +24,9 @@ enum Command {
         /// A decimal amount with at most 2 decimals, e.g. `1000.5`.
         value: String,
     },
+    /// Ktpay (KTWidget): keys, sealing, callbacks, payments.
+    #[command(subcommand)]
+    Ktwidget(ktwidget::Command),
 }
 
 fn main() -> ExitCode {
@@ -46,5 +51,6 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Ktwidget(cmd) => ktwidget::run_blocking(cmd),
     }
 }
