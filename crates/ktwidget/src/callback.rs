@@ -548,6 +548,24 @@ mod tests {
         assert_eq!(err.error_type, Some(ErrorType::Unknown("ERROR_NEW".into())));
         assert!(n.to_json().contains(r#""error_type":"ERROR_NEW""#));
         assert_eq!(ErrorType::from_wire("ERROR_INPUT"), ErrorType::Input);
+        // Serde round-trips known and unknown values alike.
+        for s in [
+            "pending",
+            "authorized",
+            "success",
+            "error",
+            "denied",
+            "completed",
+            "new",
+        ] {
+            let st: Status = serde_json::from_str(&format!("\"{s}\"")).unwrap();
+            assert_eq!(st.as_str(), s);
+            assert_eq!(serde_json::to_string(&st).unwrap(), format!("\"{s}\""));
+            assert_eq!(st.is_final(), matches!(s, "error" | "denied" | "completed"));
+        }
+        let t: ErrorType = serde_json::from_str("\"ERROR_SYSTEM\"").unwrap();
+        assert_eq!(t, ErrorType::System);
+        assert_eq!(t.to_string(), "ERROR_SYSTEM");
     }
 
     #[test]

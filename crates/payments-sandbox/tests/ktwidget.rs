@@ -326,3 +326,35 @@ async fn callbacks_without_a_url_and_to_a_dead_merchant() {
         ktwidget::AttemptOutcome::Failed(_)
     ));
 }
+
+#[tokio::test]
+async fn service_accrual_takes_scaled_time() {
+    let emu = ktwidget::start(Config {
+        accrual_delay: Duration::from_secs(20),
+        time_scale: 0.001,
+        ..Config::default()
+    })
+    .await
+    .unwrap();
+    let (_, v) = create(
+        &emu,
+        json!({"order_id": "acc", "amount": 5, "type": "service",
+               "service": {"service_id": 2, "contract_value": "87001112233"}}),
+    )
+    .await;
+    let hash = v["response"]["data"]["transaction_hash"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // The card is charged; the accrual runs in the background for 20 ms.
+    assert_eq!(emu.pay(&hash, CARD_SUCCESS).unwrap(), "success");
+    let p = emu
+        .wait_for(&hash, Duration::from_secs(10), |p| p.status == "completed")
+        .await
+        .unwrap();
+    assert_eq!(
+        p.history,
+        ["pending", "authorized", "success", "accrual", "completed"]
+    );
+    assert_eq!(p.delivery, ktwidget::Delivery::NoUrl);
+}
