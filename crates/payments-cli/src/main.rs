@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod smartpay;
+mod ktwidget;
 
 /// The payments-rs command-line tool.
 #[derive(Debug, Parser)]
@@ -27,6 +28,9 @@ enum Command {
     /// Smart Pay / KD Pay cashier API: parse a QR payload, ping the service.
     #[command(subcommand)]
     Smartpay(smartpay::Command),
+    /// Ktpay (KTWidget): keys, sealing, callbacks, payments.
+    #[command(subcommand)]
+    Ktwidget(ktwidget::Command),
 }
 
 fn main() -> ExitCode {
@@ -61,5 +65,6 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Ktwidget(cmd) => ktwidget::run_blocking(cmd),
     }
 }

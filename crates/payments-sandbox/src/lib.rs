@@ -20,6 +20,7 @@
 //! # }
 //! ```
 
+pub mod ktwidget;
 pub mod server;
 pub mod smartpay;
 

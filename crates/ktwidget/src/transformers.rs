@@ -1,0 +1,666 @@
+//! Wire structs and the conversions between them and the domain types. Private: the wire format
+//! can change without changing the public API.
+
+use std::collections::BTreeMap;
+
+use http::StatusCode;
+use payments_core::Amount;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use serde_json::Value;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use crate::callback::{ErrorType, Notification, Status, StatusInfo, TransactionError};
+use crate::error::ProviderError;
+use crate::order::{Order, OrderId, PaymentKind, TransactionHash, User};
+
+// ---------------------------------------------------------------------------------------------
+// Outbound
+
+#[derive(Serialize)]
+pub(crate) struct CreatePaymentWire<'a> {
+    order: OrderWire<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user: Option<UserWire<'a>>,
+}
+
+#[derive(Serialize)]
+struct OrderWire<'a> {
+    order_id: &'a str,
+    #[serde(with = "payments_core::money::decimal")]
+    amount: Amount,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    service: Option<ServiceWire<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    callback_post_url: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    callback_back_url: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    callback_success_url: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    callback_failed_url: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    callback_force_back_url: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    callback_force_success_url: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    callback_force_failed_url: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    show_close_button: Option<bool>,
+}
+
+#[derive(Serialize)]
+struct ServiceWire<'a> {
+    service_id: u64,
+    contract_value: &'a str,
+}
+
+#[derive(Serialize)]
+struct UserWire<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    merchant_user_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    phone: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<&'a str>,
+}
+
+impl<'a> From<&'a Order> for CreatePaymentWire<'a> {
+    fn from(o: &'a Order) -> Self {
+        let c = &o.callbacks;
+        let url = |u: &'a Option<crate::order::CallbackUrl>| u.as_ref().map(|u| u.as_str());
+        let service = match &o.kind {
+            PaymentKind::Ecom => None,
+            PaymentKind::Service {
+                service_id,
+                contract_value,
+            } => Some(ServiceWire {
+                service_id: service_id.get(),
+                contract_value: contract_value.as_str(),
+            }),
+        };
+        CreatePaymentWire {
+            order: OrderWire {
+                order_id: o.order_id.as_str(),
+                amount: o.amount,
+                kind: o.kind.wire_type(),
+                service,
+                description: o.description.as_deref(),
+                callback_post_url: url(&c.post),
+                callback_back_url: url(&c.back),
+                callback_success_url: url(&c.success),
+                callback_failed_url: url(&c.failed),
+                callback_force_back_url: url(&c.force_back),
+                callback_force_success_url: url(&c.force_success),
+                callback_force_failed_url: url(&c.force_failed),
+                show_close_button: o.show_close_button,
+            },
+            user: o.user.as_ref().map(|u: &'a User| UserWire {
+                merchant_user_id: u.merchant_user_id.as_deref(),
+                phone: u.phone.as_deref(),
+                email: u.email.as_deref(),
+            }),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub(crate) struct RefundWire {
+    #[serde(with = "payments_core::money::decimal")]
+    pub(crate) amount: Amount,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Envelopes
+
+/// The outcome of reading one of the three envelopes.
+#[derive(Debug)]
+pub(crate) enum Envelope {
+    /// `success: true`, with the payload (`payload` or `data`), if any.
+    Success(Option<Box<RawValue>>),
+    /// `success: false`.
+    Failure(ProviderError),
+}
+
+#[derive(Deserialize)]
+struct EnvelopeWire {
+    #[serde(default)]
+    success: Option<Value>,
+    #[serde(default)]
+    payload: Option<Box<RawValue>>,
+    #[serde(default)]
+    data: Option<Box<RawValue>>,
+    #[serde(default)]
+    error: Option<Value>,
+    #[serde(default)]
+    response: Option<Box<RawValue>>,
+}
+
+fn truthy(v: &Value) -> Option<bool> {
+    match v {
+        Value::Bool(b) => Some(*b),
+        Value::Number(n) => n.as_u64().map(|n| n != 0),
+        Value::String(s) => match s.as_str() {
+            "true" | "1" => Some(true),
+            "false" | "0" => Some(false),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// An error value that carries something: not `null`, `[]`, `{}`, `""` or `false`.
+fn meaningful(v: &Value) -> bool {
+    match v {
+        Value::Null | Value::Bool(false) => false,
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+        Value::String(s) => !s.is_empty(),
+        _ => true,
+    }
+}
+
+fn pick_payload(w: &mut EnvelopeWire) -> Option<Box<RawValue>> {
+    w.payload.take().or_else(|| w.data.take())
+}
+
+/// Reads any of the three envelopes. `None`: the body is not one of them.
+pub(crate) fn read_envelope(status: StatusCode, body: &[u8]) -> Option<Envelope> {
+    let mut outer: EnvelopeWire = serde_json::from_slice(body).ok()?;
+    // Envelope 2 (live): {"error": [], "response": {"success": true, "data": {...}}}
+    if let Some(resp) = outer.response.take() {
+        let mut inner: EnvelopeWire = serde_json::from_str(resp.get()).ok()?;
+        let inner_success = inner.success.as_ref().and_then(truthy);
+        let outer_error = outer.error.take().filter(meaningful);
+        return match (inner_success, inner.error.take().filter(meaningful)) {
+            (Some(true), None) if outer_error.is_none() => {
+                Some(Envelope::Success(pick_payload(&mut inner)))
+            }
+            (_, Some(err)) => Some(Envelope::Failure(provider_error(status, &err))),
+            (Some(false), None) | (Some(true), None) | (None, None) => outer_error
+                .map(|e| Envelope::Failure(provider_error(status, &e)))
+                .or_else(|| {
+                    (inner_success == Some(false)).then(|| {
+                        Envelope::Failure(provider_error(
+                            status,
+                            &Value::Object(Default::default()),
+                        ))
+                    })
+                }),
+        };
+    }
+    // Envelopes 1 and 3: {"success": bool, "payload"|"data": ..., "error": {...}}
+    let success = outer.success.as_ref().and_then(truthy)?;
+    if success {
+        Some(Envelope::Success(pick_payload(&mut outer)))
+    } else {
+        let err = outer.error.take().unwrap_or(Value::Null);
+        Some(Envelope::Failure(provider_error(status, &err)))
+    }
+}
+
+fn strings(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) => out.push(s.clone()),
+        Value::Array(items) => items.iter().for_each(|i| strings(i, out)),
+        Value::Object(map) => map.values().for_each(|i| strings(i, out)),
+        Value::Null => {}
+        other => out.push(other.to_string()),
+    }
+}
+
+fn code_of(v: &Value) -> Option<u64> {
+    match v {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+fn provider_error(status: StatusCode, err: &Value) -> ProviderError {
+    let mut e = ProviderError {
+        code: None,
+        messages: Vec::new(),
+        validation: BTreeMap::new(),
+        hint: None,
+        http_status: status,
+    };
+    match err {
+        Value::Object(map) => {
+            e.code = map.get("code").and_then(code_of);
+            if let Some(m) = map.get("message") {
+                strings(m, &mut e.messages);
+            }
+            if let Some(m) = map.get("messages") {
+                strings(m, &mut e.messages);
+            }
+            if let Some(Value::Object(fields)) = map.get("validation") {
+                for (field, msgs) in fields {
+                    let mut list = Vec::new();
+                    strings(msgs, &mut list);
+                    e.validation.insert(field.clone(), list);
+                }
+            }
+            e.hint = map.get("hint").and_then(|h| match h {
+                Value::String(s) if !s.is_empty() => Some(s.clone()),
+                Value::Null => None,
+                Value::String(_) => None,
+                other => Some(other.to_string()),
+            });
+        }
+        other => strings(other, &mut e.messages),
+    }
+    e
+}
+
+// ---------------------------------------------------------------------------------------------
+// Answers
+
+#[derive(Deserialize)]
+pub(crate) struct CreatedWire {
+    transaction_hash: Option<Value>,
+    #[serde(default)]
+    show_close_button: Option<Value>,
+}
+
+pub(crate) struct Created {
+    pub(crate) transaction_hash: TransactionHash,
+    pub(crate) show_close_button: bool,
+}
+
+fn text_of(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+impl TryFrom<CreatedWire> for Created {
+    type Error = String;
+    fn try_from(w: CreatedWire) -> Result<Self, String> {
+        let hash = w
+            .transaction_hash
+            .as_ref()
+            .and_then(text_of)
+            .ok_or("a transaction_hash")?;
+        let transaction_hash =
+            TransactionHash::new(hash).map_err(|_| "a non-empty transaction_hash")?;
+        let show_close_button = match &w.show_close_button {
+            None | Some(Value::Null) => true,
+            Some(v) => truthy(v).ok_or("show_close_button as a boolean")?,
+        };
+        Ok(Created {
+            transaction_hash,
+            show_close_button,
+        })
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct AcquirerWire {
+    pub(crate) payment_page: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct RefundAnswerWire {
+    #[serde(default)]
+    transaction_hash: Option<Value>,
+    #[serde(default)]
+    amount: Option<Box<RawValue>>,
+    #[serde(default)]
+    refunded_total: Option<Box<RawValue>>,
+    #[serde(default)]
+    status: Option<String>,
+}
+
+impl TryFrom<RefundAnswerWire> for crate::client::Refund {
+    type Error = String;
+    fn try_from(w: RefundAnswerWire) -> Result<Self, String> {
+        let amount = |raw: &Option<Box<RawValue>>| -> Result<Option<Amount>, String> {
+            raw.as_ref()
+                .map(|r| parse_amount(r.get()).map_err(|e| format!("an amount ({e})")))
+                .transpose()
+        };
+        Ok(crate::client::Refund {
+            transaction_hash: w
+                .transaction_hash
+                .as_ref()
+                .and_then(text_of)
+                .and_then(|h| TransactionHash::new(h).ok()),
+            amount: amount(&w.amount)?,
+            refunded_total: amount(&w.refunded_total)?,
+            status: w.status.map(|s| Status::from_wire(&s)),
+        })
+    }
+}
+
+pub(crate) fn parse_amount(raw: &str) -> Result<Amount, payments_core::AmountError> {
+    let text = raw.trim();
+    let text = text
+        .strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .unwrap_or(text);
+    Amount::parse_decimal(text)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Notifications (callbacks and the provisional status answer)
+
+#[derive(Deserialize)]
+pub(crate) struct NotificationWire {
+    #[serde(default)]
+    merchant_id: Option<Value>,
+    #[serde(default)]
+    order_id: Option<Value>,
+    #[serde(default)]
+    description: Option<Value>,
+    #[serde(default)]
+    amount: Option<Box<RawValue>>,
+    #[serde(default)]
+    transaction_hash: Option<Value>,
+    #[serde(default)]
+    created_at: Option<String>,
+    #[serde(default)]
+    updated_at: Option<String>,
+    #[serde(default)]
+    status: Option<StatusWire>,
+}
+
+#[derive(Deserialize)]
+struct StatusWire {
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    created_at: Option<String>,
+    #[serde(default)]
+    updated_at: Option<String>,
+    #[serde(default)]
+    error: Option<TxErrorWire>,
+}
+
+#[derive(Deserialize)]
+struct TxErrorWire {
+    #[serde(default)]
+    error_type: Option<String>,
+    #[serde(default)]
+    error_message: Option<String>,
+}
+
+/// Why a notification's field was refused: (field, reason).
+pub(crate) type FieldError = (&'static str, String);
+
+/// Parses an RFC 3339 timestamp, keeping its offset. A space instead of `T` is accepted.
+pub(crate) fn parse_time(field: &'static str, text: &str) -> Result<OffsetDateTime, FieldError> {
+    let t = text.trim();
+    OffsetDateTime::parse(t, &Rfc3339)
+        .or_else(|e| {
+            if t.len() > 10 && t.as_bytes().get(10) == Some(&b' ') {
+                let fixed = format!("{}T{}", &t[..10], &t[11..]);
+                OffsetDateTime::parse(&fixed, &Rfc3339)
+            } else {
+                Err(e)
+            }
+        })
+        .map_err(|e| (field, format!("not an RFC 3339 timestamp with offset: {e}")))
+}
+
+fn opt_time(field: &'static str, v: Option<String>) -> Result<Option<OffsetDateTime>, FieldError> {
+    match v.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(t) => parse_time(field, t).map(Some),
+    }
+}
+
+fn req_time(field: &'static str, v: Option<String>) -> Result<OffsetDateTime, FieldError> {
+    opt_time(field, v)?.ok_or((field, "missing".to_owned()))
+}
+
+impl TryFrom<NotificationWire> for Notification {
+    type Error = FieldError;
+    fn try_from(w: NotificationWire) -> Result<Self, FieldError> {
+        let merchant_id = match &w.merchant_id {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(
+                text_of(v)
+                    .and_then(|t| t.parse::<u64>().ok())
+                    .ok_or(("merchant_id", "not a non-negative integer".to_owned()))?,
+            ),
+        };
+        let order_id = w
+            .order_id
+            .as_ref()
+            .and_then(text_of)
+            .ok_or(("order_id", "missing".to_owned()))?;
+        let order_id = OrderId::new(order_id).map_err(|e| ("order_id", e.to_string()))?;
+        let description = match w.description {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(text_of(&v).ok_or(("description", "not a string".to_owned()))?),
+        };
+        let amount = w.amount.ok_or(("amount", "missing".to_owned()))?;
+        let amount = parse_amount(amount.get()).map_err(|e| ("amount", e.to_string()))?;
+        let hash = w
+            .transaction_hash
+            .as_ref()
+            .and_then(text_of)
+            .ok_or(("transaction_hash", "missing".to_owned()))?;
+        let transaction_hash =
+            TransactionHash::new(hash).map_err(|e| ("transaction_hash", e.to_string()))?;
+        let created_at = req_time("created_at", w.created_at)?;
+        let updated_at = opt_time("updated_at", w.updated_at)?;
+        let s = w.status.ok_or(("status", "missing".to_owned()))?;
+        let status = s
+            .status
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(Status::from_wire)
+            .ok_or(("status.status", "missing".to_owned()))?;
+        let status = StatusInfo {
+            status,
+            created_at: opt_time("status.created_at", s.created_at)?,
+            updated_at: opt_time("status.updated_at", s.updated_at)?,
+            error: s.error.map(|e| TransactionError {
+                error_type: e.error_type.as_deref().map(ErrorType::from_wire),
+                error_message: e.error_message,
+            }),
+        };
+        Ok(Notification {
+            merchant_id,
+            order_id,
+            description,
+            amount,
+            transaction_hash,
+            created_at,
+            updated_at,
+            status,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::codes;
+
+    fn read(body: &str) -> Option<Envelope> {
+        read_envelope(StatusCode::OK, body.as_bytes())
+    }
+
+    fn fail(body: &str) -> ProviderError {
+        match read(body) {
+            Some(Envelope::Failure(e)) => e,
+            other => panic!("expected a failure, got {other:?}"),
+        }
+    }
+
+    fn ok(body: &str) -> String {
+        match read(body) {
+            Some(Envelope::Success(Some(p))) => p.get().to_owned(),
+            other => panic!("expected a payload, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn reference_envelope() {
+        assert_eq!(
+            ok(r#"{"success": true, "payload": {"key": "value"}}"#),
+            r#"{"key": "value"}"#
+        );
+        let e = fail(
+            r#"{"success": false, "error": {"code": 4220103, "message": "Ошибка валидации",
+                "validation": {"app_id": ["Неверный/несуществующий идентификатор приложения мерчанта."]},
+                "hint": "Для решения проблемы обратитесь в тех. поддержку с указанием кода ошибки."}}"#,
+        );
+        assert_eq!(e.code, Some(codes::APP_ID_VALIDATION));
+        assert_eq!(e.message(), "Ошибка валидации");
+        assert_eq!(e.validation["app_id"].len(), 1);
+        assert!(e.hint.as_deref().unwrap().starts_with("Для решения"));
+        assert!(e.is_validation());
+        assert!(!e.is_unknown_app());
+    }
+
+    #[test]
+    fn live_envelope() {
+        assert_eq!(
+            ok(
+                r#"{"error": [], "response": {"success": true, "data": {"transaction_hash": "abc", "show_close_button": true}}}"#
+            ),
+            r#"{"transaction_hash": "abc", "show_close_button": true}"#
+        );
+        let e = fail(
+            r#"{"error": {"code": 4010103, "message": "unknown app"}, "response": {"success": false, "data": []}}"#,
+        );
+        assert!(e.is_unknown_app());
+        let e = fail(
+            r#"{"error": [], "response": {"success": false, "error": {"code": "4220104", "messages": ["expired"]}}}"#,
+        );
+        assert!(e.is_key_expired());
+        assert_eq!(e.messages, vec!["expired"]);
+    }
+
+    #[test]
+    fn legacy_envelope_with_messages_map_or_list() {
+        let e = fail(
+            r#"{"success": false, "data": [], "error": {"code": 4220102, "messages": {"error": "Wrong encryption type"}, "hint": "check key"}}"#,
+        );
+        assert!(e.is_wrong_encryption());
+        assert_eq!(e.message(), "Wrong encryption type");
+        assert_eq!(e.hint.as_deref(), Some("check key"));
+        let e = fail(
+            r#"{"success": false, "data": [], "error": {"code": 5000105, "messages": ["a", "b"]}}"#,
+        );
+        assert_eq!(e.messages, vec!["a", "b"]);
+        assert!(e.is_internal());
+        assert_eq!(ok(r#"{"success": true, "data": {"x": 1}}"#), r#"{"x": 1}"#);
+    }
+
+    #[test]
+    fn every_known_code_reads() {
+        for code in [
+            codes::UNKNOWN_APP,
+            codes::VALIDATION,
+            codes::DATA_FORMAT,
+            codes::WRONG_ENCRYPTION,
+            codes::APP_ID_VALIDATION,
+            codes::KEY_EXPIRED,
+            codes::INTERNAL,
+            codes::CREATE_TRANSACTION_FAILED,
+            codes::AUTHORIZATION_DATA_FAILED,
+            codes::TRANSACTION_INFO_FAILED,
+            codes::RECEIPT_FAILED,
+            codes::RECEIPT_FAILED_2,
+        ] {
+            for body in [
+                format!(r#"{{"success":false,"error":{{"code":{code},"message":"m"}}}}"#),
+                format!(
+                    r#"{{"success":false,"data":[],"error":{{"code":"{code}","messages":{{"error":"m"}}}}}}"#
+                ),
+                format!(
+                    r#"{{"error":{{"code":{code},"message":"m"}},"response":{{"success":false,"data":[]}}}}"#
+                ),
+            ] {
+                let e = fail(&body);
+                assert_eq!(e.code, Some(code), "{body}");
+                assert_eq!(e.message(), "m");
+                let s = code.to_string();
+                assert_eq!(e.is_validation(), s.starts_with("422"), "{code}");
+                assert_eq!(e.is_unknown_app(), code == 4_010_103);
+                assert_eq!(e.is_key_expired(), code == 4_220_104);
+                assert_eq!(e.is_internal(), s.starts_with("500"));
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_shapes_are_not_envelopes() {
+        for body in [
+            "",
+            "<html>",
+            "[]",
+            "42",
+            r#"{"foo": 1}"#,
+            r#"{"response": "x"}"#,
+            r#"{"success": "maybe"}"#,
+        ] {
+            assert!(read(body).is_none(), "{body}");
+        }
+        // A live envelope whose outer error is set counts as a failure.
+        let e = fail(r#"{"error": {"code": 5000001}, "response": {"data": null}}"#);
+        assert_eq!(e.code, Some(codes::INTERNAL));
+    }
+
+    #[test]
+    fn created_answer_is_checked() {
+        let w: CreatedWire =
+            serde_json::from_str(r#"{"transaction_hash": "h1", "show_close_button": false}"#)
+                .unwrap();
+        let c = Created::try_from(w).unwrap();
+        assert_eq!(c.transaction_hash.as_str(), "h1");
+        assert!(!c.show_close_button);
+        let w: CreatedWire = serde_json::from_str(r#"{"transaction_hash": ""}"#).unwrap();
+        assert!(Created::try_from(w).is_err());
+        let w: CreatedWire = serde_json::from_str(r#"{"transaction_hash": 7}"#).unwrap();
+        assert!(Created::try_from(w).unwrap().show_close_button);
+    }
+
+    #[test]
+    fn order_wire_shape() {
+        let order = Order::builder("Order1", "1000.5".parse().unwrap())
+            .service(1, "17-25022")
+            .description("d")
+            .callback_post_url("https://site.com/callback_post_url")
+            .callback_force_success_url("https://site.com/ok")
+            .show_close_button(false)
+            .user(User::with_id("user1").phone("+77778889900"))
+            .build()
+            .unwrap();
+        let json = serde_json::to_string(&CreatePaymentWire::from(&order)).unwrap();
+        assert_eq!(
+            json,
+            r#"{"order":{"order_id":"Order1","amount":1000.5,"type":"service","service":{"service_id":1,"contract_value":"17-25022"},"description":"d","callback_post_url":"https://site.com/callback_post_url","callback_force_success_url":"https://site.com/ok","show_close_button":false},"user":{"merchant_user_id":"user1","phone":"+77778889900"}}"#
+        );
+        let ecom = Order::builder("o", "12.05".parse().unwrap())
+            .build()
+            .unwrap();
+        assert_eq!(
+            serde_json::to_string(&CreatePaymentWire::from(&ecom)).unwrap(),
+            r#"{"order":{"order_id":"o","amount":12.05,"type":"ecom"}}"#
+        );
+        let big = Order::builder(
+            "o",
+            payments_core::Amount::from_minor(9_007_199_254_740_993),
+        )
+        .build()
+        .unwrap();
+        // Beyond f64's exact integers: still exact.
+        assert!(serde_json::to_string(&CreatePaymentWire::from(&big))
+            .unwrap()
+            .contains(r#""amount":90071992547409.93"#));
+    }
+}

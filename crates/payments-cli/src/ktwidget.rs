@@ -1,0 +1,258 @@
+//! `payments ktwidget ...`: Ktpay (KTWidget) tools.
+
+use std::io::{Read, Write};
+use std::process::ExitCode;
+
+use clap::{Subcommand, ValueEnum};
+use ktwidget::callback::CallbackHandler;
+use ktwidget::{AppKey, Client, Environment, Keypair, Order, User};
+
+/// Ktpay (KTWidget) verbs.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Generate the merchant's sodium key pair; prints {"public_key", "secret_key"} in standard
+    /// base64. Send the public key to Ktpay; keep the secret key secret.
+    Keygen,
+    /// Seal the JSON on stdin to an app key (libsodium sealed box); prints standard padded base64,
+    /// the body of a Ktpay request.
+    Seal {
+        /// The app key (Ktpay's public key), base64 in any form.
+        #[arg(long)]
+        app_key: String,
+    },
+    /// Parse a callback body on stdin and print it as normalised JSON (exit 1 with a one-line
+    /// error if it is invalid).
+    ParseCallback {
+        /// Opt-in (a guess): open a non-JSON body as a sealed box with this merchant secret key
+        /// (base64).
+        #[arg(long, env = "KTWIDGET_MERCHANT_SECRET_KEY", hide_env_values = true)]
+        merchant_secret_key: Option<String>,
+    },
+    /// Create a payment and print {"transaction_hash", "show_close_button", "widget_url"}.
+    /// Credentials come from KTWIDGET_APP_ID and KTWIDGET_APP_KEY.
+    Create(Box<CreateArgs>),
+}
+
+/// Which Ktpay environment.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Env {
+    /// fintech.nplus.tech / widget.nplus.tech
+    Production,
+    /// fintech.test.nplus.tech / widget.test.nplus.tech
+    Test,
+}
+
+/// The arguments of `payments ktwidget create`.
+#[derive(Debug, clap::Args)]
+pub struct CreateArgs {
+    /// The app id (Auth-Identifier).
+    #[arg(long, env = "KTWIDGET_APP_ID", hide_env_values = true)]
+    app_id: String,
+    /// The app key (Ktpay's public key), base64 in any form.
+    #[arg(long, env = "KTWIDGET_APP_KEY", hide_env_values = true)]
+    app_key: String,
+    /// The environment (ignored when --api-url is given).
+    #[arg(long, value_enum, default_value = "test")]
+    env: Env,
+    /// A custom API base URL (e.g. the sandbox).
+    #[arg(long)]
+    api_url: Option<String>,
+    /// A custom widget base URL (defaults to --api-url).
+    #[arg(long)]
+    widget_url: Option<String>,
+    /// The merchant's order id (unique).
+    #[arg(long)]
+    order_id: String,
+    /// The amount, with at most 2 decimals (e.g. 1000.50).
+    #[arg(long)]
+    amount: String,
+    /// The description.
+    #[arg(long)]
+    description: Option<String>,
+    /// A Ktpay service id: makes it a `service` payment (needs --contract-value).
+    #[arg(long, requires = "contract_value")]
+    service_id: Option<u64>,
+    /// The service's contract value (phone, account number...).
+    #[arg(long, requires = "service_id")]
+    contract_value: Option<String>,
+    /// callback_post_url.
+    #[arg(long)]
+    callback_post_url: Option<String>,
+    /// callback_back_url.
+    #[arg(long)]
+    callback_back_url: Option<String>,
+    /// callback_success_url.
+    #[arg(long)]
+    callback_success_url: Option<String>,
+    /// callback_failed_url.
+    #[arg(long)]
+    callback_failed_url: Option<String>,
+    /// Hide the widget's close button (show_close_button = false).
+    #[arg(long)]
+    hide_close_button: bool,
+    /// user.merchant_user_id.
+    #[arg(long)]
+    user_id: Option<String>,
+    /// user.phone.
+    #[arg(long)]
+    user_phone: Option<String>,
+    /// user.email.
+    #[arg(long)]
+    user_email: Option<String>,
+}
+
+fn fail(msg: impl std::fmt::Display) -> ExitCode {
+    let line = msg.to_string().replace(['\n', '\r'], " ");
+    eprintln!("error: {line}");
+    ExitCode::FAILURE
+}
+
+fn read_stdin() -> Result<Vec<u8>, std::io::Error> {
+    let mut buf = Vec::new();
+    std::io::stdin().read_to_end(&mut buf)?;
+    Ok(buf)
+}
+
+fn print_line(s: &str) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{s}") {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}
+
+/// Runs a verb on a fresh single-threaded runtime (for the synchronous `main`).
+pub fn run_blocking(cmd: Command) -> ExitCode {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt.block_on(run(cmd)),
+        Err(e) => fail(e),
+    }
+}
+
+/// Runs a verb.
+pub async fn run(cmd: Command) -> ExitCode {
+    match cmd {
+        Command::Keygen => {
+            let kp = Keypair::generate();
+            let secret = kp.export_secret_key_base64();
+            let out = serde_json::json!({
+                "public_key": kp.public_key_base64(),
+                "secret_key": secret.expose_str().unwrap_or_default(),
+            });
+            print_line(&out.to_string())
+        }
+        Command::Seal { app_key } => {
+            let key = match AppKey::from_base64(&app_key) {
+                Ok(k) => k,
+                Err(e) => return fail(e),
+            };
+            let input = match read_stdin() {
+                Ok(b) => b,
+                Err(e) => return fail(e),
+            };
+            if let Err(e) = serde_json::from_slice::<serde_json::Value>(&input) {
+                return fail(format!("stdin is not JSON: {e}"));
+            }
+            match key.seal_base64(input.trim_ascii()) {
+                Ok(sealed) => print_line(&sealed),
+                Err(e) => fail(e),
+            }
+        }
+        Command::ParseCallback {
+            merchant_secret_key,
+        } => {
+            let mut handler = CallbackHandler::new();
+            if let Some(sk) = merchant_secret_key {
+                match Keypair::from_secret_key_base64(&sk) {
+                    Ok(kp) => handler = handler.with_merchant_keypair(kp),
+                    Err(e) => return fail(e),
+                }
+            }
+            let body = match read_stdin() {
+                Ok(b) => b,
+                Err(e) => return fail(e),
+            };
+            match handler.parse(&body) {
+                Ok(n) => print_line(&n.to_json()),
+                Err(e) => fail(e),
+            }
+        }
+        Command::Create(args) => create(*args).await,
+    }
+}
+
+async fn create(a: CreateArgs) -> ExitCode {
+    let env = match &a.api_url {
+        Some(api) => {
+            let widget = a.widget_url.as_deref().unwrap_or(api);
+            match Environment::custom(api, widget) {
+                Ok(e) => e,
+                Err(e) => return fail(e),
+            }
+        }
+        None => match a.env {
+            Env::Production => Environment::Production,
+            Env::Test => Environment::Test,
+        },
+    };
+    let client = match Client::builder()
+        .app_id(a.app_id)
+        .app_key_base64(&a.app_key)
+        .environment(env)
+        .build()
+    {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    let amount = match a.amount.parse() {
+        Ok(v) => v,
+        Err(e) => return fail(format!("--amount: {e}")),
+    };
+    let mut b = Order::builder(a.order_id, amount);
+    if let (Some(id), Some(contract)) = (a.service_id, a.contract_value) {
+        b = b.service(id, contract);
+    }
+    if let Some(d) = a.description {
+        b = b.description(d);
+    }
+    if let Some(u) = a.callback_post_url {
+        b = b.callback_post_url(u);
+    }
+    if let Some(u) = a.callback_back_url {
+        b = b.callback_back_url(u);
+    }
+    if let Some(u) = a.callback_success_url {
+        b = b.callback_success_url(u);
+    }
+    if let Some(u) = a.callback_failed_url {
+        b = b.callback_failed_url(u);
+    }
+    if a.hide_close_button {
+        b = b.show_close_button(false);
+    }
+    if a.user_id.is_some() || a.user_phone.is_some() || a.user_email.is_some() {
+        b = b.user(User {
+            merchant_user_id: a.user_id,
+            phone: a.user_phone,
+            email: a.user_email,
+        });
+    }
+    let order = match b.build() {
+        Ok(o) => o,
+        Err(e) => return fail(e),
+    };
+    match client.create_payment(&order).await {
+        Ok(c) => print_line(
+            &serde_json::json!({
+                "transaction_hash": c.transaction_hash.as_str(),
+                "show_close_button": c.show_close_button,
+                "widget_url": c.widget_url.as_str(),
+            })
+            .to_string(),
+        ),
+        Err(e) => fail(e),
+    }
+}

@@ -1,0 +1,208 @@
+//! `payments ktwidget ...`, run as a binary.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use ktwidget::keys::{decode_base64_any, KEY_LEN};
+use ktwidget::Keypair;
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_payments");
+
+fn run(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .env_remove("KTWIDGET_APP_ID")
+        .env_remove("KTWIDGET_APP_KEY")
+        .env_remove("KTWIDGET_MERCHANT_SECRET_KEY")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("spawn payments");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin)
+        .expect("write stdin");
+    child.wait_with_output().expect("wait")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).unwrap()
+}
+
+const CALLBACK: &str = r#"{"merchant_id":1,"order_id":"1","description":"Description of transactions","amount":1000,"transaction_hash":"af7ed500aa9f2132fae4b63e936af641bcc4ebaf","created_at":"2019-02-05T14:22:53+06:00","updated_at":null,"status":{"status":"error","created_at":"2019-02-05T14:23:09+06:00","updated_at":null,"error":{"error_type":"ERROR_PAYMENT","error_message":"KKB rejected payment"}}}"#;
+
+#[test]
+fn keygen_prints_a_usable_key_pair() {
+    let o = run(&["ktwidget", "keygen"], b"", &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let public = v["public_key"].as_str().unwrap();
+    let secret = v["secret_key"].as_str().unwrap();
+    assert_eq!(decode_base64_any(public, "pk").unwrap().len(), KEY_LEN);
+    assert_eq!(decode_base64_any(secret, "sk").unwrap().len(), KEY_LEN);
+    assert!(public.ends_with('=') && !public.contains(['-', '_']));
+    let kp = Keypair::from_secret_key_base64(secret).unwrap();
+    assert_eq!(kp.public_key_base64(), public);
+}
+
+#[test]
+fn seal_prints_standard_base64_that_opens() {
+    let kp = Keypair::generate();
+    // Give the key URL-safe without padding: any form is accepted.
+    let pk = kp.public_key_base64().replace('+', "-").replace('/', "_");
+    let pk = pk.trim_end_matches('=');
+    let json = br#"{"order":{"order_id":"1","amount":10.5,"type":"ecom"}}"#;
+    let o = run(&["ktwidget", "seal", "--app-key", pk], json, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    let sealed = out.trim();
+    assert_eq!(sealed.len() % 4, 0);
+    assert!(!sealed.contains(['-', '_']));
+    assert_eq!(&kp.open_base64(sealed).unwrap()[..], json);
+
+    let o = run(&["ktwidget", "seal", "--app-key", pk], b"not json", &[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).starts_with("error: stdin is not JSON"));
+    let o = run(&["ktwidget", "seal", "--app-key", "c2hvcnQ="], json, &[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("32 bytes"), "{}", stderr(&o));
+}
+
+#[test]
+fn parse_callback_normalises_or_fails_with_one_line() {
+    let o = run(&["ktwidget", "parse-callback"], CALLBACK.as_bytes(), &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["status"]["status"], "error");
+    assert_eq!(v["status"]["error"]["error_type"], "ERROR_PAYMENT");
+    assert_eq!(v["created_at"], "2019-02-05T14:22:53+06:00");
+    assert_eq!(v["amount"], 1000);
+    assert_eq!(v["updated_at"], Value::Null);
+
+    let bad = CALLBACK.replace(r#""amount":1000"#, r#""amount":10.001"#);
+    let o = run(&["ktwidget", "parse-callback"], bad.as_bytes(), &[]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("amount"), "{err}");
+    assert!(stdout(&o).is_empty());
+    let o = run(&["ktwidget", "parse-callback"], b"\xff\xfe garbage", &[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(stderr(&o).lines().count(), 1);
+
+    // Opt-in sealed body with the merchant's secret key.
+    let kp = Keypair::generate();
+    let sealed = kp.app_key().seal_base64(CALLBACK.as_bytes()).unwrap();
+    let sk = kp.export_secret_key_base64();
+    let o = run(
+        &["ktwidget", "parse-callback"],
+        sealed.as_bytes(),
+        &[("KTWIDGET_MERCHANT_SECRET_KEY", sk.expose_str().unwrap())],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("af7ed500aa9f2132fae4b63e936af641bcc4ebaf"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_against_the_sandbox() {
+    let emu = payments_sandbox::ktwidget::start(Default::default())
+        .await
+        .unwrap();
+    let (base, id, key) = (
+        emu.base_url(),
+        emu.app_id().to_owned(),
+        emu.app_key_base64(),
+    );
+    let (b, i, k) = (base.clone(), id.clone(), key.clone());
+    let o = tokio::task::spawn_blocking(move || {
+        run(
+            &[
+                "ktwidget",
+                "create",
+                "--api-url",
+                &b,
+                "--order-id",
+                "cli-1",
+                "--amount",
+                "10.50",
+                "--service-id",
+                "3",
+                "--contract-value",
+                "77001234567",
+                "--hide-close-button",
+            ],
+            b"",
+            &[("KTWIDGET_APP_ID", &i), ("KTWIDGET_APP_KEY", &k)],
+        )
+    })
+    .await
+    .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let hash = v["transaction_hash"].as_str().unwrap();
+    assert_eq!(v["show_close_button"], false);
+    assert_eq!(
+        v["widget_url"],
+        format!("{base}/payment-card?hash={hash}").as_str()
+    );
+    let p = emu.payment(hash).unwrap();
+    assert_eq!(p.amount.minor(), 1050);
+    assert_eq!(p.order_id, "cli-1");
+
+    // A duplicate order id is Ktpay's validation error, on one line.
+    let b = base.clone();
+    let o = tokio::task::spawn_blocking(move || {
+        run(
+            &[
+                "ktwidget",
+                "create",
+                "--api-url",
+                &b,
+                "--order-id",
+                "cli-1",
+                "--amount",
+                "1",
+            ],
+            b"",
+            &[("KTWIDGET_APP_ID", &id), ("KTWIDGET_APP_KEY", &key)],
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.contains("4220002"), "{err}");
+    assert_eq!(err.lines().count(), 1);
+
+    // Missing credentials: clap refuses before anything is sent.
+    let o = tokio::task::spawn_blocking(move || {
+        run(
+            &[
+                "ktwidget",
+                "create",
+                "--api-url",
+                &base,
+                "--order-id",
+                "x",
+                "--amount",
+                "1",
+            ],
+            b"",
+            &[],
+        )
+    })
+    .await
+    .unwrap();
+    assert!(!o.status.success());
+    assert!(emu.payment_by_order("x").is_none());
+}
