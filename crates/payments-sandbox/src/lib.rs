@@ -20,6 +20,7 @@
 //! # }
 //! ```
 
+pub mod kupikupi;
 pub mod server;
 
 pub use server::{serve, RunningServer, ServeError};
