@@ -23,6 +23,9 @@
 
 mod client;
 mod error;
+pub mod notification;
+#[cfg(feature = "service")]
+pub mod service;
 pub mod token;
 mod transformers;
 mod types;
@@ -32,6 +35,7 @@ pub use client::{
     TokenSigner, Transfer, PRODUCTION_BASE_URL, TEST_BASE_URL,
 };
 pub use error::{Error, ProviderError, ValidationError};
+pub use notification::{Notification, NotificationError, NotificationVerifier};
 pub use types::{
     ConfirmationCode, Discount, FiscalDocumentNumber, FiscalDriveNumber, FiscalSign, OrderId,
     PayDate, PaymentId, Phone, Receipt, ReceiptType, TransferAmount, TransferStatus,
