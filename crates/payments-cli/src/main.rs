@@ -7,6 +7,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod kupikupi;
+
 /// The payments-rs command-line tool.
 #[derive(Debug, Parser)]
 #[command(name = "payments", version, about)]
@@ -22,6 +24,9 @@ enum Command {
         /// A decimal amount with at most 2 decimals, e.g. `1000.5`.
         value: String,
     },
+    /// Kupi-Kupi: the token, notifications, and the balance/init/checkout calls.
+    #[command(subcommand)]
+    Kupikupi(kupikupi::Command),
 }
 
 fn main() -> ExitCode {
@@ -46,5 +51,6 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Kupikupi(cmd) => kupikupi::run(cmd),
     }
 }
