@@ -456,3 +456,25 @@ impl Drop for Emulator {
         let _ = self.stop.send(true);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_schedule_scales_and_its_last_delay_repeats() {
+        let c = Config::default().time_scale(0.001);
+        assert_eq!(c.delay(0), Duration::from_millis(15));
+        assert_eq!(c.delay(1), Duration::from_millis(60));
+        assert_eq!(c.delay(5), Duration::from_millis(3600));
+        assert_eq!(c.delay(40), Duration::from_millis(3600));
+        let bad = Config::default().time_scale(f64::NAN);
+        assert_eq!(bad.delay(0), Duration::from_secs(15));
+        let empty = Config {
+            retry_schedule: Vec::new(),
+            ..Config::default()
+        };
+        assert_eq!(empty.delay(3), Duration::from_secs(1));
+        assert!(Status::Confirmed.is_final() && !Status::FormShowed.is_final());
+    }
+}
