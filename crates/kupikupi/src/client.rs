@@ -384,7 +384,7 @@ impl Client {
     ) -> Result<Confirmation, Error> {
         let params = self.params(&wire::ConfirmationRequest {
             phone,
-            code: code.expose(),
+            code: code.to_wire(),
         })?;
         let (answer, body) = self
             .call(&operations::CONFIRMATION, "confirmation", params)

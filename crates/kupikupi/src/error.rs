@@ -22,8 +22,8 @@ pub enum ValidationError {
     /// Not 1 to 43 digits.
     #[error("payment id must be 1 to 43 digits, got {0:?}")]
     PaymentId(String),
-    /// Empty, too long, or not printable ASCII. The code itself is never shown.
-    #[error("confirmation code must be 1 to 32 printable ASCII characters")]
+    /// Not 1 to 18 digits. The code itself is never shown.
+    #[error("confirmation code must be 1 to 18 digits")]
     ConfirmationCode,
     /// Not 16 digits.
     #[error("fiscal drive number (fn) must be 16 digits, got {0:?}")]

@@ -84,7 +84,8 @@
 //! - `paymentId` is kept as its exact digits ([`PaymentId`]), since `Number(43)` fits no
 //!   integer type.
 //! - [`OrderId`] counts 1 to 36 characters (not bytes) and refuses control characters.
-//! - [`ConfirmationCode`] is 1 to 32 printable ASCII characters; `confirmation` and `receipt`
+//! - [`ConfirmationCode`] is 1 to 18 digits, sent as a JSON number as the PHP class does (as a
+//!   string when it starts with `0`, to keep the zero); `confirmation` and `receipt`
 //!   answers are accepted with only `status`/`errorCode`, and any extra fields are kept.
 //! - Fiscal fields follow Russian fiscal law: `fn` 16 digits, `fd` and `fp` 1 to 10 digits,
 //!   `receipt_type` 1 to 4, `pay_date` as `d.m.Y H:i:s` in the receipt's local time.

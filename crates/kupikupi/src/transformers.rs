@@ -40,7 +40,7 @@ pub(crate) struct CheckoutRequest<'a> {
 #[derive(Serialize)]
 pub(crate) struct ConfirmationRequest<'a> {
     pub phone: &'a Phone,
-    pub code: &'a str,
+    pub code: Value,
 }
 
 #[derive(Serialize)]

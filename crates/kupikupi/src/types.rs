@@ -312,8 +312,9 @@ impl<'de> Deserialize<'de> for TransferStatus {
     }
 }
 
-/// The code the customer received, for `confirmation`: 1 to 32 printable ASCII characters
-/// (the provider does not document its format).
+/// The code the customer received, for `confirmation`: 1 to 18 digits. The provider's PHP class
+/// types it `int`, so it is sent as a JSON number — except a code with a leading zero, which is
+/// sent as a string so the zero is not lost (the token is the same either way).
 #[derive(Clone, PartialEq, Eq)]
 pub struct ConfirmationCode(String);
 
@@ -321,15 +322,23 @@ impl ConfirmationCode {
     /// Checks and wraps a code.
     pub fn new(code: impl Into<String>) -> Result<Self, ValidationError> {
         let code = code.into();
-        if code.is_empty() || code.len() > 32 || !code.bytes().all(|b| b.is_ascii_graphic()) {
+        if code.is_empty() || code.len() > 18 || !code.bytes().all(|b| b.is_ascii_digit()) {
             return Err(ValidationError::ConfirmationCode);
         }
         Ok(ConfirmationCode(code))
     }
 
-    /// The code, to put on the wire.
+    /// The code's digits, to put on the wire.
     pub fn expose(&self) -> &str {
         &self.0
+    }
+
+    /// The JSON value sent: a number, or a string when the code starts with `0`.
+    pub(crate) fn to_wire(&self) -> serde_json::Value {
+        match self.0.parse::<u64>() {
+            Ok(n) if !self.0.starts_with('0') || self.0 == "0" => serde_json::Value::from(n),
+            _ => serde_json::Value::String(self.0.clone()),
+        }
     }
 }
 
@@ -701,6 +710,20 @@ mod tests {
         assert!(ConfirmationCode::new("1234").is_ok());
         assert!(ConfirmationCode::new("").is_err());
         assert!(ConfirmationCode::new("12 34").is_err());
+        assert!(ConfirmationCode::new("12a").is_err());
+        assert!(ConfirmationCode::new("1".repeat(19)).is_err());
+        assert_eq!(
+            ConfirmationCode::new("1111").unwrap().to_wire(),
+            serde_json::json!(1111)
+        );
+        assert_eq!(
+            ConfirmationCode::new("0123").unwrap().to_wire(),
+            serde_json::json!("0123")
+        );
+        assert_eq!(
+            ConfirmationCode::new("0").unwrap().to_wire(),
+            serde_json::json!(0)
+        );
         assert_eq!(
             format!("{:?}", ConfirmationCode::new("1234").unwrap()),
             "ConfirmationCode([REDACTED])"
