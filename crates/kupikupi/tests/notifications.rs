@@ -376,3 +376,27 @@ async fn the_service_is_a_hyper_service_too() {
     assert_eq!(fresh.call(req).await.unwrap().status(), 413);
     assert_eq!(store.lock().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn shutdown_stops_pending_redeliveries() {
+    let m = merchant(our_verifier()).await;
+    m.store.fail_next.store(u32::MAX, Ordering::SeqCst);
+    // Real-time schedule: the second attempt would come 15 s after the first.
+    let emu = emulator(Config::default().notification_url(m.url())).await;
+    let client = client_for(&emu);
+    pay(&emu, &client, CONFIRMED_PHONE, "pending-1", 10).await;
+    let t = emu
+        .wait_for("pending-1", WAIT, |t| !t.deliveries.is_empty())
+        .await
+        .unwrap();
+    assert_eq!(t.deliveries.len(), 1);
+    assert!(!t.acknowledged);
+    let root = emu.root_url().to_owned();
+    // Shutdown does not wait for the 15 s backoff.
+    tokio::time::timeout(Duration::from_secs(10), emu.shutdown())
+        .await
+        .expect("shutdown finishes while a redelivery is pending");
+    assert_eq!(m.store.calls.load(Ordering::SeqCst), 1);
+    let addr = root.trim_start_matches("http://").to_owned();
+    assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+}

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use axum::routing::post;
 use axum::Router;
+use bytes::Bytes;
 use kupikupi::{Client, Error, OrderId, Phone, TransferAmount};
 use payments_core::{ErrorKind, RetryPolicy, Secret, Timeouts};
 use payments_sandbox::server::serve;
@@ -105,4 +106,67 @@ async fn a_refused_connection_is_retried() {
     assert!(matches!(t.kind(), ErrorKind::Connect), "{t:?}");
     assert_eq!(t.attempts(), 3);
     assert!(!err.may_have_been_sent());
+}
+
+#[tokio::test]
+async fn the_wire_format() {
+    type Seen = Arc<std::sync::Mutex<Vec<(String, http::HeaderMap, Bytes)>>>;
+    let seen: Seen = Arc::default();
+    let s = Arc::clone(&seen);
+    let router = Router::new().route(
+        "/api/v1/transfer/{method}",
+        post(
+            move |axum::extract::Path(method): axum::extract::Path<String>,
+                  headers: http::HeaderMap,
+                  body: Bytes| {
+                let s = Arc::clone(&s);
+                async move {
+                    s.lock().unwrap().push((method, headers, body));
+                    r#"{"status":true,"errorCode":"0","transferStatus":"NEW","paymentId":7,"orderId":"r-1"}"#
+                }
+            },
+        ),
+    );
+    let server = serve("127.0.0.1:0".parse().unwrap(), router, None)
+        .await
+        .unwrap();
+    let c = client(format!("{}/api/v1/transfer/", server.base_url()));
+    let checkout = c
+        .checkout(
+            &OrderId::new("r-1").unwrap(),
+            TransferAmount::from_minor(972).unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(checkout.payment_id.as_str(), "7");
+    let code = kupikupi::ConfirmationCode::new("1111").unwrap();
+    c.confirmation(&Phone::new("79000000001").unwrap(), &code)
+        .await
+        .unwrap();
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 2);
+    let (method, headers, body) = &seen[0];
+    assert_eq!(method, "checkout");
+    assert_eq!(headers[http::header::CONTENT_TYPE], "application/json");
+    assert_eq!(headers["x-requested-with"], "XMLHttpRequest");
+    let json: serde_json::Value = serde_json::from_slice(body).unwrap();
+    let expected = kupikupi::token::token(
+        serde_json::json!({"platformUid": "M2hULcD58iYGkmS7", "orderId": "r-1", "amount": 972})
+            .as_object()
+            .unwrap(),
+        &Secret::from("yIKirCvplm8N1D9g"),
+    )
+    .unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!({"platformUid": "M2hULcD58iYGkmS7", "orderId": "r-1", "amount": 972,
+                           "token": expected.as_str()})
+    );
+    assert!(!String::from_utf8_lossy(body).contains("yIKirCvplm8N1D9g"));
+    let (method, _, body) = &seen[1];
+    assert_eq!(method, "confirmation");
+    let json: serde_json::Value = serde_json::from_slice(body).unwrap();
+    assert_eq!(json["code"], 1111);
+    assert_eq!(json["phone"], 79_000_000_001u64);
+    server.shutdown().await;
 }
