@@ -397,6 +397,35 @@ mod tests {
         assert!(!c.transfer_status.is_final());
     }
 
+    proptest::proptest! {
+        #[test]
+        fn decoding_never_panics(body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200), status in 100u16..600) {
+            let r = resp(status, "");
+            let r = Response { body: Bytes::from(body), ..r };
+            if let Ok(a) = decode(&r) {
+                let _ = balance(&a, &r.body);
+                let _ = transfer(&a, &r.body);
+                let _ = checkout(&a, &r.body);
+                let _ = confirmation(&a, &r.body);
+            }
+        }
+
+        #[test]
+        fn decoding_json_shapes_never_panics(
+            status in proptest::prop_oneof![proptest::strategy::Just("true"), proptest::strategy::Just("\"0\""), proptest::strategy::Just("[]"), proptest::strategy::Just("null")],
+            value in proptest::prop_oneof![proptest::strategy::Just("1"), proptest::strategy::Just("-1"), proptest::strategy::Just("1e400"), proptest::strategy::Just("\"x\""), proptest::strategy::Just("{}"), proptest::strategy::Just("0.001")],
+        ) {
+            let body = format!(r#"{{"status":{status},"errorCode":"0","balance":{value},"paymentId":{value},"orderId":{value},"amount":{value},"transferURL":{value},"transferStatus":{value}}}"#);
+            let r = resp(200, &body);
+            if let Ok(a) = decode(&r) {
+                let _ = balance(&a, &r.body);
+                let _ = transfer(&a, &r.body);
+                let _ = checkout(&a, &r.body);
+                let _ = confirmation(&a, &r.body);
+            }
+        }
+    }
+
     #[test]
     fn receipt_request_shape() {
         let r = Receipt {

@@ -145,7 +145,7 @@ async fn malformed_bodies_get_the_provider_error_shape() {
         assert_eq!(json["errorCode"], "1");
         assert!(json["message"].is_string());
     }
-    let (status, json) = post_raw(&browser, &format!("{}/nope", emu.base_url()), b"{}").await;
+    let (status, json) = post_raw(&browser, &format!("{}/nope", emu.base_url()), "{}").await;
     assert_eq!(status, 404);
     assert_eq!(json["errorCode"], "10");
     emu.shutdown().await;
@@ -253,4 +253,24 @@ async fn a_refused_connection_is_never_sent_and_is_retryable() {
     assert!(matches!(err, Error::Transport(_)), "{err:?}");
     assert!(err.is_retryable());
     assert!(!err.may_have_been_sent());
+}
+
+#[tokio::test]
+async fn the_emulator_accepts_strings_for_numbers_and_uid_platform() {
+    let emu = emulator(Config::default()).await;
+    let mut params = serde_json::json!({
+        "uidPlatform": emu.platform_uid(), "phone": "79000000001", "orderId": 77, "amount": "1500",
+    });
+    let t =
+        kupikupi::token::token_of_value(&params, &payments_core::Secret::from(emu.secret_key()))
+            .unwrap();
+    params["token"] = serde_json::Value::String(t.as_str().to_owned());
+    let body = serde_json::to_vec(&params).unwrap();
+    let (status, json) = post_raw(&browser(), &format!("{}/init", emu.base_url()), body).await;
+    assert_eq!(status, 200, "{json}");
+    assert_eq!(json["status"], true);
+    assert_eq!(json["errorCode"], "0");
+    let t = emu.transfer("77").unwrap();
+    assert_eq!((t.phone, t.amount), (79_000_000_001, 1500));
+    emu.shutdown().await;
 }

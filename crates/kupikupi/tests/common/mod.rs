@@ -74,7 +74,7 @@ pub async fn submit_code(browser: &HttpClient, transfer_url: &str, code: &str) -
 pub async fn post_raw(
     browser: &HttpClient,
     url: &str,
-    body: &'static [u8],
+    body: impl Into<payments_core::bytes::Bytes>,
 ) -> (u16, serde_json::Value) {
     let req = Request::new(Method::POST, url.parse().expect("url"))
         .with_body(body)
