@@ -404,7 +404,8 @@ impl Emulator {
     }
 
     /// Sends the notification of a transfer in a final status again (a new delivery round), as
-    /// the real service may. Returns `false` if the transfer is unknown or not final.
+    /// the real service may. Returns `false` if the transfer is unknown or not final. Call it
+    /// within the Tokio runtime the emulator runs on.
     pub fn redeliver(&self, order_id: &str) -> bool {
         let final_status = self
             .shared
