@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 
 mod smartpay;
 mod ktwidget;
+mod kupikupi;
 
 /// The payments-rs command-line tool.
 #[derive(Debug, Parser)]
@@ -31,6 +32,9 @@ enum Command {
     /// Ktpay (KTWidget): keys, sealing, callbacks, payments.
     #[command(subcommand)]
     Ktwidget(ktwidget::Command),
+    /// Kupi-Kupi: the token, notifications, and the balance/init/checkout calls.
+    #[command(subcommand)]
+    Kupikupi(kupikupi::Command),
 }
 
 fn main() -> ExitCode {
@@ -66,5 +70,6 @@ fn main() -> ExitCode {
             }
         },
         Command::Ktwidget(cmd) => ktwidget::run_blocking(cmd),
+        Command::Kupikupi(cmd) => kupikupi::run(cmd),
     }
 }

@@ -21,6 +21,7 @@
 //! ```
 
 pub mod ktwidget;
+pub mod kupikupi;
 pub mod server;
 pub mod smartpay;
 

@@ -1,0 +1,453 @@
+//! The client: one [`Client`] per platform, built with [`ClientBuilder`].
+
+use std::sync::Arc;
+
+use http::header::{ACCEPT, CONTENT_TYPE};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
+use payments_core::{
+    Amount, HttpClient, HttpTransport, Operation, Request, RequestSigner, RetryPolicy, Secret,
+    SignedRequest, Timeouts,
+};
+use serde_json::{Map, Value};
+
+use crate::error::{Error, ValidationError};
+use crate::token::{token, TOKEN_FIELD};
+use crate::transformers as wire;
+use crate::types::{
+    ConfirmationCode, OrderId, PaymentId, Phone, Receipt, TransferAmount, TransferStatus,
+};
+
+/// The production API base.
+pub const PRODUCTION_BASE_URL: &str = "https://payapi.kupi-kupi.shop/api/v1/transfer";
+/// The test API base (use the `DevSecretKey` with it).
+pub const TEST_BASE_URL: &str = "https://devpayapi.kupi-kupi.shop/api/v1/transfer";
+
+/// Where the client sends its calls: `POST {base}/{method}`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Environment {
+    /// `https://payapi.kupi-kupi.shop/api/v1/transfer`, with the production `SecretKey`.
+    Production,
+    /// `https://devpayapi.kupi-kupi.shop/api/v1/transfer`, with the `DevSecretKey`.
+    Test,
+    /// Any base URL (the sandbox emulator, a proxy), with the production `SecretKey` slot
+    /// ([`ClientBuilder::secret_key`]).
+    Custom(String),
+}
+
+impl Environment {
+    /// The base URL.
+    pub fn base_url(&self) -> &str {
+        match self {
+            Environment::Production => PRODUCTION_BASE_URL,
+            Environment::Test => TEST_BASE_URL,
+            Environment::Custom(url) => url,
+        }
+    }
+}
+
+const PROVIDER: &str = "kupikupi";
+
+/// The operations. None is idempotent by contract: each is retried only when the failure
+/// proves the request never left (connection refused, connect timeout).
+pub mod operations {
+    use payments_core::Operation;
+    /// `balance`.
+    pub const BALANCE: Operation = Operation::not_idempotent("kupikupi", "balance");
+    /// `init`.
+    pub const INIT: Operation = Operation::not_idempotent("kupikupi", "init");
+    /// `checkout`.
+    pub const CHECKOUT: Operation = Operation::not_idempotent("kupikupi", "checkout");
+    /// `confirmation`.
+    pub const CONFIRMATION: Operation = Operation::not_idempotent("kupikupi", "confirmation");
+    /// `receipt`.
+    pub const RECEIPT: Operation = Operation::not_idempotent("kupikupi", "receipt");
+}
+
+/// Signs a parameter map: adds `token` and produces the JSON body and the headers
+/// (`Content-Type: application/json`, `X-Requested-With: XMLHttpRequest`).
+///
+/// The map must already hold every parameter that is sent, the platform id included.
+#[derive(Clone, Debug)]
+pub struct TokenSigner {
+    secret: Secret,
+}
+
+impl TokenSigner {
+    /// A signer with the secret key.
+    pub fn new(secret: Secret) -> Self {
+        TokenSigner { secret }
+    }
+}
+
+impl RequestSigner<Map<String, Value>> for TokenSigner {
+    type Error = Error;
+
+    fn sign(&self, params: &Map<String, Value>) -> Result<SignedRequest, Error> {
+        let mut params = params.clone();
+        params.remove(TOKEN_FIELD);
+        let t = token(&params, &self.secret)?;
+        params.insert(TOKEN_FIELD.to_owned(), Value::String(t.as_str().to_owned()));
+        let body = serde_json::to_vec(&params).map_err(|e| {
+            Error::from(payments_core::Error::config("cannot serialise the request").with_source(e))
+        })?;
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        headers.insert(
+            HeaderName::from_static("x-requested-with"),
+            HeaderValue::from_static("XMLHttpRequest"),
+        );
+        Ok(SignedRequest {
+            body: body.into(),
+            headers,
+        })
+    }
+}
+
+/// Builds a [`Client`].
+///
+/// ```
+/// use kupikupi::{Client, Environment};
+/// use payments_core::{RetryPolicy, Secret, Timeouts};
+/// use std::time::Duration;
+///
+/// let client = Client::builder()
+///     .platform_uid("M2hULcD58iYGkmS7")
+///     .dev_secret_key(Secret::from("yIKirCvplm8N1D9g"))
+///     .environment(Environment::Test)
+///     .timeouts(Timeouts::default().with_total(Duration::from_secs(20)))
+///     .retry_policy(RetryPolicy::default())
+///     .build()?;
+/// assert_eq!(client.base_url(), "https://devpayapi.kupi-kupi.shop/api/v1/transfer");
+/// # Ok::<(), kupikupi::Error>(())
+/// ```
+#[derive(Debug, Default)]
+pub struct ClientBuilder {
+    platform_uid: Option<String>,
+    secret_key: Option<Secret>,
+    dev_secret_key: Option<Secret>,
+    environment: Option<Environment>,
+    timeouts: Option<Timeouts>,
+    retry: Option<RetryPolicy>,
+    http: Option<HttpClient>,
+}
+
+impl ClientBuilder {
+    /// The platform uid (`UidPlatform`), the same in both environments. Required.
+    pub fn platform_uid(mut self, uid: impl Into<String>) -> Self {
+        self.platform_uid = Some(uid.into());
+        self
+    }
+
+    /// The production `SecretKey` (also used for [`Environment::Custom`]).
+    pub fn secret_key(mut self, key: Secret) -> Self {
+        self.secret_key = Some(key);
+        self
+    }
+
+    /// The test `DevSecretKey`, used with [`Environment::Test`].
+    pub fn dev_secret_key(mut self, key: Secret) -> Self {
+        self.dev_secret_key = Some(key);
+        self
+    }
+
+    /// The environment. Default: [`Environment::Production`].
+    pub fn environment(mut self, env: Environment) -> Self {
+        self.environment = Some(env);
+        self
+    }
+
+    /// A custom base URL (shortcut for [`Environment::Custom`]).
+    pub fn base_url(self, url: impl Into<String>) -> Self {
+        self.environment(Environment::Custom(url.into()))
+    }
+
+    /// The timeouts. Default: [`Timeouts::default`].
+    pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
+        self.timeouts = Some(timeouts);
+        self
+    }
+
+    /// The retry policy. Default: [`RetryPolicy::default`]. Whatever the policy, calls are
+    /// retried only when the request provably never reached the server.
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+
+    /// Uses an existing [`HttpClient`] (sharing its pool). Timeouts and retry policy set on the
+    /// builder are applied on top of it.
+    pub fn http_client(mut self, http: HttpClient) -> Self {
+        self.http = Some(http);
+        self
+    }
+
+    /// Builds the client.
+    pub fn build(self) -> Result<Client, Error> {
+        let config = |m: &str| Error::Validation(ValidationError::Config(m.to_owned()));
+        let platform_uid = self
+            .platform_uid
+            .ok_or_else(|| config("the platform uid is required"))?;
+        if platform_uid.is_empty() || platform_uid.chars().count() > 20 {
+            return Err(config("the platform uid must be 1 to 20 characters"));
+        }
+        let environment = self.environment.unwrap_or(Environment::Production);
+        let secret = match environment {
+            Environment::Test => self.dev_secret_key.ok_or_else(|| {
+                config("the Test environment needs the DevSecretKey (dev_secret_key)")
+            })?,
+            _ => self
+                .secret_key
+                .ok_or_else(|| config("the SecretKey is required (secret_key)"))?,
+        };
+        if secret.is_empty() {
+            return Err(config("the secret key is empty"));
+        }
+        let base = environment.base_url().trim_end_matches('/').to_owned();
+        let uri: Uri = base
+            .parse()
+            .map_err(|_| config("the base URL is not a valid URL"))?;
+        if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.host().is_none() {
+            return Err(config("the base URL must be an absolute http(s) URL"));
+        }
+        let timeouts = self.timeouts.unwrap_or_default();
+        let mut http = match self.http {
+            Some(h) => h,
+            None => {
+                let transport = HttpTransport::builder()
+                    .connect_timeout(timeouts.connect)
+                    .build()?;
+                HttpClient::with_transport(Arc::new(transport))
+            }
+        };
+        http = http.timeouts(timeouts);
+        if let Some(policy) = self.retry {
+            http = http.retry_policy(policy);
+        }
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                base,
+                platform_uid,
+                signer: TokenSigner::new(secret),
+            }),
+        })
+    }
+}
+
+/// The Kupi-Kupi client. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    http: HttpClient,
+    base: String,
+    platform_uid: String,
+    signer: TokenSigner,
+}
+
+/// The answer to `init`: the transfer, and the page to send the customer to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Transfer {
+    /// The provider's id of the transfer.
+    pub payment_id: PaymentId,
+    /// The merchant's order id, as the provider echoed it.
+    pub order_id: OrderId,
+    /// The amount, as the provider echoed it.
+    pub amount: Amount,
+    /// The transfer form: redirect the customer here.
+    pub transfer_url: Uri,
+}
+
+/// The answer to `checkout`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Checkout {
+    /// The transfer's state.
+    pub transfer_status: TransferStatus,
+    /// The provider's id of the transfer.
+    pub payment_id: PaymentId,
+    /// The order id, when the provider echoed it.
+    pub order_id: Option<OrderId>,
+}
+
+/// The answer to `confirmation`. The provider documents no fields beyond `status` and
+/// `errorCode`; those it may add are kept when present.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Confirmation {
+    /// The transfer's state, if the answer carried it.
+    pub transfer_status: Option<TransferStatus>,
+    /// The transfer's id, if the answer carried it.
+    pub payment_id: Option<PaymentId>,
+    /// The order id, if the answer carried it.
+    pub order_id: Option<OrderId>,
+    /// The provider's message, if any.
+    pub message: Option<String>,
+}
+
+/// The answer to `receipt`: the provider accepted the receipt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReceiptAccepted {
+    /// The provider's message, if any.
+    pub message: Option<String>,
+}
+
+impl Client {
+    /// A builder.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// The base URL calls go to.
+    pub fn base_url(&self) -> &str {
+        &self.inner.base
+    }
+
+    /// The platform uid.
+    pub fn platform_uid(&self) -> &str {
+        &self.inner.platform_uid
+    }
+
+    async fn call(
+        &self,
+        op: &Operation,
+        method: &str,
+        params: Map<String, Value>,
+    ) -> Result<(wire::WireAnswer, bytes::Bytes), Error> {
+        let signed = self.inner.signer.sign(&params)?;
+        let uri: Uri = format!("{}/{}", self.inner.base, method)
+            .parse()
+            .map_err(|e| payments_core::Error::config("invalid method URL").with_source(e))?;
+        let mut request = Request::new(Method::POST, uri).with_body(signed.body);
+        request.headers = signed.headers;
+        let resp = self.inner.http.execute(op, request).await?;
+        let answer = wire::decode(&resp).map_err(|e| match e {
+            Error::Transport(t) => Error::Transport(t.with_operation(PROVIDER, op.name)),
+            other => other,
+        })?;
+        Ok((answer, resp.body))
+    }
+
+    fn params<T: serde::Serialize>(&self, req: &T) -> Result<Map<String, Value>, Error> {
+        wire::params(req, &self.inner.platform_uid)
+    }
+
+    /// The customer's balance of points, exact (the answer is `decimal(10,2)`, read here as
+    /// major units with up to two decimals).
+    pub async fn balance(&self, phone: &Phone) -> Result<Amount, Error> {
+        let params = self.params(&wire::BalanceRequest { phone })?;
+        let (answer, body) = self.call(&operations::BALANCE, "balance", params).await?;
+        wire::balance(&answer, &body)
+    }
+
+    /// Registers a transfer and returns the form to redirect the customer to.
+    ///
+    /// Not idempotent. If it fails with [`Error::may_have_been_sent`], keep the same
+    /// `order_id`: call [`Client::checkout`] with it (or `init` again with the same order id and
+    /// amount) — never a new order id for the same purchase.
+    pub async fn init(
+        &self,
+        phone: &Phone,
+        order_id: &OrderId,
+        amount: TransferAmount,
+    ) -> Result<Transfer, Error> {
+        let params = self.params(&wire::InitRequest {
+            phone,
+            order_id,
+            amount: amount.minor(),
+        })?;
+        let (answer, body) = self.call(&operations::INIT, "init", params).await?;
+        wire::transfer(&answer, &body)
+    }
+
+    /// The current state of the transfer of `order_id`.
+    pub async fn checkout(
+        &self,
+        order_id: &OrderId,
+        amount: TransferAmount,
+    ) -> Result<Checkout, Error> {
+        let params = self.params(&wire::CheckoutRequest {
+            order_id,
+            amount: amount.minor(),
+        })?;
+        let (answer, body) = self.call(&operations::CHECKOUT, "checkout", params).await?;
+        wire::checkout(&answer, &body)
+    }
+
+    /// Confirms a transfer with the code the customer received (2023 method).
+    pub async fn confirmation(
+        &self,
+        phone: &Phone,
+        code: &ConfirmationCode,
+    ) -> Result<Confirmation, Error> {
+        let params = self.params(&wire::ConfirmationRequest {
+            phone,
+            code: code.to_wire(),
+        })?;
+        let (answer, body) = self
+            .call(&operations::CONFIRMATION, "confirmation", params)
+            .await?;
+        wire::confirmation(&answer, &body)
+    }
+
+    /// Registers a customer's fiscal receipt (2023 method).
+    pub async fn receipt(&self, receipt: &Receipt) -> Result<ReceiptAccepted, Error> {
+        let params = self.params(&wire::ReceiptRequest::from(receipt))?;
+        let (answer, _) = self.call(&operations::RECEIPT, "receipt", params).await?;
+        Ok(wire::receipt(&answer))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builder_checks() {
+        let err = Client::builder().build().unwrap_err();
+        assert!(err.to_string().contains("platform uid"));
+        let err = Client::builder()
+            .platform_uid("u")
+            .environment(Environment::Test)
+            .secret_key(Secret::from("s"))
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().contains("DevSecretKey"));
+        let err = Client::builder()
+            .platform_uid("u")
+            .secret_key(Secret::from("s"))
+            .base_url("ftp://x")
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().contains("http(s)"));
+        let c = Client::builder()
+            .platform_uid("u")
+            .secret_key(Secret::from("s"))
+            .build()
+            .unwrap();
+        assert_eq!(c.base_url(), PRODUCTION_BASE_URL);
+        assert!(!format!("{c:?}").contains("\"s\""));
+    }
+
+    #[test]
+    fn signer_adds_token_and_headers() {
+        let signer = TokenSigner::new(Secret::from("yIKirCvplm8N1D9g"));
+        let params = serde_json::json!({
+            "platformUid": "M2hULcD58iYGkmS7", "phone": 79000000000u64, "orderId": "1234", "amount": 25000,
+            "token": "stale"
+        });
+        let signed = signer.sign(params.as_object().unwrap()).unwrap();
+        let body: Value = serde_json::from_slice(&signed.body).unwrap();
+        assert_eq!(
+            body["token"],
+            "5bc81ae28f1d9c16807c4b0ecb53cb69d4d286b2570eb89fbcb4f9c7b2d226ea"
+        );
+        assert!(body.get("secretKey").is_none());
+        assert!(!String::from_utf8_lossy(&signed.body).contains("yIKirCvplm8N1D9g"));
+        assert_eq!(signed.headers[CONTENT_TYPE], "application/json");
+        assert_eq!(signed.headers["x-requested-with"], "XMLHttpRequest");
+        assert_eq!(body[wire::PLATFORM_UID], "M2hULcD58iYGkmS7");
+    }
+}

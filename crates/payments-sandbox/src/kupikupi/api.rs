@@ -1,0 +1,446 @@
+//! The HTTP handlers: the API methods, the transfer form and its confirm step.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use serde_json::{json, Map, Value};
+
+use super::wire::{ct_eq, integer, text, token};
+use super::{notify, Shared, Status, TransferState};
+
+const MAX_AMOUNT: u64 = 9_999_999_999;
+
+/// What a test phone does: its final status and its balance.
+pub(crate) fn test_phone(phone: u64) -> Option<(Status, u64)> {
+    match phone {
+        79_000_000_001 => Some((Status::Confirmed, 1_000_000)),
+        79_000_000_002 => Some((Status::Rejected, 0)),
+        79_000_000_003 => Some((Status::Canceled, 0)),
+        _ => None,
+    }
+}
+
+struct Refusal {
+    http: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+fn refuse(code: &'static str, message: impl Into<String>) -> Refusal {
+    Refusal {
+        http: StatusCode::OK,
+        code,
+        message: message.into(),
+    }
+}
+
+fn malformed(message: impl Into<String>) -> Refusal {
+    Refusal {
+        http: StatusCode::BAD_REQUEST,
+        code: "1",
+        message: message.into(),
+    }
+}
+
+fn ok(mut fields: Map<String, Value>) -> Response {
+    fields.insert("status".into(), Value::Bool(true));
+    fields.insert("errorCode".into(), Value::String("0".into()));
+    (StatusCode::OK, axum::Json(Value::Object(fields))).into_response()
+}
+
+fn obj(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
+/// `POST {base}/{method}`.
+pub(crate) async fn method(
+    State(shared): State<Arc<Shared>>,
+    Path(method): Path<String>,
+    body: Bytes,
+) -> Response {
+    match handle(&shared, &method, &body) {
+        Ok(resp) => resp,
+        Err(r) => {
+            shared.book().rejected_requests += 1;
+            let body = json!({"status": false, "errorCode": r.code, "message": r.message});
+            (r.http, axum::Json(body)).into_response()
+        }
+    }
+}
+
+fn handle(shared: &Arc<Shared>, method: &str, body: &[u8]) -> Result<Response, Refusal> {
+    if !matches!(
+        method,
+        "balance" | "init" | "checkout" | "confirmation" | "receipt"
+    ) {
+        return Err(Refusal {
+            http: StatusCode::NOT_FOUND,
+            code: "10",
+            message: format!("unknown method {method:?}"),
+        });
+    }
+    let fields = match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(m)) => m,
+        _ => return Err(malformed("the body must be a JSON object")),
+    };
+    let config = &shared.config;
+    let platform = text(&fields, "platformUid").or_else(|| text(&fields, "uidPlatform"));
+    match platform {
+        Some(p) if p == config.platform_uid => {}
+        Some(_) => return Err(refuse("2", "unknown platform")),
+        None => return Err(malformed("platformUid is required")),
+    }
+    let sent = match fields.get("token") {
+        Some(Value::String(t)) => t.clone(),
+        _ => return Err(malformed("token is required")),
+    };
+    let expected = token(&fields, &config.secret_key);
+    if !ct_eq(expected.as_bytes(), sent.as_bytes()) {
+        return Err(refuse("3", "wrong token"));
+    }
+    match method {
+        "balance" => balance(&fields),
+        "init" => init(shared, &fields),
+        "checkout" => checkout(shared, &fields),
+        "confirmation" => confirmation(shared, &fields),
+        _ => receipt(shared, &fields),
+    }
+}
+
+fn phone(fields: &Map<String, Value>) -> Result<(u64, Status, u64), Refusal> {
+    let phone = integer(fields, "phone").ok_or_else(|| malformed("phone is required"))?;
+    let (status, balance) =
+        test_phone(phone).ok_or_else(|| refuse("4", format!("unknown phone {phone}")))?;
+    Ok((phone, status, balance))
+}
+
+fn amount(fields: &Map<String, Value>, key: &str) -> Result<u64, Refusal> {
+    match integer(fields, key) {
+        Some(a) if (1..=MAX_AMOUNT).contains(&a) => Ok(a),
+        _ => Err(malformed(format!(
+            "{key} must be an integer number of kopecks from 1 to {MAX_AMOUNT}"
+        ))),
+    }
+}
+
+fn order_id(fields: &Map<String, Value>) -> Result<String, Refusal> {
+    match text(fields, "orderId") {
+        Some(o) if (1..=36).contains(&o.chars().count()) => Ok(o),
+        _ => Err(malformed("orderId must be 1 to 36 characters")),
+    }
+}
+
+fn balance(fields: &Map<String, Value>) -> Result<Response, Refusal> {
+    let (_, _, balance) = phone(fields)?;
+    Ok(ok(obj(json!({ "balance": balance }))))
+}
+
+fn transfer_fields(t: &TransferState) -> Map<String, Value> {
+    obj(json!({
+        "paymentId": t.payment_id,
+        "orderId": t.order_id,
+        "transferStatus": t.status.as_str(),
+    }))
+}
+
+fn init(shared: &Arc<Shared>, fields: &Map<String, Value>) -> Result<Response, Refusal> {
+    let (phone, _, _) = phone(fields)?;
+    let order_id = order_id(fields)?;
+    let amount = amount(fields, "amount")?;
+    let mut book = shared.book();
+    let payment_id = match book.transfers.get(&order_id) {
+        Some(t) if t.phone == phone && t.amount == amount => t.payment_id,
+        Some(_) => {
+            return Err(refuse(
+                "5",
+                "orderId is already used by a transfer with other values",
+            ))
+        }
+        None => {
+            let payment_id = book.next_payment_id;
+            book.next_payment_id += 1;
+            book.by_payment.insert(payment_id, order_id.clone());
+            book.transfers.insert(
+                order_id.clone(),
+                TransferState {
+                    payment_id,
+                    order_id: order_id.clone(),
+                    phone,
+                    amount,
+                    status: Status::New,
+                    deliveries: Vec::new(),
+                    acknowledged: false,
+                },
+            );
+            payment_id
+        }
+    };
+    drop(book);
+    shared.changed.notify_waiters();
+    Ok(ok(obj(json!({
+        "paymentId": payment_id,
+        "orderId": order_id,
+        "amount": amount,
+        "transferURL": format!("{}/pay/{payment_id}", shared.root()),
+    }))))
+}
+
+fn checkout(shared: &Arc<Shared>, fields: &Map<String, Value>) -> Result<Response, Refusal> {
+    let order_id = order_id(fields)?;
+    let amount = amount(fields, "amount")?;
+    let book = shared.book();
+    let t = book
+        .transfers
+        .get(&order_id)
+        .ok_or_else(|| refuse("6", "transfer not found"))?;
+    if t.amount != amount {
+        return Err(refuse("7", "amount does not match the transfer"));
+    }
+    Ok(ok(transfer_fields(t)))
+}
+
+fn confirmation(shared: &Arc<Shared>, fields: &Map<String, Value>) -> Result<Response, Refusal> {
+    let (phone, _, _) = phone(fields)?;
+    let code = text(fields, "code").ok_or_else(|| malformed("code is required"))?;
+    if !ct_eq(code.as_bytes(), shared.config.confirmation_code.as_bytes()) {
+        return Err(refuse("8", "wrong code"));
+    }
+    let order_id = {
+        let book = shared.book();
+        book.transfers
+            .values()
+            .filter(|t| t.phone == phone && !t.status.is_final())
+            .max_by_key(|t| t.payment_id)
+            .map(|t| t.order_id.clone())
+    }
+    .ok_or_else(|| refuse("9", "no open transfer for this phone"))?;
+    let t = finalize(shared, &order_id).ok_or_else(|| refuse("9", "no open transfer"))?;
+    Ok(ok(transfer_fields(&t)))
+}
+
+fn digits(
+    fields: &Map<String, Value>,
+    key: &str,
+    min: usize,
+    max: usize,
+) -> Result<String, Refusal> {
+    match text(fields, key) {
+        Some(d) if (min..=max).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()) => Ok(d),
+        _ => Err(malformed(format!("{key} must be {min} to {max} digits"))),
+    }
+}
+
+fn receipt(shared: &Arc<Shared>, fields: &Map<String, Value>) -> Result<Response, Refusal> {
+    let (phone, _, _) = phone(fields)?;
+    let amount = amount(fields, "amount")?;
+    let fiscal_drive = digits(fields, "fn", 16, 16)?;
+    let fiscal_document = digits(fields, "fd", 1, 10)?;
+    let fiscal_sign = digits(fields, "fp", 1, 10)?;
+    let pay_date = text(fields, "pay_date")
+        .filter(|d| is_pay_date(d))
+        .ok_or_else(|| malformed("pay_date must be \"d.m.Y H:i:s\""))?;
+    let receipt_type = integer(fields, "receipt_type")
+        .filter(|t| (1..=4).contains(t))
+        .ok_or_else(|| malformed("receipt_type must be 1 to 4"))?;
+    let discount = integer(fields, "discount")
+        .filter(|d| *d <= MAX_AMOUNT)
+        .ok_or_else(|| malformed("discount must be an integer number of kopecks"))?;
+    shared.book().receipts.push(super::ReceiptRecord {
+        phone,
+        amount,
+        fiscal_drive,
+        fiscal_document,
+        fiscal_sign,
+        pay_date,
+        receipt_type,
+        discount,
+    });
+    Ok(ok(Map::new()))
+}
+
+fn is_pay_date(d: &str) -> bool {
+    d.len() == 19
+        && d.bytes().enumerate().all(|(i, c)| match i {
+            2 | 5 => c == b'.',
+            10 => c == b' ',
+            13 | 16 => c == b':',
+            _ => c.is_ascii_digit(),
+        })
+}
+
+/// Moves an open transfer to its phone's final status and schedules the notification.
+fn finalize(shared: &Arc<Shared>, order_id: &str) -> Option<TransferState> {
+    let snapshot = {
+        let mut book = shared.book();
+        let t = book.transfers.get_mut(order_id)?;
+        if t.status.is_final() {
+            return None;
+        }
+        let (final_status, _) = test_phone(t.phone)?;
+        t.status = final_status;
+        t.clone()
+    };
+    shared.changed.notify_waiters();
+    notify::schedule(shared, order_id.to_owned());
+    Some(snapshot)
+}
+
+fn html(status: StatusCode, body: String) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        body,
+    )
+        .into_response()
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// `GET /pay/{paymentId}`: the transfer form. Opening it moves `NEW` to `FORM_SHOWED`.
+pub(crate) async fn form(
+    State(shared): State<Arc<Shared>>,
+    Path(payment_id): Path<String>,
+) -> Response {
+    let snapshot = {
+        let mut book = shared.book();
+        let order_id = payment_id
+            .parse::<u64>()
+            .ok()
+            .and_then(|id| book.by_payment.get(&id).cloned());
+        order_id.and_then(|o| book.transfers.get_mut(&o)).map(|t| {
+            if t.status == Status::New {
+                t.status = Status::FormShowed;
+            }
+            t.clone()
+        })
+    };
+    let Some(t) = snapshot else {
+        return html(StatusCode::NOT_FOUND, "<h1>Transfer not found</h1>".into());
+    };
+    shared.changed.notify_waiters();
+    html(
+        StatusCode::OK,
+        format!(
+            "<!doctype html><title>Kupi-Kupi transfer</title>\
+             <h1>Transfer {amount} kopecks for order {order}</h1>\
+             <p id=\"status\">{status}</p>\
+             <form method=\"post\" action=\"/pay/{id}/confirm\">\
+             <input name=\"code\" placeholder=\"code\"><button>Transfer</button></form>",
+            amount = t.amount,
+            order = escape(&t.order_id),
+            status = t.status.as_str(),
+            id = t.payment_id,
+        ),
+    )
+}
+
+/// The value of `key` in an `application/x-www-form-urlencoded` string.
+fn form_value(encoded: &str, key: &str) -> Option<String> {
+    encoded.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=')?;
+        (k == key).then(|| percent_decode(v))
+    })
+}
+
+fn percent_decode(v: &str) -> String {
+    let bytes = v.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = bytes
+                    .get(i + 1..i + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
+                if let Some(h) = hex {
+                    out.push(h);
+                    i += 2;
+                } else {
+                    out.push(b'%');
+                }
+            }
+            other => out.push(other),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `POST /pay/{paymentId}/confirm` with `code` (form field or query): the customer enters the
+/// code. Moves a `FORM_SHOWED` transfer to its final status.
+pub(crate) async fn confirm(
+    State(shared): State<Arc<Shared>>,
+    Path(payment_id): Path<String>,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Response {
+    let body = String::from_utf8_lossy(&body);
+    let code =
+        form_value(&body, "code").or_else(|| query.as_deref().and_then(|q| form_value(q, "code")));
+    let (order_id, status) = {
+        let book = shared.book();
+        let found = payment_id
+            .parse::<u64>()
+            .ok()
+            .and_then(|id| book.by_payment.get(&id))
+            .and_then(|o| book.transfers.get(o));
+        match found {
+            Some(t) => (t.order_id.clone(), t.status),
+            None => return html(StatusCode::NOT_FOUND, "<h1>Transfer not found</h1>".into()),
+        }
+    };
+    if status != Status::FormShowed {
+        return html(
+            StatusCode::CONFLICT,
+            format!(
+                "<p id=\"status\">{}</p><p>the form is not open</p>",
+                status.as_str()
+            ),
+        );
+    }
+    let code_ok =
+        code.is_some_and(|c| ct_eq(c.as_bytes(), shared.config.confirmation_code.as_bytes()));
+    if !code_ok {
+        return html(
+            StatusCode::BAD_REQUEST,
+            "<p id=\"status\">FORM_SHOWED</p><p>wrong code</p>".into(),
+        );
+    }
+    match finalize(&shared, &order_id) {
+        Some(t) => html(
+            StatusCode::OK,
+            format!("<p id=\"status\">{}</p>", t.status.as_str()),
+        ),
+        None => html(StatusCode::CONFLICT, "<p>the transfer is closed</p>".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_values() {
+        assert_eq!(
+            form_value("a=1&code=12%203+4", "code").as_deref(),
+            Some("12 3 4")
+        );
+        assert_eq!(form_value("code=%zz", "code").as_deref(), Some("%zz"));
+        assert_eq!(form_value("a=1", "code"), None);
+        assert!(is_pay_date("05.03.2023 14:07:09"));
+        assert!(!is_pay_date("2023-03-05 14:07:09"));
+    }
+}

@@ -1,0 +1,481 @@
+//! A stateful emulator of the Kupi-Kupi points transfer API.
+//!
+//! It speaks the real wire format (`POST {base}/{method}` with a JSON body carrying
+//! `platformUid` or `uidPlatform` and the SHA-256 `token`), keeps every transfer in memory,
+//! serves the transfer form that `init` points to, and POSTs the notification to the merchant's
+//! NotificationURL when a transfer reaches a final status, retrying until the merchant answers
+//! `OK`.
+//!
+//! ```
+//! use payments_sandbox::kupikupi::{self, Config};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let emulator = kupikupi::start(Config::default()).await?;
+//! assert!(emulator.base_url().ends_with("/api/v1/transfer"));
+//! assert_eq!(emulator.platform_uid(), "M2hULcD58iYGkmS7");
+//! assert!(emulator.transfers().is_empty());
+//! emulator.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## Behaviour
+//!
+//! - Test phones: `79000000001` ends `CONFIRMED` (balance 1000000), `79000000002` ends
+//!   `REJECTED` (balance 0), `79000000003` ends `CANCELED` (balance 0). Any other phone gets
+//!   error `4`.
+//! - `init` answers a `transferURL` on the emulator (`{root}/pay/{paymentId}`). A `GET` of it
+//!   moves the transfer from `NEW` to `FORM_SHOWED`; a `POST {root}/pay/{paymentId}/confirm`
+//!   with the form field (or query parameter) `code` equal to [`Config::confirmation_code`]
+//!   moves it to the phone's final status. The `confirmation {phone, code}` method does the
+//!   same for the phone's latest open transfer.
+//! - `init` again with the same `orderId`, phone and amount returns the same transfer; with
+//!   other values it is refused (error `5`).
+//! - Errors have the provider's shape `{"status": false, "errorCode": "<n>", "message": ".."}`.
+//!   The codes are the emulator's own (the provider publishes none): `1` malformed request
+//!   (HTTP 400), `2` unknown platform, `3` wrong token, `4` unknown phone, `5` order id
+//!   reused with other values, `6` transfer not found, `7` amount does not match, `8` wrong
+//!   code, `9` no open transfer for the phone, `10` unknown method (HTTP 404).
+//! - Notifications: `{status, transferStatus, errorCode, message?, uidPlatform, orderId}`
+//!   (plus `token` when [`Config::sign_notifications`] is set), POSTed as JSON. Only HTTP 200
+//!   with the body `OK` (surrounding whitespace ignored) acknowledges; anything else is retried
+//!   after each delay of [`Config::retry_schedule`] (the last one repeats) multiplied by
+//!   [`Config::time_scale`], up to [`Config::max_attempts`].
+
+mod api;
+mod notify;
+mod wire;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::Duration;
+
+use axum::routing::{get, post};
+use axum::Router;
+use tokio::sync::{watch, Notify};
+use tokio::task::JoinSet;
+
+use crate::server::{serve, RunningServer, ServeError};
+
+pub use wire::token;
+
+/// The emulator's settings.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The address to bind. Default `127.0.0.1:0`.
+    pub addr: SocketAddr,
+    /// The platform uid clients must send. Default: the provider's demo uid.
+    pub platform_uid: String,
+    /// The secret key tokens are computed with. Default: the provider's demo key.
+    pub secret_key: String,
+    /// The API path. Default `/api/v1/transfer`.
+    pub base_path: String,
+    /// Where notifications go. `None`: no notification is sent.
+    pub notification_url: Option<String>,
+    /// The code the customer enters on the form or sends through `confirmation`.
+    /// Default `"1111"`.
+    pub confirmation_code: String,
+    /// The delays between notification attempts (the last one repeats). Default: 15 s, 60 s,
+    /// 3 min, 10 min, 30 min, 60 min.
+    pub retry_schedule: Vec<Duration>,
+    /// Multiplies every delay of the schedule; tests use a small value such as `0.001`.
+    /// Default `1.0`.
+    pub time_scale: f64,
+    /// The most delivery attempts per notification. Default 50.
+    pub max_attempts: u32,
+    /// How long one delivery attempt may take. Default 10 s.
+    pub delivery_timeout: Duration,
+    /// Adds a `token` (over the other fields, with the secret key) to notifications. The
+    /// provider documents none, so the default is `false`.
+    pub sign_notifications: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            platform_uid: "M2hULcD58iYGkmS7".to_owned(),
+            secret_key: "yIKirCvplm8N1D9g".to_owned(),
+            base_path: "/api/v1/transfer".to_owned(),
+            notification_url: None,
+            confirmation_code: "1111".to_owned(),
+            retry_schedule: [15, 60, 180, 600, 1800, 3600]
+                .into_iter()
+                .map(Duration::from_secs)
+                .collect(),
+            time_scale: 1.0,
+            max_attempts: 50,
+            delivery_timeout: Duration::from_secs(10),
+            sign_notifications: false,
+        }
+    }
+}
+
+impl Config {
+    /// Sets where notifications go.
+    pub fn notification_url(mut self, url: impl Into<String>) -> Self {
+        self.notification_url = Some(url.into());
+        self
+    }
+
+    /// Sets the time scale of the retry schedule.
+    pub fn time_scale(mut self, scale: f64) -> Self {
+        self.time_scale = scale;
+        self
+    }
+
+    /// Sets the platform uid and the secret key.
+    pub fn credentials(
+        mut self,
+        platform_uid: impl Into<String>,
+        secret_key: impl Into<String>,
+    ) -> Self {
+        self.platform_uid = platform_uid.into();
+        self.secret_key = secret_key.into();
+        self
+    }
+
+    fn delay(&self, retry: usize) -> Duration {
+        let base = self
+            .retry_schedule
+            .get(retry)
+            .or(self.retry_schedule.last())
+            .copied()
+            .unwrap_or(Duration::from_secs(1));
+        let scale = if self.time_scale.is_finite() && self.time_scale >= 0.0 {
+            self.time_scale
+        } else {
+            1.0
+        };
+        base.mul_f64(scale)
+    }
+}
+
+/// A transfer's state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Status {
+    /// Registered.
+    New,
+    /// The form was opened.
+    FormShowed,
+    /// Refused (not enough points).
+    Rejected,
+    /// Canceled.
+    Canceled,
+    /// Transferred.
+    Confirmed,
+}
+
+impl Status {
+    /// The wire text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::New => "NEW",
+            Status::FormShowed => "FORM_SHOWED",
+            Status::Rejected => "REJECTED",
+            Status::Canceled => "CANCELED",
+            Status::Confirmed => "CONFIRMED",
+        }
+    }
+
+    /// Whether the status is final.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            Status::Rejected | Status::Canceled | Status::Confirmed
+        )
+    }
+}
+
+/// One notification delivery attempt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivery {
+    /// 1 for the first attempt of a round.
+    pub attempt: u32,
+    /// The merchant's HTTP status, or `None` when the request failed.
+    pub http_status: Option<u16>,
+    /// Whether the answer acknowledged the notification.
+    pub acknowledged: bool,
+}
+
+/// A snapshot of one transfer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TransferState {
+    /// The emulator's payment id.
+    pub payment_id: u64,
+    /// The merchant's order id.
+    pub order_id: String,
+    /// The customer's phone.
+    pub phone: u64,
+    /// The amount in kopecks.
+    pub amount: u64,
+    /// The current status.
+    pub status: Status,
+    /// Every delivery attempt of its notifications, in order.
+    pub deliveries: Vec<Delivery>,
+    /// Whether the merchant acknowledged a notification with `OK`.
+    pub acknowledged: bool,
+}
+
+/// A receipt registered through the `receipt` method.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReceiptRecord {
+    /// The customer's phone.
+    pub phone: u64,
+    /// The amount in kopecks.
+    pub amount: u64,
+    /// `fn`.
+    pub fiscal_drive: String,
+    /// `fd`.
+    pub fiscal_document: String,
+    /// `fp`.
+    pub fiscal_sign: String,
+    /// `pay_date` as sent.
+    pub pay_date: String,
+    /// `receipt_type`.
+    pub receipt_type: u64,
+    /// `discount` in kopecks.
+    pub discount: u64,
+}
+
+#[derive(Default)]
+struct Book {
+    transfers: HashMap<String, TransferState>,
+    by_payment: HashMap<u64, String>,
+    receipts: Vec<ReceiptRecord>,
+    next_payment_id: u64,
+    rejected_requests: u64,
+}
+
+struct Shared {
+    config: Config,
+    root: OnceLock<String>,
+    book: Mutex<Book>,
+    changed: Notify,
+    notifier: payments_core::HttpClient,
+    stop: watch::Receiver<bool>,
+    tasks: Mutex<JoinSet<()>>,
+}
+
+impl Shared {
+    fn book(&self) -> MutexGuard<'_, Book> {
+        // A panic while holding the lock cannot leave the book half-written in a way that
+        // matters to an emulator, so a poisoned lock is used as is.
+        self.book.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn root(&self) -> &str {
+        self.root
+            .get()
+            .map(String::as_str)
+            .unwrap_or("http://127.0.0.1")
+    }
+
+    fn spawn(&self, fut: impl std::future::Future<Output = ()> + Send + 'static) {
+        let mut tasks = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
+        // Reap finished tasks so the set does not grow without bound.
+        while tasks.try_join_next().is_some() {}
+        tasks.spawn(fut);
+    }
+}
+
+/// A running emulator. Dropping it stops the server and the deliveries; [`Emulator::shutdown`]
+/// also waits for them.
+pub struct Emulator {
+    shared: Arc<Shared>,
+    server: Option<RunningServer>,
+    stop: watch::Sender<bool>,
+}
+
+impl std::fmt::Debug for Emulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Emulator")
+            .field("root", &self.shared.root())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why the emulator could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// The server could not bind.
+    #[error(transparent)]
+    Serve(#[from] ServeError),
+    /// The notification client could not be built.
+    #[error("cannot build the notification client: {0}")]
+    Client(#[from] payments_core::Error),
+}
+
+/// Starts an emulator.
+pub async fn start(config: Config) -> Result<Emulator, StartError> {
+    let transport = payments_core::HttpTransport::builder()
+        .connect_timeout(config.delivery_timeout)
+        .build()?;
+    let notifier = payments_core::HttpClient::with_transport(Arc::new(transport))
+        .retry_policy(payments_core::RetryPolicy::never())
+        .timeouts(
+            payments_core::Timeouts::default()
+                .with_connect(config.delivery_timeout)
+                .with_attempt(config.delivery_timeout)
+                .with_total(config.delivery_timeout),
+        );
+    let (stop, stopped) = watch::channel(false);
+    let base_path = format!("/{}", config.base_path.trim_matches('/'));
+    let shared = Arc::new(Shared {
+        root: OnceLock::new(),
+        config: config.clone(),
+        book: Mutex::new(Book {
+            next_payment_id: 1_000_001,
+            ..Book::default()
+        }),
+        changed: Notify::new(),
+        notifier,
+        stop: stopped,
+        tasks: Mutex::new(JoinSet::new()),
+    });
+    let router = Router::new()
+        .route(&format!("{base_path}/{{method}}"), post(api::method))
+        .route("/pay/{payment_id}", get(api::form))
+        .route("/pay/{payment_id}/confirm", post(api::confirm))
+        .with_state(shared.clone());
+    let server = serve(config.addr, router, None).await?;
+    // No request can come before the address is known, so the root is set before it is read.
+    let _ = shared.root.set(server.base_url());
+    Ok(Emulator {
+        shared,
+        server: Some(server),
+        stop,
+    })
+}
+
+impl Emulator {
+    /// The server's root, `http://127.0.0.1:PORT`.
+    pub fn root_url(&self) -> &str {
+        self.shared.root()
+    }
+
+    /// The API base a client uses: `http://127.0.0.1:PORT/api/v1/transfer`.
+    pub fn base_url(&self) -> String {
+        format!(
+            "{}/{}",
+            self.shared.root(),
+            self.shared.config.base_path.trim_matches('/')
+        )
+    }
+
+    /// The platform uid clients must send.
+    pub fn platform_uid(&self) -> &str {
+        &self.shared.config.platform_uid
+    }
+
+    /// The secret key of the tokens.
+    pub fn secret_key(&self) -> &str {
+        &self.shared.config.secret_key
+    }
+
+    /// The code the customer enters.
+    pub fn confirmation_code(&self) -> &str {
+        &self.shared.config.confirmation_code
+    }
+
+    /// Every transfer, ordered by payment id.
+    pub fn transfers(&self) -> Vec<TransferState> {
+        let mut all: Vec<TransferState> = self.shared.book().transfers.values().cloned().collect();
+        all.sort_by_key(|t| t.payment_id);
+        all
+    }
+
+    /// The transfer of an order id.
+    pub fn transfer(&self, order_id: &str) -> Option<TransferState> {
+        self.shared.book().transfers.get(order_id).cloned()
+    }
+
+    /// The receipts registered through `receipt`.
+    pub fn receipts(&self) -> Vec<ReceiptRecord> {
+        self.shared.book().receipts.clone()
+    }
+
+    /// How many API requests were refused (bad body, platform, token, or business error).
+    pub fn rejected_requests(&self) -> u64 {
+        self.shared.book().rejected_requests
+    }
+
+    /// Sends the notification of a transfer in a final status again (a new delivery round), as
+    /// the real service may. Returns `false` if the transfer is unknown or not final. Call it
+    /// within the Tokio runtime the emulator runs on.
+    pub fn redeliver(&self, order_id: &str) -> bool {
+        let final_status = self
+            .shared
+            .book()
+            .transfers
+            .get(order_id)
+            .is_some_and(|t| t.status.is_final());
+        if final_status {
+            notify::schedule(&self.shared, order_id.to_owned());
+        }
+        final_status
+    }
+
+    /// Waits until `check` holds for the transfer of `order_id`, or `timeout` passes. Returns the
+    /// last snapshot (if the transfer exists).
+    pub async fn wait_for(
+        &self,
+        order_id: &str,
+        timeout: Duration,
+        check: impl Fn(&TransferState) -> bool,
+    ) -> Option<TransferState> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.shared.changed.notified();
+            let snapshot = self.transfer(order_id);
+            if snapshot.as_ref().is_some_and(&check) {
+                return snapshot;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return self.transfer(order_id);
+            }
+        }
+    }
+
+    /// Stops the server and every pending delivery, and waits for them.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        let tasks =
+            std::mem::take(&mut *self.shared.tasks.lock().unwrap_or_else(|p| p.into_inner()));
+        tasks.join_all().await;
+        if let Some(server) = self.server.take() {
+            server.shutdown().await;
+        }
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_schedule_scales_and_its_last_delay_repeats() {
+        let c = Config::default().time_scale(0.001);
+        assert_eq!(c.delay(0), Duration::from_millis(15));
+        assert_eq!(c.delay(1), Duration::from_millis(60));
+        assert_eq!(c.delay(5), Duration::from_millis(3600));
+        assert_eq!(c.delay(40), Duration::from_millis(3600));
+        let bad = Config::default().time_scale(f64::NAN);
+        assert_eq!(bad.delay(0), Duration::from_secs(15));
+        let empty = Config {
+            retry_schedule: Vec::new(),
+            ..Config::default()
+        };
+        assert_eq!(empty.delay(3), Duration::from_secs(1));
+        assert!(Status::Confirmed.is_final() && !Status::FormShowed.is_final());
+    }
+}
