@@ -7,9 +7,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-mod smartpay;
 mod ktwidget;
 mod kupikupi;
+mod smartpay;
 
 /// The payments-rs command-line tool.
 #[derive(Debug, Parser)]
