@@ -42,6 +42,9 @@ enum Command {
         /// Print the summary as JSON (progress still goes to stderr).
         #[arg(long)]
         json: bool,
+        /// Test hook: write the sandbox's secrets to this file (for the leak test).
+        #[arg(long, hide = true, value_name = "PATH")]
+        write_secrets_to: Option<std::path::PathBuf>,
     },
     /// Serve the three emulators (Ktpay, Kupi-Kupi, Smart Pay) until Ctrl-C, for your own app
     /// and tests.
@@ -62,7 +65,11 @@ fn block_on(fut: impl std::future::Future<Output = ExitCode>) -> ExitCode {
 }
 
 fn main() -> ExitCode {
+    use std::io::IsTerminal;
+    let color = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     tracing_subscriber::fmt()
+        .with_ansi(color)
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_writer(std::io::stderr)
         .init();
@@ -95,7 +102,10 @@ fn main() -> ExitCode {
         },
         Command::Ktwidget(cmd) => ktwidget::run_blocking(cmd),
         Command::Kupikupi(cmd) => kupikupi::run(cmd),
-        Command::Demo { json } => block_on(payments_cli::demo::run(json)),
+        Command::Demo {
+            json,
+            write_secrets_to,
+        } => block_on(payments_cli::demo::run_with(json, write_secrets_to)),
         Command::Sandbox(opts) => block_on(sandbox::run(opts)),
     }
 }

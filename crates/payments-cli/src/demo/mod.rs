@@ -20,6 +20,14 @@ pub const TIME_SCALE: f64 = 0.01;
 /// Runs the demo: progress on stderr, the summary table (or, with `json`, the JSON summary) on
 /// stdout.
 pub async fn run(json: bool) -> ExitCode {
+    run_with(json, None).await
+}
+
+/// [`run`], and when `secrets_out` is set, writes the sandbox's secrets (the Kupi-Kupi secret
+/// key, the Smart Pay password, the session cookies issued and the client key PEM) to that file
+/// (mode 0600) before stopping. It exists for the SDK's leak test, which checks that none of
+/// them appears in the demo's output, even with `RUST_LOG=trace`.
+pub async fn run_with(json: bool, secrets_out: Option<std::path::PathBuf>) -> ExitCode {
     let display = runner::Display::detect(json);
     let demo = match flows::Demo::start(TIME_SCALE).await {
         Ok(d) => Arc::new(d),
@@ -39,6 +47,12 @@ pub async fn run(json: bool) -> ExitCode {
         );
     }
     let rows = runner::run_all(flows::flows(&demo), display).await;
+    if let Some(path) = secrets_out {
+        if let Err(e) = write_secrets(&demo, &path) {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            return ExitCode::FAILURE;
+        }
+    }
     if let Ok(demo) = Arc::try_unwrap(demo) {
         demo.shutdown().await;
     }
@@ -78,4 +92,29 @@ pub async fn run(json: bool) -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
+}
+
+fn write_secrets(demo: &flows::Demo, path: &std::path::Path) -> std::io::Result<()> {
+    use std::io::Write;
+    let info = demo.sandbox.info();
+    let smartpay = demo.sandbox.smartpay();
+    let cookies: Vec<String> = smartpay
+        .session_cookies()
+        .iter()
+        .map(|c| String::from_utf8_lossy(c.expose()).into_owned())
+        .collect();
+    let json = serde_json::json!({
+        "kupikupi_secret_key": info.kupikupi.secret_key,
+        "smartpay_password": info.smartpay.auth.password,
+        "smartpay_cookies": cookies,
+        "smartpay_client_key_pem": smartpay.certificates().client_key_pem,
+    });
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)?.write_all(json.to_string().as_bytes())
 }

@@ -200,6 +200,16 @@ impl SmartPayEmulator {
         lock(&self.app.state).sessions.clear();
     }
 
+    /// The cookie values of the sessions alive now (redacted in `Debug`; for tests that check
+    /// a cookie never leaks into logs).
+    pub fn session_cookies(&self) -> Vec<payments_core::Secret> {
+        lock(&self.app.state)
+            .sessions
+            .keys()
+            .map(|k| payments_core::Secret::from(k.as_str()))
+            .collect()
+    }
+
     /// Sets the cookie lifetime for sessions created from now on.
     pub fn set_cookie_lifetime(&self, lifetime: Duration) {
         lock(&self.app.state).cookie_lifetime = lifetime;
