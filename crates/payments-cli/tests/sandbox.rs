@@ -16,7 +16,7 @@ impl Drop for Kill {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sandbox_json_prints_its_info_and_serves() {
     let child = Command::new(env!("CARGO_BIN_EXE_payments"))
         .args([

@@ -25,6 +25,7 @@
 
 pub mod ktwidget;
 pub mod kupikupi;
+mod pages;
 pub mod sandbox;
 pub mod server;
 pub mod smartpay;
