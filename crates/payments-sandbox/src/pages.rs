@@ -12,4 +12,5 @@ button{margin-top:18px;width:100%;font-size:16px;padding:11px;border:0;border-ra
 background:#2a6df4;color:#fff;cursor:pointer}\
 .hint{font-size:13px;color:#5b6475;background:#f4f5f7;border-radius:8px;padding:10px;margin-top:16px}\
 .error{color:#b3261e}.status{font-weight:600}table{border-collapse:collapse;width:100%;font-size:13px}\
-td,th{text-align:left;padding:4px 6px;border-bottom:1px solid #e6e8ec}code{font-size:13px}";
+td,th{text-align:left;padding:4px 6px;border-bottom:1px solid #e6e8ec}code{font-size:13px}\
+.brand{font-size:12px;letter-spacing:.08em;text-transform:uppercase;color:#2a6df4;margin:0 0 8px}";

@@ -99,7 +99,7 @@ fn form(p: &Payment, message: Option<&str>) -> String {
         .map(|m| format!("<p class=\"error\" role=\"alert\">{}</p>", esc(m)))
         .unwrap_or_default();
     let body = format!(
-        "{close}<h1>Pay {amount} KZT</h1>\n\
+        "{close}<p class=\"brand\">Ktpay · sandbox</p>\n<h1>Pay {amount} KZT</h1>\n\
          <p class=\"sub\">Order <b>{order}</b> · {kind}{description}</p>\n{error}\n\
          <form method=\"post\" action=\"/payment-card\">\n\
          <input type=\"hidden\" name=\"hash\" value=\"{hash}\">\n\

@@ -363,7 +363,7 @@ fn form_page(shared: &Shared, t: &TransferState, error: Option<&str>) -> String 
     layout(
         "Kupi-Kupi: confirm the transfer",
         &format!(
-            "<h1>Pay {amount} RUB with Kupi-Kupi points</h1>\n\
+            "<p class=\"brand\">Kupi-Kupi · sandbox</p>\n<h1>Pay {amount} RUB with Kupi-Kupi points</h1>\n\
              <p class=\"sub\">Order <b>{order}</b> · phone +{phone} · \
              <span id=\"status\" class=\"status\">{status}</span></p>\n{error}\n\
              <form method=\"post\" action=\"/pay/{id}/confirm\">\n\
