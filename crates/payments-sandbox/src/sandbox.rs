@@ -37,6 +37,22 @@
 //! each emulator gets its own free port; with port `P`, Ktpay listens on `P`, Kupi-Kupi on
 //! `P + 1` and Smart Pay on `P + 2`. Each serves the real service's paths, so a client changes
 //! only the scheme, host and port.
+//!
+//! ## Pages a person uses
+//!
+//! Both human steps are plain HTML forms that work in any browser, without JavaScript:
+//!
+//! - Ktpay's card page, `{widget_base}/payment-card?hash=<transaction_hash>` (the client's
+//!   `widget_url`): enter a test card ([`ktwidget::TEST_CARDS`], any expiry and CVC) and press
+//!   Pay. The payment runs its state machine, the callback goes to the order's
+//!   `callback_post_url` (or the merchant's default), and the browser is redirected (303) to
+//!   the order's `callback_force_success_url` or `callback_force_failed_url` (or
+//!   `callback_force_back_url`); without those, a result page links to
+//!   `callback_success_url` / `callback_failed_url` / `callback_back_url`.
+//! - Kupi-Kupi's transfer form, the `transferURL` that `init` returns: enter the code (default
+//!   `1111`) and the transfer moves to the phone's final status (79000000001 `CONFIRMED`,
+//!   79000000002 `REJECTED`, 79000000003 `CANCELED`), then the notification goes out. A wrong
+//!   code shows the form again.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -215,6 +215,14 @@ pub async fn run_all(flows: Vec<Flow>, display: Display) -> Vec<Row> {
         let mark = if row.ok { "ok" } else { "FAILED" };
         match &bar {
             Some(bar) => {
+                let template = match (row.ok, display.color) {
+                    (true, true) => "{prefix:.bold} {wide_msg:.green}",
+                    (false, true) => "{prefix:.bold} {wide_msg:.red}",
+                    _ => "{prefix} {wide_msg}",
+                };
+                if let Ok(style) = ProgressStyle::with_template(template) {
+                    bar.set_style(style);
+                }
                 bar.finish_with_message(format!("{} ({} ms) {mark}", row.observed, millis))
             }
             None => eprintln!("{label}: {} ({millis} ms) {mark}", row.observed),
