@@ -17,7 +17,7 @@ use payments_sandbox::{Sandbox, SandboxConfig, SandboxInfo};
 pub struct Options {
     /// The host and first port: port 0 gives each emulator a free port; port P puts Ktpay on P,
     /// Kupi-Kupi on P+1 and Smart Pay on P+2.
-    #[arg(long, default_value = "127.0.0.1:0")]
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
     listen: SocketAddr,
     /// Print one JSON object on the first line of stdout (then keep serving).
     #[arg(long)]

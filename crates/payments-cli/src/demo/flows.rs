@@ -119,7 +119,7 @@ impl Demo {
             smartpay,
             kupikupi,
             kassa_ids: smartpay::KassaIdGenerator::new(),
-            run: format!("{:08x}", fastrand_u32()),
+            run: format!("{:08x}", run_nonce()),
             seq: AtomicU64::new(1),
         })
     }
@@ -140,7 +140,7 @@ impl Demo {
     }
 }
 
-fn fastrand_u32() -> u32 {
+fn run_nonce() -> u32 {
     // Order ids only need to differ between runs against a long-lived sandbox; the clock's
     // nanoseconds are enough.
     std::time::SystemTime::now()
@@ -457,7 +457,7 @@ fn qr(demo: &Demo) -> Result<smartpay::QrCode, FlowError> {
     // What the kassa's scanner reads from the customer's phone; unique per purchase. Hex digits
     // are valid base64, so a 16-digit hex string is a 12-byte payload.
     let n = demo.seq.fetch_add(1, Ordering::Relaxed);
-    let encrypted = format!("{:08x}{:08x}", fastrand_u32(), n);
+    let encrypted = format!("{:08x}{:08x}", run_nonce(), n);
     Ok(smartpay::QrCode::from_parts(
         "7000123",
         &encrypted,
