@@ -73,25 +73,35 @@ pub async fn run_with(json: bool, secrets_out: Option<std::path::PathBuf>) -> Ex
             rows.len()
         );
     }
-    for r in rows.iter().filter(|r| !r.ok) {
-        eprintln!(
-            "diverged: {} / {}: at step \"{}\": expected {}, observed {}{}",
-            r.provider,
-            r.flow,
-            r.diverged_at.as_deref().unwrap_or("?"),
-            r.expected,
-            r.observed,
-            r.error
-                .as_deref()
-                .map(|e| format!(" ({e})"))
-                .unwrap_or_default()
-        );
+    for line in divergences(&rows) {
+        eprintln!("{line}");
     }
     if all_ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// One line per flow that did not reach its expected outcome, naming the step that diverged.
+pub fn divergences(rows: &[runner::Row]) -> Vec<String> {
+    rows.iter()
+        .filter(|r| !r.ok)
+        .map(|r| {
+            format!(
+                "diverged: {} / {}: at step \"{}\": expected {}, observed {}{}",
+                r.provider,
+                r.flow,
+                r.diverged_at.as_deref().unwrap_or("?"),
+                r.expected,
+                r.observed,
+                r.error
+                    .as_deref()
+                    .map(|e| format!(" ({e})"))
+                    .unwrap_or_default()
+            )
+        })
+        .collect()
 }
 
 fn write_secrets(demo: &flows::Demo, path: &std::path::Path) -> std::io::Result<()> {
@@ -117,4 +127,41 @@ fn write_secrets(demo: &flows::Demo, path: &std::path::Path) -> std::io::Result<
         options.mode(0o600);
     }
     options.open(path)?.write_all(json.to_string().as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::runner::{ensure, run_all, Display, Flow};
+    use super::*;
+
+    #[tokio::test]
+    async fn a_failed_flow_is_named_with_its_step() {
+        let flows = vec![
+            Flow::new("ktwidget", "ecom", "completed", |s| async move {
+                s.step("create the payment");
+                Ok("completed".to_string())
+            }),
+            Flow::new("kupikupi", "transfer", "CONFIRMED", |s| async move {
+                s.step("open the transfer form");
+                ensure(false, "HTTP 500")?;
+                Ok("CONFIRMED".to_string())
+            }),
+        ];
+        let rows = run_all(
+            flows,
+            Display {
+                spinners: false,
+                color: false,
+            },
+        )
+        .await;
+        assert_eq!(
+            divergences(&rows),
+            [
+                "diverged: kupikupi / transfer: at step \"open the transfer form\": \
+              expected CONFIRMED, observed error (HTTP 500)"
+            ]
+        );
+        assert!(divergences(&rows[..1]).is_empty());
+    }
 }
