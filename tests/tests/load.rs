@@ -65,9 +65,15 @@ async fn twelve_hundred_concurrent_flows_on_one_sandbox() {
         assert!(p.is_final(), "{p:?}");
         assert_eq!(p.delivery, Delivery::Acknowledged, "{p:?}");
         let r = &merchant_kt[&p.order_id];
-        assert_eq!((r.acknowledged, r.applied, r.invalid), (1, 1, 0), "{r:?}");
+        // The ecom flow also sends a forged callback, which the merchant refuses.
+        let forged = u32::from(p.order_id.starts_with("kt-ecom-"));
+        assert_eq!(
+            (r.acknowledged, r.applied, r.invalid),
+            (1, 1, forged),
+            "{r:?}"
+        );
         assert_eq!(r.status.as_deref(), Some(p.status.as_str()));
-        assert_eq!(r.deliveries, r.acknowledged + r.refused);
+        assert_eq!(r.deliveries, r.acknowledged + r.refused + forged);
     }
     assert_eq!(merchant_kt.len(), payments.len(), "nothing unknown arrived");
 

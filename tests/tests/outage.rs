@@ -85,7 +85,8 @@ async fn callbacks_and_notifications_survive_a_receiver_outage() {
         ));
         let r = demo.merchant.ktwidget(&p.order_id).unwrap();
         assert_eq!((r.acknowledged, r.applied), (1, 1), "{r:?}");
-        assert_eq!(r.deliveries as usize, p.attempts.len());
+        // Every attempt reached the merchant (the ecom flow's forged callback aside).
+        assert_eq!((r.deliveries - r.invalid) as usize, p.attempts.len());
     }
     for t in demo.sandbox.kupikupi().transfers() {
         assert!(t.acknowledged, "{t:?}");

@@ -147,6 +147,18 @@ impl Browser {
     }
 }
 
+impl Browser {
+    /// POSTs a JSON body (what a forger, not a person, would send to a callback endpoint).
+    pub async fn post_json(&self, url: &str, body: String) -> Result<Page, FlowError> {
+        let uri = url.parse().map_err(|e| format!("bad URL {url}: {e}"))?;
+        let req = Request::new(Method::POST, uri)
+            .with_header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+            .with_body(body);
+        let resp = self.http.execute(&POST, req).await?;
+        Ok(page(url, resp))
+    }
+}
+
 fn page(url: &str, resp: payments_core::Response) -> Page {
     Page {
         url: url.to_owned(),

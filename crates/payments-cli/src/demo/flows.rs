@@ -369,6 +369,32 @@ async fn ktwidget_ecom(demo: Arc<Demo>, s: Steps) -> FlowResult {
         format!("shop page: HTTP {}", shop.status),
     )?;
     let status = ktwidget_callback(&demo, &s, &paid).await?;
+
+    // Callbacks are unsigned: the check against the stored order is what stops a forgery.
+    s.step("a forged callback (amount changed) is refused");
+    let n = demo.ktwidget.payment_status(&paid.hash).await?;
+    let mut forged: serde_json::Value = serde_json::from_str(&n.to_json())?;
+    forged["amount"] = serde_json::json!(1);
+    let answer = demo
+        .browser
+        .post_json(&demo.merchant.ktwidget_callback_url(), forged.to_string())
+        .await?;
+    ensure(
+        answer.status == 400,
+        format!(
+            "the merchant answered a forged callback with HTTP {}",
+            answer.status
+        ),
+    )?;
+    let r = demo
+        .merchant
+        .ktwidget(&paid.order_id)
+        .ok_or("the merchant lost the order")?;
+    ensure(
+        r.invalid == 1 && r.applied == 1 && r.status.as_deref() == Some(status.as_str()),
+        "the forged callback changed the order",
+    )?;
+
     s.step("the receipt (PDF)");
     let pdf = demo.ktwidget.receipt_pdf(&paid.hash).await?;
     ensure(pdf.starts_with(b"%PDF-"), "the receipt is not a PDF")?;
