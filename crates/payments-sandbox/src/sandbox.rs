@@ -178,7 +178,8 @@ pub struct KtwidgetInfo {
 /// Kupi-Kupi's part of [`SandboxInfo`].
 #[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct KupikupiInfo {
-    /// `http://HOST:PORT` (the methods are `/api/v1/transfer/<method>`).
+    /// `http://HOST:PORT`. The methods are `/api/v1/transfer/<method>`, so the `kupikupi`
+    /// client's base URL is `{api_base}/api/v1/transfer`.
     pub api_base: String,
     /// The platform uid.
     pub platform_uid: String,
