@@ -4,6 +4,16 @@
 //!
 //! The exit code is 0 only when every flow reached its expected outcome; otherwise the failing
 //! flows are named with the step that diverged.
+//!
+//! Progress goes to stderr: a spinner per flow naming its current step on a terminal, plain
+//! lines otherwise (a pipe, a file, CI) or with `--json`; `NO_COLOR` turns colours off. The
+//! summary goes to stdout: a table, or with `--json` one object
+//! `{"ok": bool, "flows": [{"provider", "flow", "expected", "observed", "ok", "diverged_at",
+//! "error", "millis"}]}`.
+//!
+//! The sandbox's retry schedules run at [`TIME_SCALE`]; the merchant's receiver
+//! ([`merchant::Merchant`]) listens on 127.0.0.1:0 and uses the provider crates' own callback
+//! and notification handlers.
 
 pub mod browser;
 pub mod flows;
