@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 
 mod ktwidget;
 mod kupikupi;
+mod sandbox;
 mod smartpay;
 
 /// The payments-rs command-line tool.
@@ -35,10 +36,40 @@ enum Command {
     /// Kupi-Kupi: the token, notifications, and the balance/init/checkout calls.
     #[command(subcommand)]
     Kupikupi(kupikupi::Command),
+    /// The one-command tour: every provider's life cycle against the embedded sandbox, with a
+    /// summary table (exit code 0 only when every flow matched).
+    Demo {
+        /// Print the summary as JSON (progress still goes to stderr).
+        #[arg(long)]
+        json: bool,
+        /// Test hook: write the sandbox's secrets to this file (for the leak test).
+        #[arg(long, hide = true, value_name = "PATH")]
+        write_secrets_to: Option<std::path::PathBuf>,
+    },
+    /// Serve the three emulators (Ktpay, Kupi-Kupi, Smart Pay) until Ctrl-C, for your own app
+    /// and tests.
+    Sandbox(sandbox::Options),
+}
+
+fn block_on(fut: impl std::future::Future<Output = ExitCode>) -> ExitCode {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt.block_on(fut),
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn main() -> ExitCode {
+    use std::io::IsTerminal;
+    let color = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     tracing_subscriber::fmt()
+        .with_ansi(color)
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_writer(std::io::stderr)
         .init();
@@ -71,5 +102,10 @@ fn main() -> ExitCode {
         },
         Command::Ktwidget(cmd) => ktwidget::run_blocking(cmd),
         Command::Kupikupi(cmd) => kupikupi::run(cmd),
+        Command::Demo {
+            json,
+            write_secrets_to,
+        } => block_on(payments_cli::demo::run_with(json, write_secrets_to)),
+        Command::Sandbox(opts) => block_on(sandbox::run(opts)),
     }
 }

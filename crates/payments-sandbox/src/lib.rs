@@ -4,6 +4,9 @@
 //! real services' wire formats, and expose their state for assertions. The SDK's own tests, its
 //! demo, and your tests use them instead of the internet.
 //!
+//! [`Sandbox::start`] runs all three at once and returns what an application needs to point at
+//! them ([`SandboxInfo`]); see the [`sandbox`] module.
+//!
 //! Every emulator runs on the same small server harness, [`server::serve`]:
 //!
 //! ```
@@ -22,7 +25,10 @@
 
 pub mod ktwidget;
 pub mod kupikupi;
+mod pages;
+pub mod sandbox;
 pub mod server;
 pub mod smartpay;
 
+pub use sandbox::{Sandbox, SandboxConfig, SandboxError, SandboxInfo};
 pub use server::{serve, RunningServer, ServeError};

@@ -84,6 +84,8 @@ pub enum EnvelopeStyle {
 /// How the emulator behaves.
 #[derive(Clone, Debug)]
 pub struct Config {
+    /// The address to bind (default `127.0.0.1:0`, a free port).
+    pub addr: std::net::SocketAddr,
     /// The merchant's `app_id` (default: random 32 hex digits).
     pub app_id: String,
     /// The merchant's id at Ktpay, sent in callbacks as `merchant_id` (default 1).
@@ -108,6 +110,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
+            addr: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
             app_id: random_hex(16),
             merchant_id: 1,
             default_callback_url: None,
@@ -388,7 +391,7 @@ impl std::fmt::Debug for Emulator {
     }
 }
 
-/// Starts an emulator on `127.0.0.1:0`.
+/// Starts an emulator on [`Config::addr`] (default `127.0.0.1:0`).
 pub async fn start(config: Config) -> Result<Emulator, StartError> {
     if config.app_id.trim().is_empty() {
         return Err(StartError::Config("app_id must not be empty".into()));
@@ -405,6 +408,7 @@ pub async fn start(config: Config) -> Result<Emulator, StartError> {
                 .with_attempt(config.callback_timeout)
                 .with_total(config.callback_timeout),
         );
+    let addr = config.addr;
     let shared = Arc::new(Shared {
         secret: SecretKey::generate(&mut OsRng),
         config,
@@ -415,7 +419,7 @@ pub async fn start(config: Config) -> Result<Emulator, StartError> {
         stop: tokio::sync::watch::Sender::new(false),
     });
     let router = api::router(shared.clone()).merge(widget::router(shared.clone()));
-    let server = server::serve(([127, 0, 0, 1], 0).into(), router, None).await?;
+    let server = server::serve(addr, router, None).await?;
     let _ = shared.base_url.set(server.base_url());
     Ok(Emulator {
         server: Some(server),

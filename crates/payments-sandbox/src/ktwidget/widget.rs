@@ -57,8 +57,11 @@ struct HashQuery {
 
 fn layout(title: &str, body: &str) -> String {
     format!(
-        "<!DOCTYPE html>\n<html lang=\"ru\">\n<head><meta charset=\"utf-8\"><title>{}</title></head>\n<body>\n{}\n</body>\n</html>\n",
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{}</title><style>{}</style></head>\n<body><main>\n{}\n</main></body>\n</html>\n",
         esc(title),
+        crate::pages::STYLE,
         body
     )
 }
@@ -88,7 +91,7 @@ fn form(p: &Payment, message: Option<&str>) -> String {
         } => format!("service {service_id}, contract {}", esc(contract_value)),
     };
     let close = if p.show_close_button {
-        "<button type=\"button\" id=\"close\">×</button>"
+        "<button type=\"button\" id=\"close\" aria-label=\"close\" style=\"float:right;width:auto;margin:0;padding:2px 10px;background:#e6e8ec;color:#1d2330\">×</button>"
     } else {
         ""
     };
@@ -96,19 +99,27 @@ fn form(p: &Payment, message: Option<&str>) -> String {
         .map(|m| format!("<p class=\"error\" role=\"alert\">{}</p>", esc(m)))
         .unwrap_or_default();
     let body = format!(
-        "{close}<h1>Ktpay sandbox: payment</h1>\n\
-         <p>Order <b>{order}</b>: {amount} ({kind})</p>\n<p>{description}</p>\n{error}\n\
+        "{close}<p class=\"brand\">Ktpay · sandbox</p>\n<h1>Pay {amount} KZT</h1>\n\
+         <p class=\"sub\">Order <b>{order}</b> · {kind}{description}</p>\n{error}\n\
          <form method=\"post\" action=\"/payment-card\">\n\
          <input type=\"hidden\" name=\"hash\" value=\"{hash}\">\n\
-         <label>Card number <input name=\"card_number\" inputmode=\"numeric\" autocomplete=\"cc-number\" required></label>\n\
-         <label>Expiry <input name=\"expiry\" placeholder=\"MM/YY\" autocomplete=\"cc-exp\"></label>\n\
-         <label>CVC <input name=\"cvc\" autocomplete=\"cc-csc\"></label>\n\
-         <button type=\"submit\">Pay</button>\n</form>\n\
-         <table><caption>Test cards (any expiry and CVC)</caption>\n\
-         <tr><th>Number</th><th>Outcome</th></tr>\n{cards}</table>",
+         <label for=\"card_number\">Card number</label>\n\
+         <input id=\"card_number\" name=\"card_number\" inputmode=\"numeric\" autocomplete=\"cc-number\" placeholder=\"4111 1111 1111 1111\" required>\n\
+         <label for=\"expiry\">Expiry</label>\n\
+         <input id=\"expiry\" name=\"expiry\" placeholder=\"MM/YY\" autocomplete=\"cc-exp\">\n\
+         <label for=\"cvc\">CVC</label>\n\
+         <input id=\"cvc\" name=\"cvc\" autocomplete=\"cc-csc\" placeholder=\"123\">\n\
+         <button id=\"pay\" type=\"submit\">Pay</button>\n</form>\n\
+         <div class=\"hint\"><table><caption>Ktpay sandbox test cards (any expiry and CVC)</caption>\n\
+         <tr><th>Number</th><th>Outcome</th></tr>\n{cards}</table></div>",
         order = esc(&p.order_id),
         amount = p.amount.to_compact_string(),
-        description = esc(p.description.as_deref().unwrap_or("")),
+        description = p
+            .description
+            .as_deref()
+            .filter(|d| !d.is_empty())
+            .map(|d| format!(" · {}", esc(d)))
+            .unwrap_or_default(),
         hash = esc(&p.transaction_hash),
     );
     layout("Ktpay sandbox: payment", &body)
@@ -206,7 +217,8 @@ fn result_page(p: &Payment) -> Response {
         .map(|(t, m)| format!("<p class=\"error\">{}: {}</p>", esc(t), esc(m)))
         .unwrap_or_default();
     let body = format!(
-        "<h1>Payment {status}</h1>\n<p id=\"status\">{status}</p>\n<p>Order {order}: {amount}</p>\n{error}\n{link}",
+        "<h1>Payment {status}</h1>\n<p class=\"sub\">Order <b>{order}</b> · {amount} KZT</p>\n\
+         <p id=\"status\" class=\"status\">{status}</p>\n{error}\n{link}",
         status = esc(&p.status),
         order = esc(&p.order_id),
         amount = p.amount.to_compact_string(),

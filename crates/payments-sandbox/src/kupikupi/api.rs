@@ -326,21 +326,80 @@ pub(crate) async fn form(
         })
     };
     let Some(t) = snapshot else {
-        return html(StatusCode::NOT_FOUND, "<h1>Transfer not found</h1>".into());
+        return not_found();
     };
     shared.changed.notify_waiters();
+    html(StatusCode::OK, form_page(&shared, &t, None))
+}
+
+fn layout(title: &str, body: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{}</title><style>{}</style></head>\n<body><main>\n{body}\n</main></body>\n</html>\n",
+        escape(title),
+        crate::pages::STYLE
+    )
+}
+
+fn not_found() -> Response {
     html(
-        StatusCode::OK,
-        format!(
-            "<!doctype html><title>Kupi-Kupi transfer</title>\
-             <h1>Transfer {amount} kopecks for order {order}</h1>\
-             <p id=\"status\">{status}</p>\
-             <form method=\"post\" action=\"/pay/{id}/confirm\">\
-             <input name=\"code\" placeholder=\"code\"><button>Transfer</button></form>",
-            amount = t.amount,
+        StatusCode::NOT_FOUND,
+        layout(
+            "Kupi-Kupi: transfer not found",
+            "<h1>Transfer not found</h1>",
+        ),
+    )
+}
+
+fn rubles(kopecks: u64) -> String {
+    format!("{}.{:02}", kopecks / 100, kopecks % 100)
+}
+
+fn form_page(shared: &Shared, t: &TransferState, error: Option<&str>) -> String {
+    let error = error
+        .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(e)))
+        .unwrap_or_default();
+    layout(
+        "Kupi-Kupi: confirm the transfer",
+        &format!(
+            "<p class=\"brand\">Kupi-Kupi · sandbox</p>\n<h1>Pay {amount} RUB with Kupi-Kupi points</h1>\n\
+             <p class=\"sub\">Order <b>{order}</b> · phone +{phone} · \
+             <span id=\"status\" class=\"status\">{status}</span></p>\n{error}\n\
+             <form method=\"post\" action=\"/pay/{id}/confirm\">\n\
+             <label for=\"code\">Code from the SMS</label>\n\
+             <input id=\"code\" name=\"code\" inputmode=\"numeric\" autocomplete=\"one-time-code\" required>\n\
+             <button id=\"confirm\" type=\"submit\">Transfer points</button>\n</form>\n\
+             <p class=\"hint\">Sandbox: the code is <code>{code}</code>. The phone decides the \
+             outcome: 79000000001 confirms, 79000000002 is rejected, 79000000003 is canceled.</p>",
+            amount = rubles(t.amount),
             order = escape(&t.order_id),
+            phone = t.phone,
             status = t.status.as_str(),
             id = t.payment_id,
+            code = escape(&shared.config.confirmation_code),
+        ),
+    )
+}
+
+fn result_page(t: &TransferState) -> String {
+    let (title, text) = match t.status {
+        Status::Confirmed => ("Transfer confirmed", "The points were transferred."),
+        Status::Rejected => (
+            "Transfer rejected",
+            "Not enough points: nothing was transferred.",
+        ),
+        Status::Canceled => ("Transfer canceled", "The transfer was canceled."),
+        _ => ("Transfer open", "The transfer is not finished."),
+    };
+    layout(
+        &format!("Kupi-Kupi: {title}"),
+        &format!(
+            "<h1>{title}</h1>\n<p class=\"sub\">Order <b>{order}</b> · {amount} RUB</p>\n\
+             <p id=\"status\" class=\"status\">{status}</p>\n<p>{text} You can return to the shop.</p>",
+            order = escape(&t.order_id),
+            amount = rubles(t.amount),
+            status = t.status.as_str(),
         ),
     )
 }
@@ -390,41 +449,32 @@ pub(crate) async fn confirm(
     let body = String::from_utf8_lossy(&body);
     let code =
         form_value(&body, "code").or_else(|| query.as_deref().and_then(|q| form_value(q, "code")));
-    let (order_id, status) = {
+    let found = {
         let book = shared.book();
-        let found = payment_id
+        payment_id
             .parse::<u64>()
             .ok()
             .and_then(|id| book.by_payment.get(&id))
-            .and_then(|o| book.transfers.get(o));
-        match found {
-            Some(t) => (t.order_id.clone(), t.status),
-            None => return html(StatusCode::NOT_FOUND, "<h1>Transfer not found</h1>".into()),
-        }
+            .and_then(|o| book.transfers.get(o))
+            .cloned()
     };
-    if status != Status::FormShowed {
-        return html(
-            StatusCode::CONFLICT,
-            format!(
-                "<p id=\"status\">{}</p><p>the form is not open</p>",
-                status.as_str()
-            ),
-        );
+    let Some(t) = found else {
+        return not_found();
+    };
+    if t.status != Status::FormShowed {
+        return html(StatusCode::CONFLICT, result_page(&t));
     }
     let code_ok =
         code.is_some_and(|c| ct_eq(c.as_bytes(), shared.config.confirmation_code.as_bytes()));
     if !code_ok {
         return html(
             StatusCode::BAD_REQUEST,
-            "<p id=\"status\">FORM_SHOWED</p><p>wrong code</p>".into(),
+            form_page(&shared, &t, Some("Wrong code: try again.")),
         );
     }
-    match finalize(&shared, &order_id) {
-        Some(t) => html(
-            StatusCode::OK,
-            format!("<p id=\"status\">{}</p>", t.status.as_str()),
-        ),
-        None => html(StatusCode::CONFLICT, "<p>the transfer is closed</p>".into()),
+    match finalize(&shared, &t.order_id) {
+        Some(t) => html(StatusCode::OK, result_page(&t)),
+        None => html(StatusCode::CONFLICT, result_page(&t)),
     }
 }
 

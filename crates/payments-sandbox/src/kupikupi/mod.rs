@@ -28,8 +28,9 @@
 //! - `init` answers a `transferURL` on the emulator (`{root}/pay/{paymentId}`). A `GET` of it
 //!   moves the transfer from `NEW` to `FORM_SHOWED`; a `POST {root}/pay/{paymentId}/confirm`
 //!   with the form field (or query parameter) `code` equal to [`Config::confirmation_code`]
-//!   moves it to the phone's final status. The `confirmation {phone, code}` method does the
-//!   same for the phone's latest open transfer.
+//!   moves it to the phone's final status and answers a result page (a wrong code shows the
+//!   form again, HTTP 400). Both pages are plain HTML forms, without JavaScript. The
+//!   `confirmation {phone, code}` method does the same for the phone's latest open transfer.
 //! - `init` again with the same `orderId`, phone and amount returns the same transfer; with
 //!   other values it is refused (error `5`).
 //! - Errors have the provider's shape `{"status": false, "errorCode": "<n>", "message": ".."}`.

@@ -64,6 +64,8 @@ pub const COOKIE_NAME: &str = "kassa_session";
 /// How the emulator starts.
 #[derive(Clone, Debug)]
 pub struct Config {
+    /// The address to bind (default `127.0.0.1:0`, a free port).
+    pub addr: std::net::SocketAddr,
     /// The kassas that may authenticate: `(login, password)`. Default: `kassa-0001` and
     /// `kassa-0002`.
     pub kassas: Vec<(String, String)>,
@@ -80,6 +82,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
+            addr: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
             kassas: vec![
                 ("kassa-0001".into(), "kassa-password-1".into()),
                 ("kassa-0002".into(), "kassa-password-2".into()),
@@ -130,8 +133,9 @@ impl std::fmt::Debug for App {
     }
 }
 
-/// Starts the emulator on `127.0.0.1:0` over TLS with client-certificate checks.
+/// Starts the emulator on [`Config::addr`] (default `127.0.0.1:0`) over TLS with client-certificate checks.
 pub async fn start(config: Config) -> Result<SmartPayEmulator, StartError> {
+    let addr = config.addr;
     let certs = Certificates::generate()?;
     let tls = certs.server_config()?;
     let state = State {
@@ -162,7 +166,6 @@ pub async fn start(config: Config) -> Result<SmartPayEmulator, StartError> {
             post(refund_kassa_status),
         )
         .with_state(app.clone());
-    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
     let server = serve(addr, router, Some(tls)).await?;
     Ok(SmartPayEmulator { server, certs, app })
 }
@@ -195,6 +198,16 @@ impl SmartPayEmulator {
     /// Ends every session now: the next authenticated call gets a 401.
     pub fn expire_sessions(&self) {
         lock(&self.app.state).sessions.clear();
+    }
+
+    /// The cookie values of the sessions alive now (redacted in `Debug`; for tests that check
+    /// a cookie never leaks into logs).
+    pub fn session_cookies(&self) -> Vec<payments_core::Secret> {
+        lock(&self.app.state)
+            .sessions
+            .keys()
+            .map(|k| payments_core::Secret::from(k.as_str()))
+            .collect()
     }
 
     /// Sets the cookie lifetime for sessions created from now on.

@@ -1,0 +1,628 @@
+//! The demo's flows: each provider's documented life cycle, through the public SDK crates only,
+//! the way an integrating merchant runs it. The sandbox stands in for the providers, a
+//! [`Merchant`] receives the callbacks and notifications, and a [`Browser`] does the customer's
+//! part on the sandbox's pages.
+//!
+//! [`catalog`] lists them with their expected outcomes; the end-to-end tests run the same
+//! functions, alone and a thousand at a time.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use payments_core::{Amount, Secret};
+use payments_sandbox::ktwidget::{CARD_DECLINE, CARD_SUCCESS};
+use payments_sandbox::{Sandbox, SandboxConfig};
+
+use super::browser::{Browser, Page};
+use super::merchant::Merchant;
+use super::runner::{ensure, Flow, FlowError, FlowResult, Steps};
+
+/// How long any single wait of a flow may take before the flow counts as diverged.
+pub const WAIT: Duration = Duration::from_secs(20);
+
+/// Everything the flows share: the sandbox, the merchant, the three clients and the browser.
+pub struct Demo {
+    /// The three emulators.
+    pub sandbox: Sandbox,
+    /// The merchant's receiver.
+    pub merchant: Merchant,
+    /// The customer's browser.
+    pub browser: Browser,
+    /// The Ktpay client.
+    pub ktwidget: ktwidget::Client,
+    /// The Smart Pay client (mTLS, cookie auth).
+    pub smartpay: smartpay::Client,
+    /// The Kupi-Kupi client.
+    pub kupikupi: kupikupi::Client,
+    kassa_ids: smartpay::KassaIdGenerator,
+    run: String,
+    seq: AtomicU64,
+}
+
+impl std::fmt::Debug for Demo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Demo")
+            .field("run", &self.run)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Demo {
+    /// Starts the merchant and the sandbox (callbacks and notifications to the merchant, retry
+    /// schedules multiplied by `time_scale`), and builds the three clients from the sandbox's
+    /// [`payments_sandbox::SandboxInfo`], as an application would from its configuration.
+    pub async fn start(time_scale: f64) -> Result<Demo, FlowError> {
+        // The merchant's Kupi-Kupi credentials are the sandbox's defaults; they are checked
+        // against what the sandbox reports below.
+        let defaults = payments_sandbox::kupikupi::Config::default();
+        let merchant = Merchant::start(
+            &defaults.platform_uid,
+            Secret::from(defaults.secret_key.as_str()),
+        )
+        .await?;
+        let sandbox = Sandbox::start(
+            SandboxConfig::default()
+                .with_time_scale(time_scale)
+                .with_ktwidget_callback_url(merchant.ktwidget_callback_url())
+                .with_kupikupi_notification_url(merchant.kupikupi_notification_url()),
+        )
+        .await?;
+        let info = sandbox.info().clone();
+        ensure(
+            info.kupikupi.platform_uid == defaults.platform_uid,
+            "the sandbox's Kupi-Kupi platform uid is not the merchant's",
+        )?;
+
+        let ktwidget = ktwidget::Client::builder()
+            .app_id(info.ktwidget.app_id.as_str())
+            .app_key_base64(&info.ktwidget.app_key)
+            .environment(ktwidget::Environment::custom(
+                &info.ktwidget.api_base,
+                &info.ktwidget.widget_base,
+            )?)
+            .build()?;
+
+        let read = |p: &std::path::Path| {
+            std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()))
+        };
+        let smartpay = smartpay::Client::builder()
+            .base_url(info.smartpay.api_base.as_str())
+            .client_identity_pem(
+                read(&info.smartpay.client_cert_pem)?,
+                Secret::from(read(&info.smartpay.client_key_pem)?),
+            )
+            .ca_pem(read(&info.smartpay.ca_pem)?)
+            .credentials(
+                info.smartpay.auth.login.as_str(),
+                Secret::from(info.smartpay.auth.password.as_str()),
+            )
+            .poll_policy(smartpay::PollPolicy {
+                initial: Duration::from_millis(20),
+                max: Duration::from_millis(200),
+            })
+            .build()?;
+
+        let kupikupi = kupikupi::Client::builder()
+            .platform_uid(info.kupikupi.platform_uid.as_str())
+            .secret_key(Secret::from(info.kupikupi.secret_key.as_str()))
+            .base_url(format!("{}/api/v1/transfer", info.kupikupi.api_base))
+            .build()?;
+
+        Ok(Demo {
+            sandbox,
+            merchant,
+            browser: Browser::new()?,
+            ktwidget,
+            smartpay,
+            kupikupi,
+            kassa_ids: smartpay::KassaIdGenerator::new(),
+            run: format!("{:08x}", run_nonce()),
+            seq: AtomicU64::new(1),
+        })
+    }
+
+    /// A fresh order id: `<prefix>-<run>-<n>`.
+    pub fn order_id(&self, prefix: &str) -> String {
+        format!(
+            "{prefix}-{}-{}",
+            self.run,
+            self.seq.fetch_add(1, Ordering::Relaxed)
+        )
+    }
+
+    /// Stops the merchant and the sandbox.
+    pub async fn shutdown(self) {
+        self.sandbox.shutdown().await;
+        self.merchant.shutdown().await;
+    }
+}
+
+fn run_nonce() -> u32 {
+    // Order ids only need to differ between runs against a long-lived sandbox; the clock's
+    // nanoseconds are enough.
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos() ^ (d.as_secs() as u32))
+        .unwrap_or(0)
+}
+
+/// A flow's body.
+pub type FlowFuture = Pin<Box<dyn Future<Output = FlowResult> + Send>>;
+
+/// One flow of the catalogue.
+#[derive(Clone, Copy)]
+pub struct Spec {
+    /// The provider.
+    pub provider: &'static str,
+    /// The flow's name.
+    pub name: &'static str,
+    /// The outcome a correct integration observes.
+    pub expected: &'static str,
+    /// The body.
+    pub run: fn(Arc<Demo>, Steps) -> FlowFuture,
+}
+
+impl std::fmt::Debug for Spec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.provider, self.name)
+    }
+}
+
+/// Every flow of the demo, in the order it runs them.
+pub fn catalog() -> Vec<Spec> {
+    vec![
+        Spec {
+            provider: "ktwidget",
+            name: "ecom payment + callback",
+            expected: "completed",
+            run: |d, s| Box::pin(ktwidget_ecom(d, s)),
+        },
+        Spec {
+            provider: "ktwidget",
+            name: "service payment",
+            expected: "completed",
+            run: |d, s| Box::pin(ktwidget_service(d, s)),
+        },
+        Spec {
+            provider: "ktwidget",
+            name: "declined card",
+            expected: "error ERROR_PAYMENT",
+            run: |d, s| Box::pin(ktwidget_declined(d, s)),
+        },
+        Spec {
+            provider: "ktwidget",
+            name: "callback after merchant failure",
+            expected: "acknowledged on attempt 2",
+            run: |d, s| Box::pin(ktwidget_redelivered(d, s)),
+        },
+        Spec {
+            provider: "ktwidget",
+            name: "refund",
+            expected: "refunded 400.00 of 1000.00",
+            run: |d, s| Box::pin(ktwidget_refund(d, s)),
+        },
+        Spec {
+            provider: "smartpay",
+            name: "QR purchase + fiscal receipt",
+            expected: "success, receipt stored",
+            run: |d, s| Box::pin(smartpay_purchase(d, s)),
+        },
+        Spec {
+            provider: "smartpay",
+            name: "refund with confirmation",
+            expected: "refund success",
+            run: |d, s| Box::pin(smartpay_refund(d, s)),
+        },
+        Spec {
+            provider: "smartpay",
+            name: "cancelled purchase",
+            expected: "cancelled",
+            run: |d, s| Box::pin(smartpay_cancelled(d, s)),
+        },
+        Spec {
+            provider: "kupikupi",
+            name: "balance",
+            expected: "1000000.00",
+            run: |d, s| Box::pin(kupikupi_balance(d, s)),
+        },
+        Spec {
+            provider: "kupikupi",
+            name: "transfer 79000000001",
+            expected: "CONFIRMED",
+            run: |d, s| Box::pin(kupikupi_transfer(d, s, "79000000001")),
+        },
+        Spec {
+            provider: "kupikupi",
+            name: "transfer 79000000002",
+            expected: "REJECTED",
+            run: |d, s| Box::pin(kupikupi_transfer(d, s, "79000000002")),
+        },
+        Spec {
+            provider: "kupikupi",
+            name: "transfer 79000000003",
+            expected: "CANCELED",
+            run: |d, s| Box::pin(kupikupi_transfer(d, s, "79000000003")),
+        },
+    ]
+}
+
+/// The catalogue as runnable flows over one [`Demo`].
+pub fn flows(demo: &Arc<Demo>) -> Vec<Flow> {
+    catalog()
+        .into_iter()
+        .map(|spec| {
+            let demo = demo.clone();
+            Flow::new(spec.provider, spec.name, spec.expected, move |s| {
+                (spec.run)(demo, s)
+            })
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ktpay
+
+struct KtPaid {
+    hash: ktwidget::TransactionHash,
+    order_id: String,
+    redirect: Page,
+}
+
+/// Creates a payment, opens the card page and pays with `card`, as the customer does.
+async fn ktwidget_pay(
+    demo: &Demo,
+    s: &Steps,
+    order: ktwidget::OrderBuilder,
+    order_id: &str,
+    amount: Amount,
+    card: &str,
+) -> Result<KtPaid, FlowError> {
+    let m = &demo.merchant;
+    s.step("create the payment (sealed box)");
+    let order = order
+        .description("payments demo")
+        .callback_post_url(m.ktwidget_callback_url())
+        .callback_force_success_url(m.success_url())
+        .callback_force_failed_url(m.failed_url())
+        .build()?;
+    // The shop stores the order before sending the customer away, so the callback can be
+    // checked against it.
+    m.expect_ktwidget(order_id, amount);
+    let created = demo.ktwidget.create_payment(&order).await?;
+
+    s.step("open the card page");
+    let page = demo.browser.get(created.widget_url.as_str()).await?;
+    ensure(
+        page.status == 200,
+        format!("card page: HTTP {}", page.status),
+    )?;
+    let mut form = page.form()?;
+
+    s.step("pay on the card page");
+    form.set("card_number", card)?;
+    let _ = form.set("expiry", "12/30");
+    let _ = form.set("cvc", "123");
+    let redirect = demo.browser.submit(&form).await?;
+    ensure(
+        redirect.status == 303,
+        format!(
+            "the card page answered HTTP {} (expected a redirect)",
+            redirect.status
+        ),
+    )?;
+    Ok(KtPaid {
+        hash: created.transaction_hash,
+        order_id: order_id.to_owned(),
+        redirect,
+    })
+}
+
+/// Waits for the callback to be applied and acknowledged, and checks the provider agrees.
+async fn ktwidget_callback(demo: &Demo, s: &Steps, paid: &KtPaid) -> Result<String, FlowError> {
+    s.step("callback: received, checked against the order, acknowledged");
+    let r = demo
+        .merchant
+        .wait_ktwidget(&paid.order_id, WAIT, |r| r.acknowledged >= 1)
+        .await
+        .ok_or("no acknowledged callback arrived")?;
+    ensure(r.invalid == 0, "a callback failed verification")?;
+    ensure(
+        r.applied == 1,
+        format!("the callback was applied {} times", r.applied),
+    )?;
+    let status = r.status.unwrap_or_default();
+
+    s.step("the provider's view of the transaction");
+    let n = demo.ktwidget.payment_status(&paid.hash).await?;
+    ensure(
+        n.status.status.as_str() == status,
+        format!(
+            "the callback said {status}, the status call {}",
+            n.status.status
+        ),
+    )?;
+    Ok(status)
+}
+
+async fn ktwidget_ecom(demo: Arc<Demo>, s: Steps) -> FlowResult {
+    let order_id = demo.order_id("kt-ecom");
+    let amount: Amount = "1000.50".parse()?;
+    let order = ktwidget::Order::builder(order_id.as_str(), amount);
+    let paid = ktwidget_pay(&demo, &s, order, &order_id, amount, CARD_SUCCESS).await?;
+    ensure(
+        paid.redirect.location.as_deref() == Some(demo.merchant.success_url().as_str()),
+        format!(
+            "the card page sent the customer to {:?}, not the success URL",
+            paid.redirect.location
+        ),
+    )?;
+    s.step("the shop's success page");
+    let shop = demo
+        .browser
+        .get(paid.redirect.location.as_deref().unwrap_or_default())
+        .await?;
+    ensure(
+        shop.status == 200,
+        format!("shop page: HTTP {}", shop.status),
+    )?;
+    let status = ktwidget_callback(&demo, &s, &paid).await?;
+
+    // Callbacks are unsigned: the check against the stored order is what stops a forgery.
+    s.step("a forged callback (amount changed) is refused");
+    let n = demo.ktwidget.payment_status(&paid.hash).await?;
+    let mut forged: serde_json::Value = serde_json::from_str(&n.to_json())?;
+    forged["amount"] = serde_json::json!(1);
+    let answer = demo
+        .browser
+        .post_json(&demo.merchant.ktwidget_callback_url(), forged.to_string())
+        .await?;
+    ensure(
+        answer.status == 400,
+        format!(
+            "the merchant answered a forged callback with HTTP {}",
+            answer.status
+        ),
+    )?;
+    let r = demo
+        .merchant
+        .ktwidget(&paid.order_id)
+        .ok_or("the merchant lost the order")?;
+    ensure(
+        r.invalid == 1 && r.applied == 1 && r.status.as_deref() == Some(status.as_str()),
+        "the forged callback changed the order",
+    )?;
+
+    s.step("the receipt (PDF)");
+    let pdf = demo.ktwidget.receipt_pdf(&paid.hash).await?;
+    ensure(pdf.starts_with(b"%PDF-"), "the receipt is not a PDF")?;
+    Ok(status)
+}
+
+async fn ktwidget_service(demo: Arc<Demo>, s: Steps) -> FlowResult {
+    let order_id = demo.order_id("kt-service");
+    let amount: Amount = "2500".parse()?;
+    let order = ktwidget::Order::builder(order_id.as_str(), amount).service(42, "7700123456");
+    let paid = ktwidget_pay(&demo, &s, order, &order_id, amount, CARD_SUCCESS).await?;
+    ktwidget_callback(&demo, &s, &paid).await
+}
+
+async fn ktwidget_declined(demo: Arc<Demo>, s: Steps) -> FlowResult {
+    let order_id = demo.order_id("kt-declined");
+    let amount: Amount = "99.99".parse()?;
+    let order = ktwidget::Order::builder(order_id.as_str(), amount);
+    let paid = ktwidget_pay(&demo, &s, order, &order_id, amount, CARD_DECLINE).await?;
+    ensure(
+        paid.redirect.location.as_deref() == Some(demo.merchant.failed_url().as_str()),
+        format!(
+            "the card page sent the customer to {:?}, not the failure URL",
+            paid.redirect.location
+        ),
+    )?;
+    let status = ktwidget_callback(&demo, &s, &paid).await?;
+    let n = demo.ktwidget.payment_status(&paid.hash).await?;
+    let kind = n
+        .status
+        .error
+        .and_then(|e| e.error_type)
+        .map(|t| t.as_str().to_owned())
+        .unwrap_or_else(|| "no error type".into());
+    Ok(format!("{status} {kind}"))
+}
+
+async fn ktwidget_redelivered(demo: Arc<Demo>, s: Steps) -> FlowResult {
+    let order_id = demo.order_id("kt-retry");
+    let amount: Amount = "10".parse()?;
+    // The merchant's first answer is HTTP 500: Ktpay must deliver the callback again.
+    demo.merchant.fail_first_ktwidget(&order_id, 1);
+    let order = ktwidget::Order::builder(order_id.as_str(), amount);
+    let paid = ktwidget_pay(&demo, &s, order, &order_id, amount, CARD_SUCCESS).await?;
+    s.step("the first callback is refused by the merchant (HTTP 500)");
+    demo.merchant
+        .wait_ktwidget(&order_id, WAIT, |r| r.refused >= 1)
+        .await
+        .ok_or("the first callback never arrived")?;
+    s.step("wait for Ktpay's next attempt (15 s, time-scaled)");
+    ktwidget_callback(&demo, &s, &paid).await?;
+    let r = demo
+        .merchant
+        .ktwidget(&order_id)
+        .ok_or("the merchant lost the order")?;
+    ensure(
+        r.acknowledged == 1 && r.applied == 1,
+        "the callback was not applied exactly once",
+    )?;
+    Ok(format!("acknowledged on attempt {}", r.deliveries))
+}
+
+async fn ktwidget_refund(demo: Arc<Demo>, s: Steps) -> FlowResult {
+    let order_id = demo.order_id("kt-refund");
+    let amount: Amount = "1000".parse()?;
+    let order = ktwidget::Order::builder(order_id.as_str(), amount);
+    let paid = ktwidget_pay(&demo, &s, order, &order_id, amount, CARD_SUCCESS).await?;
+    let status = ktwidget_callback(&demo, &s, &paid).await?;
+    ensure(status == "completed", format!("the payment is {status}"))?;
+    s.step("refund 400.00 (provisional endpoint)");
+    let refund = demo
+        .ktwidget
+        .refund_payment(&paid.hash, "400".parse()?)
+        .await?;
+    let total = refund
+        .refunded_total
+        .or(refund.amount)
+        .ok_or("the refund answer carries no amount")?;
+    Ok(format!("refunded {total} of {amount}"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Smart Pay
+
+fn qr(demo: &Demo) -> Result<smartpay::QrCode, FlowError> {
+    // What the kassa's scanner reads from the customer's phone; unique per purchase. Hex digits
+    // are valid base64, so a 16-digit hex string is a 12-byte payload.
+    let n = demo.seq.fetch_add(1, Ordering::Relaxed);
+    let encrypted = format!("{:08x}{:08x}", run_nonce(), n);
+    Ok(smartpay::QrCode::from_parts(
+        "7000123",
+        &encrypted,
+        "c2lnbmF0dXJl",
+    )?)
+}
+
+async fn smartpay_paid(
+    demo: &Demo,
+    s: &Steps,
+    amount: Amount,
+) -> Result<smartpay::ConfirmedPurchase, FlowError> {
+    s.step("mTLS connection and /v1/auth");
+    demo.smartpay.auth().await?;
+    s.step("commit the scanned QR code");
+    let committed = demo
+        .smartpay
+        .commit_code(&qr(demo)?, &demo.kassa_ids.next_id())
+        .await?;
+    s.step("release the amount");
+    let mut released = committed.release(amount).await?;
+    s.step("poll the purchase status");
+    let status = released.wait_for_status(WAIT).await?;
+    ensure(
+        status == smartpay::models::PurchaseStatus::Success,
+        format!("the purchase is {status}"),
+    )?;
+    s.step("confirm at the kassa");
+    Ok(released.confirm().await?)
+}
+
+async fn smartpay_purchase(demo: Arc<Demo>, s: Steps) -> FlowResult {
+    let paid = smartpay_paid(&demo, &s, Amount::from_minor(125_050)).await?;
+    s.step("send the fiscal receipt");
+    paid.send_fiscal("0000000001012345", "3522589123").await?;
+    let stored = demo
+        .sandbox
+        .smartpay()
+        .receipts()
+        .iter()
+        .any(|r| r.body.to_string().contains(paid.purchase_id()));
+    ensure(stored, "the provider holds no receipt for the purchase")?;
+    let view = demo
+        .sandbox
+        .smartpay()
+        .purchase(paid.purchase_id())
+        .ok_or("the provider lost the purchase")?;
+    Ok(format!("{}, receipt stored", view.status))
+}
+
+async fn smartpay_refund(demo: Arc<Demo>, s: Steps) -> FlowResult {
+    let paid = smartpay_paid(&demo, &s, Amount::from_minor(100_000)).await?;
+    s.step("request a refund of 500.00");
+    let mut refund = paid
+        .refund(&demo.kassa_ids.next_id(), Amount::from_minor(50_000))
+        .await?;
+    s.step("poll the refund status");
+    let status = refund.wait_for_status(WAIT).await?;
+    ensure(
+        status == smartpay::models::RefundStatus::Success,
+        format!("the refund is {status}"),
+    )?;
+    s.step("confirm the refund at the kassa");
+    let confirmed = refund.confirm().await?;
+    Ok(format!("refund {confirmed}"))
+}
+
+async fn smartpay_cancelled(demo: Arc<Demo>, s: Steps) -> FlowResult {
+    s.step("commit the scanned QR code");
+    let committed = demo
+        .smartpay
+        .commit_code(&qr(&demo)?, &demo.kassa_ids.next_id())
+        .await?;
+    let id = committed.purchase_id().to_owned();
+    s.step("the customer walks away: cancel at the kassa");
+    let status = committed.cancel().await?;
+    let view = demo
+        .sandbox
+        .smartpay()
+        .purchase(&id)
+        .ok_or("the provider lost the purchase")?;
+    ensure(
+        view.status == status.as_str(),
+        format!("the kassa saw {status}, the provider holds {}", view.status),
+    )?;
+    Ok(status.to_string())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Kupi-Kupi
+
+async fn kupikupi_balance(demo: Arc<Demo>, s: Steps) -> FlowResult {
+    s.step("balance of 79000000001");
+    let phone = kupikupi::Phone::new("79000000001")?;
+    Ok(demo.kupikupi.balance(&phone).await?.to_string())
+}
+
+async fn kupikupi_transfer(demo: Arc<Demo>, s: Steps, phone: &'static str) -> FlowResult {
+    let phone = kupikupi::Phone::new(phone)?;
+    let order_id = demo.order_id("kk");
+    let order = kupikupi::OrderId::new(order_id.as_str())?;
+    let amount = kupikupi::TransferAmount::from_minor(25_000)?;
+    s.step("balance");
+    demo.kupikupi.balance(&phone).await?;
+    s.step("init the transfer");
+    let transfer = demo.kupikupi.init(&phone, &order, amount).await?;
+
+    s.step("open the transfer form");
+    let page = demo.browser.get(&transfer.transfer_url.to_string()).await?;
+    ensure(
+        page.status == 200,
+        format!("transfer form: HTTP {}", page.status),
+    )?;
+    let mut form = page.form()?;
+    s.step("enter the code sent to the customer");
+    form.set("code", demo.sandbox.kupikupi().confirmation_code())?;
+    let answer = demo.browser.submit(&form).await?;
+    ensure(
+        answer.status == 200,
+        format!("the form answered HTTP {}", answer.status),
+    )?;
+
+    s.step("notification: verified, applied, acknowledged with OK");
+    let r = demo
+        .merchant
+        .wait_kupikupi(&order_id, WAIT, |r| r.acknowledged >= 1)
+        .await
+        .ok_or("no notification arrived")?;
+    ensure(r.invalid == 0, "a notification failed verification")?;
+    let notified = r.status.unwrap_or_default();
+
+    s.step("checkout");
+    let checkout = demo.kupikupi.checkout(&order, amount).await?;
+    ensure(
+        checkout.transfer_status.as_str() == notified,
+        format!(
+            "the notification said {notified}, checkout {}",
+            checkout.transfer_status.as_str()
+        ),
+    )?;
+    Ok(notified)
+}

@@ -1,0 +1,393 @@
+//! A small merchant: the Ktpay callback and Kupi-Kupi notification endpoints, built on the
+//! provider crates' handlers, plus the shop's success and failure pages the card page redirects
+//! to. It keeps what it received per order, so flows and tests can check that every callback
+//! was verified, applied once and acknowledged.
+//!
+//! It can also misbehave on purpose: fail the first deliveries of one order
+//! ([`Merchant::fail_first_ktwidget`]), or refuse everything for a while
+//! ([`Merchant::set_outage`]), so the providers' retry schedules can be seen at work.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use ktwidget::callback::{CallbackHandler, ExpectedOrder};
+use kupikupi::service::NotificationService;
+use kupikupi::{Notification as KkNotification, NotificationVerifier};
+use payments_core::{Amount, Secret};
+use payments_sandbox::{RunningServer, ServeError};
+use tokio::sync::Notify;
+
+/// What the merchant holds about one order's callbacks or notifications.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Received {
+    /// The last status applied (`completed`, `CONFIRMED`, ...).
+    pub status: Option<String>,
+    /// How many deliveries arrived (refused ones included).
+    pub deliveries: u32,
+    /// How many were verified and answered positively.
+    pub acknowledged: u32,
+    /// How many times the state change was applied (the first verified delivery of a status;
+    /// a duplicate is acknowledged again but not applied again).
+    pub applied: u32,
+    /// How many were refused on purpose (injected failures, outage).
+    pub refused: u32,
+    /// How many failed verification.
+    pub invalid: u32,
+}
+
+#[derive(Default)]
+struct Book {
+    ktwidget_orders: HashMap<String, Amount>,
+    ktwidget: HashMap<String, Received>,
+    kupikupi: HashMap<String, Received>,
+    fail_first: HashMap<String, u32>,
+}
+
+struct Inner {
+    book: Mutex<Book>,
+    changed: Notify,
+    outage: AtomicBool,
+    kt_handler: CallbackHandler,
+}
+
+impl Inner {
+    fn book(&self) -> MutexGuard<'_, Book> {
+        self.book.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The merchant's receiver, running on 127.0.0.1. Dropping it stops the server.
+pub struct Merchant {
+    inner: Arc<Inner>,
+    server: Option<RunningServer>,
+}
+
+impl std::fmt::Debug for Merchant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Merchant")
+            .field("base_url", &self.base_url())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Merchant {
+    /// Starts the receiver on `127.0.0.1:0`. Kupi-Kupi notifications are verified against
+    /// `platform_uid` and `secret_key`.
+    pub async fn start(platform_uid: &str, secret_key: Secret) -> Result<Merchant, ServeError> {
+        let inner = Arc::new(Inner {
+            book: Mutex::new(Book::default()),
+            changed: Notify::new(),
+            outage: AtomicBool::new(false),
+            kt_handler: CallbackHandler::new(),
+        });
+        let persist = inner.clone();
+        let service = NotificationService::new(
+            NotificationVerifier::new(platform_uid, secret_key),
+            move |n: KkNotification| {
+                let inner = persist.clone();
+                async move {
+                    record(
+                        &inner,
+                        |b| &mut b.kupikupi,
+                        n.order_id.as_str(),
+                        n.transfer_status.as_str(),
+                    );
+                    Ok::<(), std::convert::Infallible>(())
+                }
+            },
+        );
+        let router = Router::new()
+            .route("/ktwidget/callback", post(ktwidget_callback))
+            .route(
+                "/kupikupi/notify",
+                post(move |State(inner): State<Arc<Inner>>, req: Request| {
+                    let service = service.clone();
+                    async move { kupikupi_notify(inner, service, req).await }
+                }),
+            )
+            .route(
+                "/shop/success",
+                get(|| async { shop_page("Thank you: paid") }),
+            )
+            .route(
+                "/shop/failed",
+                get(|| async { shop_page("Payment failed") }),
+            )
+            .with_state(inner.clone());
+        let server = payments_sandbox::serve(([127, 0, 0, 1], 0).into(), router, None).await?;
+        Ok(Merchant {
+            inner,
+            server: Some(server),
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> String {
+        self.server
+            .as_ref()
+            .map(|s| s.base_url())
+            .unwrap_or_default()
+    }
+
+    /// The Ktpay callback URL.
+    pub fn ktwidget_callback_url(&self) -> String {
+        format!("{}/ktwidget/callback", self.base_url())
+    }
+
+    /// The Kupi-Kupi notification URL.
+    pub fn kupikupi_notification_url(&self) -> String {
+        format!("{}/kupikupi/notify", self.base_url())
+    }
+
+    /// The shop's page after a successful payment.
+    pub fn success_url(&self) -> String {
+        format!("{}/shop/success", self.base_url())
+    }
+
+    /// The shop's page after a failed payment.
+    pub fn failed_url(&self) -> String {
+        format!("{}/shop/failed", self.base_url())
+    }
+
+    /// Stores a Ktpay order, as a shop does before sending the customer to pay: callbacks are
+    /// checked against its id and amount.
+    pub fn expect_ktwidget(&self, order_id: &str, amount: Amount) {
+        self.inner
+            .book()
+            .ktwidget_orders
+            .insert(order_id.to_owned(), amount);
+    }
+
+    /// Answers the first `n` callbacks of `order_id` with HTTP 500, as a merchant whose database
+    /// is briefly down.
+    pub fn fail_first_ktwidget(&self, order_id: &str, n: u32) {
+        self.inner.book().fail_first.insert(order_id.to_owned(), n);
+    }
+
+    /// While `true`, every callback and notification is answered 503.
+    pub fn set_outage(&self, on: bool) {
+        self.inner.outage.store(on, Ordering::SeqCst);
+    }
+
+    /// What arrived for a Ktpay order.
+    pub fn ktwidget(&self, order_id: &str) -> Option<Received> {
+        self.inner.book().ktwidget.get(order_id).cloned()
+    }
+
+    /// What arrived for a Kupi-Kupi order.
+    pub fn kupikupi(&self, order_id: &str) -> Option<Received> {
+        self.inner.book().kupikupi.get(order_id).cloned()
+    }
+
+    /// Every Ktpay order's record.
+    pub fn ktwidget_all(&self) -> HashMap<String, Received> {
+        self.inner.book().ktwidget.clone()
+    }
+
+    /// Every Kupi-Kupi order's record.
+    pub fn kupikupi_all(&self) -> HashMap<String, Received> {
+        self.inner.book().kupikupi.clone()
+    }
+
+    /// Waits until a Ktpay order's record satisfies `f`, or `timeout` passes.
+    pub async fn wait_ktwidget(
+        &self,
+        order_id: &str,
+        timeout: Duration,
+        f: impl Fn(&Received) -> bool,
+    ) -> Option<Received> {
+        self.wait(timeout, || self.ktwidget(order_id).filter(|r| f(r)))
+            .await
+    }
+
+    /// Waits until a Kupi-Kupi order's record satisfies `f`, or `timeout` passes.
+    pub async fn wait_kupikupi(
+        &self,
+        order_id: &str,
+        timeout: Duration,
+        f: impl Fn(&Received) -> bool,
+    ) -> Option<Received> {
+        self.wait(timeout, || self.kupikupi(order_id).filter(|r| f(r)))
+            .await
+    }
+
+    async fn wait<T>(&self, timeout: Duration, check: impl Fn() -> Option<T>) -> Option<T> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.inner.changed.notified();
+            if let Some(found) = check() {
+                return Some(found);
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return check();
+            }
+        }
+    }
+
+    /// Stops the server gracefully.
+    pub async fn shutdown(mut self) {
+        if let Some(server) = self.server.take() {
+            server.shutdown().await;
+        }
+    }
+}
+
+fn record(
+    inner: &Inner,
+    which: impl Fn(&mut Book) -> &mut HashMap<String, Received>,
+    order_id: &str,
+    status: &str,
+) {
+    {
+        let mut book = inner.book();
+        let r = which(&mut book).entry(order_id.to_owned()).or_default();
+        r.acknowledged += 1;
+        if r.status.as_deref() != Some(status) {
+            r.status = Some(status.to_owned());
+            r.applied += 1;
+        }
+    }
+    inner.changed.notify_waiters();
+}
+
+fn count(
+    inner: &Inner,
+    which: impl Fn(&mut Book) -> &mut HashMap<String, Received>,
+    order_id: Option<&str>,
+    f: impl Fn(&mut Received),
+) {
+    if let Some(order_id) = order_id {
+        let mut book = inner.book();
+        f(which(&mut book).entry(order_id.to_owned()).or_default());
+    }
+    inner.changed.notify_waiters();
+}
+
+/// The order id of a JSON body, if it has one (to count refused deliveries).
+fn order_id_of(body: &[u8]) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let id = v.get("order_id").or_else(|| v.get("orderId"))?;
+    match id {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn refuse() -> Response {
+    (StatusCode::SERVICE_UNAVAILABLE, "try again later").into_response()
+}
+
+async fn ktwidget_callback(State(inner): State<Arc<Inner>>, body: Bytes) -> Response {
+    let order = order_id_of(&body);
+    count(
+        &inner,
+        |b| &mut b.ktwidget,
+        order.as_deref(),
+        |r| r.deliveries += 1,
+    );
+    if inner.outage.load(Ordering::SeqCst) {
+        count(
+            &inner,
+            |b| &mut b.ktwidget,
+            order.as_deref(),
+            |r| r.refused += 1,
+        );
+        return refuse();
+    }
+    if let Some(id) = &order {
+        let mut book = inner.book();
+        if let Some(n) = book.fail_first.get_mut(id).filter(|n| **n > 0) {
+            *n -= 1;
+            if let Some(r) = book.ktwidget.get_mut(id) {
+                r.refused += 1;
+            }
+            drop(book);
+            inner.changed.notify_waiters();
+            return (StatusCode::INTERNAL_SERVER_ERROR, "database unavailable").into_response();
+        }
+    }
+    let received = inner.kt_handler.receive(&body, |n| {
+        let book = inner.book();
+        let amount = book.ktwidget_orders.get(n.order_id.as_str())?;
+        Some(ExpectedOrder::new(n.order_id.clone(), *amount))
+    });
+    match received.outcome {
+        Ok(n) => {
+            // Persist first, then acknowledge.
+            record(
+                &inner,
+                |b| &mut b.ktwidget,
+                n.order_id.as_str(),
+                n.status.status.as_str(),
+            );
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "ktwidget callback refused");
+            count(
+                &inner,
+                |b| &mut b.ktwidget,
+                order.as_deref(),
+                |r| r.invalid += 1,
+            );
+        }
+    }
+    received.ack.into_http_response().map(Body::new)
+}
+
+async fn kupikupi_notify<H: kupikupi::service::NotificationHandler>(
+    inner: Arc<Inner>,
+    service: NotificationService<H>,
+    req: Request,
+) -> Response {
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return (StatusCode::PAYLOAD_TOO_LARGE, "too large").into_response();
+    };
+    let order = order_id_of(&bytes);
+    count(
+        &inner,
+        |b| &mut b.kupikupi,
+        order.as_deref(),
+        |r| r.deliveries += 1,
+    );
+    if inner.outage.load(Ordering::SeqCst) {
+        count(
+            &inner,
+            |b| &mut b.kupikupi,
+            order.as_deref(),
+            |r| r.refused += 1,
+        );
+        return refuse();
+    }
+    let resp = service
+        .handle(http::Request::from_parts(
+            parts,
+            http_body_util::Full::new(bytes),
+        ))
+        .await;
+    if !resp.status().is_success() {
+        count(
+            &inner,
+            |b| &mut b.kupikupi,
+            order.as_deref(),
+            |r| r.invalid += 1,
+        );
+    }
+    resp.map(Body::new)
+}
+
+fn shop_page(title: &str) -> Html<String> {
+    Html(format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title></head>\
+         <body><h1 id=\"shop\">{title}</h1><p>The shop's own page.</p></body></html>"
+    ))
+}

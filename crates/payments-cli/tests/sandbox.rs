@@ -1,0 +1,172 @@
+//! `payments sandbox --json`: the first stdout line is the JSON the issue specifies, the base
+//! URLs answer, and SIGTERM stops it gracefully (the certificate directory is removed).
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use payments_core::{HttpClient, HttpTransport, Operation, Request};
+
+struct Kill(std::process::Child);
+
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sandbox_json_prints_its_info_and_serves() {
+    let child = Command::new(env!("CARGO_BIN_EXE_payments"))
+        .args([
+            "sandbox",
+            "--json",
+            "--time-scale",
+            "0.001",
+            "--kupikupi-notification-url",
+            "http://127.0.0.1:9/notify",
+        ])
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut child = Kill(child);
+    let stdout = child.0.stdout.take().unwrap();
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).map(|_| line)
+    });
+    let line = tokio::time::timeout(Duration::from_secs(60), line)
+        .await
+        .expect("the first line within a minute")
+        .unwrap()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+
+    let keys = |o: &serde_json::Value| {
+        let mut k: Vec<String> = o.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    assert_eq!(keys(&v), ["ktwidget", "kupikupi", "merchant", "smartpay"]);
+    assert_eq!(
+        keys(&v["ktwidget"]),
+        ["api_base", "app_id", "app_key", "widget_base"]
+    );
+    assert_eq!(
+        keys(&v["kupikupi"]),
+        ["api_base", "platform_uid", "secret_key"]
+    );
+    assert_eq!(
+        keys(&v["smartpay"]),
+        [
+            "api_base",
+            "auth",
+            "ca_pem",
+            "client_cert_pem",
+            "client_key_pem"
+        ]
+    );
+    assert_eq!(
+        keys(&v["merchant"]),
+        ["ktwidget_callback_url", "kupikupi_notification_url"]
+    );
+    assert_eq!(
+        v["merchant"]["kupikupi_notification_url"],
+        "http://127.0.0.1:9/notify"
+    );
+    assert!(v["merchant"]["ktwidget_callback_url"].is_null());
+    for base in [
+        &v["ktwidget"]["api_base"],
+        &v["kupikupi"]["api_base"],
+        &v["smartpay"]["api_base"],
+    ] {
+        let base = base.as_str().unwrap();
+        let rest = base.split("://").nth(1).unwrap();
+        assert!(!rest.contains('/'), "scheme, host and port only: {base}");
+    }
+    let pem = |k: &str| std::fs::read_to_string(v["smartpay"][k].as_str().unwrap()).unwrap();
+    assert!(pem("ca_pem").contains("BEGIN CERTIFICATE"));
+    assert!(pem("client_cert_pem").contains("BEGIN CERTIFICATE"));
+    assert!(pem("client_key_pem").contains("PRIVATE KEY"));
+
+    // The base URLs answer: Ktpay's card page and Kupi-Kupi's API over HTTP, Smart Pay's ping
+    // over mTLS with the printed files.
+    let http = HttpClient::with_transport(std::sync::Arc::new(
+        HttpTransport::builder().build().unwrap(),
+    ));
+    let op = Operation::idempotent("test", "get");
+    let get = |url: String| Request::new(http::Method::GET, url.parse().unwrap());
+    let kt = http
+        .execute(
+            &op,
+            get(format!(
+                "{}/payment-card?hash=nope",
+                v["ktwidget"]["api_base"].as_str().unwrap()
+            )),
+        )
+        .await
+        .unwrap();
+    assert_eq!(kt.status, 404, "an unknown hash is a 404 page");
+    let kk = http
+        .execute(
+            &op,
+            Request::new(
+                http::Method::POST,
+                format!(
+                    "{}/api/v1/transfer/balance",
+                    v["kupikupi"]["api_base"].as_str().unwrap()
+                )
+                .parse()
+                .unwrap(),
+            )
+            .with_body("{}"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(kk.status, 400, "a malformed request is refused by the API");
+    let tls = HttpClient::with_transport(std::sync::Arc::new(
+        HttpTransport::builder()
+            .add_root_pem(pem("ca_pem").as_bytes())
+            .unwrap()
+            .only_added_roots()
+            .client_identity(
+                payments_core::ClientIdentity::from_pem(
+                    pem("client_cert_pem").as_bytes(),
+                    &payments_core::Secret::from(pem("client_key_pem")),
+                )
+                .unwrap(),
+            )
+            .build()
+            .unwrap(),
+    ));
+    let ping = tls
+        .execute(
+            &op,
+            get(format!(
+                "{}/v1/ping",
+                v["smartpay"]["api_base"].as_str().unwrap()
+            )),
+        )
+        .await
+        .unwrap();
+    assert_eq!(ping.status, 200);
+
+    drop((http, tls));
+    // SIGTERM: a graceful stop that removes the certificate directory.
+    let key = std::path::PathBuf::from(v["smartpay"]["client_key_pem"].as_str().unwrap());
+    let pid = child.0.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let status = child.0.wait().unwrap();
+    assert!(status.success(), "{status}");
+    assert!(
+        !key.exists(),
+        "the certificate directory is removed at exit"
+    );
+}

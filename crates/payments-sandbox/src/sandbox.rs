@@ -1,0 +1,460 @@
+//! All three emulators at once: [`Sandbox::start`] runs Ktpay, Kupi-Kupi and Smart Pay on
+//! 127.0.0.1 and returns a [`SandboxInfo`], everything an application needs to point at them.
+//! `payments sandbox` serves the same thing from the command line and prints the same
+//! information (as JSON with `--json`).
+//!
+//! ```
+//! use payments_sandbox::{Sandbox, SandboxConfig};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let sandbox = Sandbox::start(
+//!     SandboxConfig::default()
+//!         .with_kupikupi_notification_url("http://127.0.0.1:9/kupikupi/notify")
+//!         .with_time_scale(0.001), // 15 s between callback retries becomes 15 ms
+//! )
+//! .await?;
+//! let info = sandbox.info();
+//! assert!(info.ktwidget.api_base.starts_with("http://127.0.0.1:"));
+//! assert!(info.smartpay.api_base.starts_with("https://localhost:"));
+//! assert!(info.smartpay.client_key_pem.exists()); // a file in a directory the sandbox owns
+//! assert_eq!(info.kupikupi.platform_uid, "M2hULcD58iYGkmS7");
+//!
+//! // The JSON that `payments sandbox --json` prints on its first line.
+//! let json = serde_json::to_value(info)?;
+//! assert!(json["smartpay"]["auth"]["login"].is_string());
+//!
+//! // State inspection goes through the emulators.
+//! assert!(sandbox.kupikupi().transfers().is_empty());
+//! sandbox.shutdown().await; // also deletes the certificate directory
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## Addresses
+//!
+//! [`SandboxConfig::listen`] chooses the host and the first port: with port `0` (the default)
+//! each emulator gets its own free port; with port `P`, Ktpay listens on `P`, Kupi-Kupi on
+//! `P + 1` and Smart Pay on `P + 2`. Each serves the real service's paths, so a client changes
+//! only the scheme, host and port.
+//!
+//! ## Pages a person uses
+//!
+//! Both human steps are plain HTML forms that work in any browser, without JavaScript:
+//!
+//! - Ktpay's card page, `{widget_base}/payment-card?hash=<transaction_hash>` (the client's
+//!   `widget_url`): enter a test card ([`ktwidget::TEST_CARDS`], any expiry and CVC) and press
+//!   Pay. The payment runs its state machine, the callback goes to the order's
+//!   `callback_post_url` (or the merchant's default), and the browser is redirected (303) to
+//!   the order's `callback_force_success_url` or `callback_force_failed_url` (or
+//!   `callback_force_back_url`); without those, a result page links to
+//!   `callback_success_url` / `callback_failed_url` / `callback_back_url`.
+//! - Kupi-Kupi's transfer form, the `transferURL` that `init` returns: enter the code (default
+//!   `1111`) and the transfer moves to the phone's final status (79000000001 `CONFIRMED`,
+//!   79000000002 `REJECTED`, 79000000003 `CANCELED`), then the notification goes out. A wrong
+//!   code shows the form again.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::{ktwidget, kupikupi, smartpay};
+
+/// How the sandbox starts. Build it with [`SandboxConfig::default`] and the `with_*` methods.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct SandboxConfig {
+    /// The host and first port (see the [module docs](self)). Default `127.0.0.1:0`.
+    pub listen: SocketAddr,
+    /// The merchant's default Ktpay `callback_post_url` (an order's own URL wins).
+    pub ktwidget_callback_url: Option<String>,
+    /// The merchant's Kupi-Kupi NotificationURL (none: no notification is sent).
+    pub kupikupi_notification_url: Option<String>,
+    /// Multiplies the callback and notification retry schedules (documented: 15 s, 60 s,
+    /// 3 min, 10 min, 30 min, 60 min). Default `1.0`.
+    pub time_scale: f64,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        SandboxConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            ktwidget_callback_url: None,
+            kupikupi_notification_url: None,
+            time_scale: 1.0,
+        }
+    }
+}
+
+impl SandboxConfig {
+    /// Sets the host and first port.
+    pub fn with_listen(mut self, addr: SocketAddr) -> Self {
+        self.listen = addr;
+        self
+    }
+
+    /// Sets the merchant's default Ktpay callback URL.
+    pub fn with_ktwidget_callback_url(mut self, url: impl Into<String>) -> Self {
+        self.ktwidget_callback_url = Some(url.into());
+        self
+    }
+
+    /// Sets the merchant's Kupi-Kupi notification URL.
+    pub fn with_kupikupi_notification_url(mut self, url: impl Into<String>) -> Self {
+        self.kupikupi_notification_url = Some(url.into());
+        self
+    }
+
+    /// Sets the time scale of the retry schedules.
+    pub fn with_time_scale(mut self, scale: f64) -> Self {
+        self.time_scale = scale;
+        self
+    }
+
+    fn addr(&self, offset: u16) -> Result<SocketAddr, SandboxError> {
+        let mut addr = self.listen;
+        if addr.port() != 0 {
+            let port = addr.port().checked_add(offset).ok_or_else(|| {
+                SandboxError::Config(format!(
+                    "port {} + {offset} is above 65535",
+                    self.listen.port()
+                ))
+            })?;
+            addr.set_port(port);
+        }
+        Ok(addr)
+    }
+}
+
+/// Why the sandbox could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SandboxError {
+    /// The Ktpay emulator.
+    #[error("ktwidget emulator: {0}")]
+    Ktwidget(#[from] ktwidget::StartError),
+    /// The Kupi-Kupi emulator.
+    #[error("kupikupi emulator: {0}")]
+    Kupikupi(#[from] kupikupi::StartError),
+    /// The Smart Pay emulator.
+    #[error("smartpay emulator: {0}")]
+    Smartpay(#[from] smartpay::StartError),
+    /// The certificate files could not be written.
+    #[error("cannot write the Smart Pay certificates: {0}")]
+    Io(#[from] std::io::Error),
+    /// The configuration is invalid.
+    #[error("invalid sandbox configuration: {0}")]
+    Config(String),
+}
+
+/// What an application needs to use the sandbox. Its JSON is what `payments sandbox --json`
+/// prints. `Debug` hides the secrets; the JSON carries them (it is meant for the application).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SandboxInfo {
+    /// Ktpay.
+    pub ktwidget: KtwidgetInfo,
+    /// Kupi-Kupi.
+    pub kupikupi: KupikupiInfo,
+    /// Smart Pay.
+    pub smartpay: SmartpayInfo,
+    /// Where callbacks and notifications go.
+    pub merchant: MerchantInfo,
+}
+
+/// Ktpay's part of [`SandboxInfo`].
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct KtwidgetInfo {
+    /// `http://HOST:PORT` (the API's paths start with `/api/v1/merchant-widget/payment`).
+    pub api_base: String,
+    /// `http://HOST:PORT` (the card page is `/payment-card?hash=`).
+    pub widget_base: String,
+    /// The merchant's `app_id`.
+    pub app_id: String,
+    /// The emulator's public key in standard base64: the `app_key` requests are sealed to.
+    pub app_key: String,
+}
+
+/// Kupi-Kupi's part of [`SandboxInfo`].
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct KupikupiInfo {
+    /// `http://HOST:PORT`. The methods are `/api/v1/transfer/<method>`, so the `kupikupi`
+    /// client's base URL is `{api_base}/api/v1/transfer`.
+    pub api_base: String,
+    /// The platform uid.
+    pub platform_uid: String,
+    /// The secret key of the request tokens.
+    pub secret_key: String,
+}
+
+impl std::fmt::Debug for KupikupiInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KupikupiInfo")
+            .field("api_base", &self.api_base)
+            .field("platform_uid", &self.platform_uid)
+            .field("secret_key", &"[REDACTED]")
+            .finish()
+    }
+}
+
+/// Smart Pay's part of [`SandboxInfo`].
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SmartpayInfo {
+    /// `https://localhost:PORT` (TLS; the server certificate names `localhost` and `127.0.0.1`).
+    pub api_base: String,
+    /// The path of the CA certificate (PEM) to trust as the server's root.
+    pub ca_pem: PathBuf,
+    /// The path of the kassa's client certificate (PEM).
+    pub client_cert_pem: PathBuf,
+    /// The path of the kassa's client private key (PKCS#8 PEM, mode 0600).
+    pub client_key_pem: PathBuf,
+    /// The kassa's login and password for `/v1/auth`.
+    pub auth: SmartpayAuth,
+}
+
+/// The kassa's credentials for `/v1/auth`.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SmartpayAuth {
+    /// The login.
+    pub login: String,
+    /// The password.
+    pub password: String,
+}
+
+impl std::fmt::Debug for SmartpayAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmartpayAuth")
+            .field("login", &self.login)
+            .field("password", &"[REDACTED]")
+            .finish()
+    }
+}
+
+/// Where the sandbox sends callbacks and notifications by default.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct MerchantInfo {
+    /// Ktpay's default `callback_post_url`, if set.
+    pub ktwidget_callback_url: Option<String>,
+    /// Kupi-Kupi's NotificationURL, if set.
+    pub kupikupi_notification_url: Option<String>,
+}
+
+/// The three emulators, running. Dropping it stops them and deletes the certificate directory;
+/// [`Sandbox::shutdown`] also waits for them to finish.
+#[derive(Debug)]
+pub struct Sandbox {
+    ktwidget: ktwidget::Emulator,
+    kupikupi: kupikupi::Emulator,
+    smartpay: smartpay::SmartPayEmulator,
+    info: SandboxInfo,
+    dir: CertDir,
+}
+
+#[derive(Debug)]
+struct CertDir(PathBuf);
+
+impl CertDir {
+    fn create() -> std::io::Result<CertDir> {
+        let base = std::env::temp_dir();
+        let mut last = None;
+        for _ in 0..8 {
+            let path = base.join(format!(
+                "payments-sandbox-{}-{:016x}",
+                std::process::id(),
+                fastrand::u64(..)
+            ));
+            match create_private_dir(&path) {
+                Ok(()) => return Ok(CertDir(path)),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| std::io::Error::other("cannot create a temporary directory")))
+    }
+}
+
+#[cfg(unix)]
+fn create_private_dir(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new().mode(0o700).create(path)
+}
+
+#[cfg(not(unix))]
+fn create_private_dir(path: &Path) -> std::io::Result<()> {
+    std::fs::create_dir(path)
+}
+
+impl Drop for CertDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl Sandbox {
+    /// Starts the three emulators (see [`SandboxConfig`]).
+    pub async fn start(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
+        if !(config.time_scale.is_finite() && config.time_scale >= 0.0) {
+            return Err(SandboxError::Config(format!(
+                "time_scale must be a finite number ≥ 0, not {}",
+                config.time_scale
+            )));
+        }
+        let mut kt = ktwidget::Config::default().with_time_scale(config.time_scale);
+        kt.addr = config.addr(0)?;
+        kt.default_callback_url = config.ktwidget_callback_url.clone();
+        let ktwidget = ktwidget::start(kt).await?;
+
+        let mut kk = kupikupi::Config::default().time_scale(config.time_scale);
+        kk.addr = config.addr(1)?;
+        kk.notification_url = config.kupikupi_notification_url.clone();
+        let kupikupi = kupikupi::start(kk).await?;
+
+        let sp = smartpay::Config {
+            addr: config.addr(2)?,
+            ..smartpay::Config::default()
+        };
+        let smartpay = smartpay::start(sp).await?;
+
+        let dir = CertDir::create()?;
+        let paths = smartpay.certificates().write_to_dir(&dir.0)?;
+        let (login, password) = smartpay.credentials();
+        let info = SandboxInfo {
+            ktwidget: KtwidgetInfo {
+                api_base: ktwidget.base_url(),
+                widget_base: ktwidget.base_url(),
+                app_id: ktwidget.app_id().to_owned(),
+                app_key: ktwidget.app_key_base64(),
+            },
+            kupikupi: KupikupiInfo {
+                api_base: kupikupi.root_url().to_owned(),
+                platform_uid: kupikupi.platform_uid().to_owned(),
+                secret_key: kupikupi.secret_key().to_owned(),
+            },
+            smartpay: SmartpayInfo {
+                api_base: smartpay.base_url(),
+                ca_pem: paths.ca,
+                client_cert_pem: paths.cert,
+                client_key_pem: paths.key,
+                auth: SmartpayAuth {
+                    login: login.to_owned(),
+                    password: password.to_owned(),
+                },
+            },
+            merchant: MerchantInfo {
+                ktwidget_callback_url: config.ktwidget_callback_url,
+                kupikupi_notification_url: config.kupikupi_notification_url,
+            },
+        };
+        Ok(Sandbox {
+            ktwidget,
+            kupikupi,
+            smartpay,
+            info,
+            dir,
+        })
+    }
+
+    /// What an application needs: base URLs, credentials, certificate paths.
+    pub fn info(&self) -> &SandboxInfo {
+        &self.info
+    }
+
+    /// The Ktpay emulator (state inspection, test cards).
+    pub fn ktwidget(&self) -> &ktwidget::Emulator {
+        &self.ktwidget
+    }
+
+    /// The Kupi-Kupi emulator (state inspection).
+    pub fn kupikupi(&self) -> &kupikupi::Emulator {
+        &self.kupikupi
+    }
+
+    /// The Smart Pay emulator (state inspection, outcomes, the certificates as PEM text).
+    pub fn smartpay(&self) -> &smartpay::SmartPayEmulator {
+        &self.smartpay
+    }
+
+    /// The directory holding the Smart Pay PEM files (deleted when the sandbox stops).
+    pub fn cert_dir(&self) -> &Path {
+        &self.dir.0
+    }
+
+    /// Stops the three emulators gracefully (in-flight requests finish, pending deliveries
+    /// stop) and deletes the certificate directory.
+    pub async fn shutdown(self) {
+        let Sandbox {
+            ktwidget,
+            kupikupi,
+            smartpay,
+            dir,
+            ..
+        } = self;
+        tokio::join!(
+            ktwidget.shutdown(),
+            kupikupi.shutdown(),
+            smartpay.shutdown()
+        );
+        drop(dir);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ports_follow_the_first_one() {
+        let c = SandboxConfig::default().with_listen("127.0.0.1:18000".parse().unwrap());
+        assert_eq!(c.addr(0).unwrap().port(), 18000);
+        assert_eq!(c.addr(2).unwrap().port(), 18002);
+        let free = SandboxConfig::default();
+        assert_eq!(free.addr(2).unwrap().port(), 0);
+        let top = SandboxConfig::default().with_listen("127.0.0.1:65535".parse().unwrap());
+        assert!(top.addr(1).is_err());
+    }
+
+    #[tokio::test]
+    async fn starts_writes_the_pems_and_cleans_up() {
+        let sandbox = Sandbox::start(SandboxConfig::default().with_time_scale(0.001))
+            .await
+            .unwrap();
+        let info = sandbox.info().clone();
+        let key = std::fs::read_to_string(&info.smartpay.client_key_pem).unwrap();
+        assert_eq!(key, sandbox.smartpay().certificates().client_key_pem);
+        let debug = format!("{info:?}");
+        assert!(!debug.contains(&info.kupikupi.secret_key), "{debug}");
+        assert!(!debug.contains(&info.smartpay.auth.password), "{debug}");
+        let json = serde_json::to_value(&info).unwrap();
+        for (provider, keys) in [
+            (
+                "ktwidget",
+                &["api_base", "widget_base", "app_id", "app_key"][..],
+            ),
+            ("kupikupi", &["api_base", "platform_uid", "secret_key"][..]),
+            (
+                "smartpay",
+                &[
+                    "api_base",
+                    "ca_pem",
+                    "client_cert_pem",
+                    "client_key_pem",
+                    "auth",
+                ][..],
+            ),
+        ] {
+            let obj = json[provider].as_object().unwrap();
+            assert_eq!(obj.len(), keys.len(), "{provider}");
+            for k in keys {
+                assert!(obj.contains_key(*k), "{provider}.{k}");
+            }
+        }
+        assert!(json["merchant"]["kupikupi_notification_url"].is_null());
+        let dir = sandbox.cert_dir().to_owned();
+        sandbox.shutdown().await;
+        assert!(!dir.exists());
+        assert!(
+            Sandbox::start(SandboxConfig::default().with_time_scale(f64::NAN))
+                .await
+                .is_err()
+        );
+    }
+}
