@@ -49,9 +49,9 @@ impl Params {
     /// `--quick`: about a minute of measuring in all.
     pub fn quick() -> Self {
         Params {
-            rounds: 4,
-            c1_calls: 400,
-            c64_time: Duration::from_millis(750),
+            rounds: 10,
+            c1_calls: 300,
+            c64_time: Duration::from_millis(300),
             concurrency: 64,
             sandbox_time: Duration::from_secs(5),
         }
@@ -60,9 +60,9 @@ impl Params {
     /// The full run: a few minutes.
     pub fn full() -> Self {
         Params {
-            rounds: 8,
-            c1_calls: 1500,
-            c64_time: Duration::from_secs(2),
+            rounds: 30,
+            c1_calls: 1000,
+            c64_time: Duration::from_millis(500),
             concurrency: 64,
             sandbox_time: Duration::from_secs(20),
         }
@@ -78,8 +78,10 @@ pub struct Measured {
     pub median_ns: u64,
     /// 99th percentile latency at concurrency 1, in ns.
     pub p99_ns: u64,
-    /// Calls per second at concurrency 64.
+    /// Calls per second at concurrency 64 (all rounds pooled).
     pub throughput: f64,
+    /// Calls per second at concurrency 64, per round (the ratios pair them round by round).
+    pub throughput_rounds: Vec<f64>,
     /// Calls that failed (must be 0).
     pub errors: u64,
 }
@@ -208,6 +210,26 @@ pub async fn scenarios(server: &LoopbackServer) -> Result<Vec<Scenario>, raw::Bo
         }
     });
 
+    let core_transport = Arc::new(payments_core::HttpTransport::builder().build()?);
+    let diag = std::env::var_os("PAYMENTS_BENCH_DIAG").is_some();
+    let mut kupi = vec![
+        ("sdk", sdk_kk),
+        ("raw_hyper", kupi_contender(HyperWire::default(), &base)),
+        ("reqwest", kupi_contender(ReqwestWire::default(), &base)),
+    ];
+    if diag {
+        kupi.push((
+            "core_transport",
+            kupi_contender(raw::CoreTransportWire(core_transport.clone()), &base),
+        ));
+        kupi.push((
+            "core_client",
+            kupi_contender(
+                raw::CoreClientWire(payments_core::HttpClient::with_transport(core_transport)),
+                &base,
+            ),
+        ));
+    }
     Ok(vec![
         Scenario {
             name: "ktpay_create",
@@ -219,11 +241,7 @@ pub async fn scenarios(server: &LoopbackServer) -> Result<Vec<Scenario>, raw::Bo
         },
         Scenario {
             name: "kupikupi_init",
-            contenders: vec![
-                ("sdk", sdk_kk),
-                ("raw_hyper", kupi_contender(HyperWire::default(), &base)),
-                ("reqwest", kupi_contender(ReqwestWire::default(), &base)),
-            ],
+            contenders: kupi,
         },
         Scenario {
             name: "smartpay_status",
@@ -302,6 +320,7 @@ pub async fn measure(s: &Scenario, p: Params) -> ScenarioResult {
     let mut errs = vec![0u64; n];
     let mut calls = vec![0u64; n];
     let mut time = vec![Duration::ZERO; n];
+    let mut per_round: Vec<Vec<f64>> = vec![Vec::new(); n];
     for round in 0..p.rounds as usize {
         for k in 0..n {
             let i = (round + k) % n;
@@ -311,6 +330,7 @@ pub async fn measure(s: &Scenario, p: Params) -> ScenarioResult {
             let i = (round + n - k) % n;
             let (done, e, elapsed) = saturate(&s.contenders[i].1, p.concurrency, p.c64_time).await;
             calls[i] += done;
+            per_round[i].push(done as f64 / elapsed.as_secs_f64().max(1e-9));
             errs[i] += e;
             time[i] += elapsed;
         }
@@ -323,6 +343,7 @@ pub async fn measure(s: &Scenario, p: Params) -> ScenarioResult {
                 median_ns: percentile(&lat[i], 0.5),
                 p99_ns: percentile(&lat[i], 0.99),
                 throughput: calls[i] as f64 / time[i].as_secs_f64().max(1e-9),
+                throughput_rounds: std::mem::take(&mut per_round[i]),
                 errors: errs[i],
             }
         })
@@ -335,7 +356,9 @@ pub async fn measure(s: &Scenario, p: Params) -> ScenarioResult {
 
 /// Runs the whole loopback comparison: a server thread with one worker, and the clients on a
 /// runtime with one worker.
-pub fn run_loopback(p: Params) -> Result<Vec<ScenarioResult>, raw::BoxError> {
+///
+/// `only` restricts the run to the named scenarios (all when empty).
+pub fn run_loopback(p: Params, only: &[String]) -> Result<Vec<ScenarioResult>, raw::BoxError> {
     let server = LoopbackServer::start()?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -344,13 +367,37 @@ pub fn run_loopback(p: Params) -> Result<Vec<ScenarioResult>, raw::BoxError> {
     let results = rt.block_on(async {
         let scenarios = scenarios(&server).await?;
         let mut out = Vec::new();
-        for s in &scenarios {
+        for s in scenarios
+            .iter()
+            .filter(|s| only.is_empty() || only.iter().any(|o| o == s.name))
+        {
             eprintln!("  loopback: {} ...", s.name);
             out.push(measure(s, p).await);
         }
         Ok::<_, raw::BoxError>(out)
     })?;
     Ok(results)
+}
+
+/// Runs one contender of one scenario alone at concurrency 64 for `time` (for a profiler such
+/// as `perf record`); returns its calls per second.
+pub fn run_alone(scenario: &str, contender: &str, time: Duration) -> Result<f64, raw::BoxError> {
+    let server = LoopbackServer::start()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let scenarios = scenarios(&server).await?;
+        let call = scenarios
+            .iter()
+            .find(|s| s.name == scenario)
+            .and_then(|s| s.contenders.iter().find(|c| c.0 == contender))
+            .map(|c| c.1.clone())
+            .ok_or("no such scenario or contender")?;
+        let (done, _, elapsed) = saturate(&call, 64, time).await;
+        Ok(done as f64 / elapsed.as_secs_f64())
+    })
 }
 
 /// The sandbox's mixed load: `workers` concurrent loops, each running full flows in turn —

@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! payments-bench [--quick] [--criterion-dir DIR] [--out-dir DIR] [--svg FILE]
+//!                [--only SCENARIO]... [--no-sandbox] | --alone SCENARIO CONTENDER SECONDS
 //! ```
 
 use std::path::PathBuf;
@@ -17,6 +18,8 @@ fn main() -> ExitCode {
     let mut criterion_dir: Option<PathBuf> = None;
     let mut out_dir = PathBuf::from("target/bench");
     let mut svg_path: Option<PathBuf> = None;
+    let mut only = Vec::new();
+    let mut sandbox = true;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -29,6 +32,26 @@ fn main() -> ExitCode {
             }
             "--svg" => svg_path = args.next().map(PathBuf::from),
             "--bench" => {} // passed by `cargo bench`; ignored
+            "--only" => only.extend(args.next()),
+            "--no-sandbox" => sandbox = false,
+            "--alone" => {
+                // --alone SCENARIO CONTENDER SECONDS: one contender alone, for a profiler.
+                let (Some(s), Some(c), Some(t)) = (args.next(), args.next(), args.next()) else {
+                    eprintln!("usage: payments-bench --alone SCENARIO CONTENDER SECONDS");
+                    return ExitCode::from(2);
+                };
+                let secs: f64 = t.parse().unwrap_or(5.0);
+                return match load::run_alone(&s, &c, std::time::Duration::from_secs_f64(secs)) {
+                    Ok(rate) => {
+                        println!("{s} {c}: {rate:.0} calls/s at concurrency 64");
+                        ExitCode::SUCCESS
+                    }
+                    Err(e) => {
+                        eprintln!("{e}");
+                        ExitCode::FAILURE
+                    }
+                };
+            }
             other => {
                 eprintln!("unknown argument {other:?}\nusage: payments-bench [--quick] [--criterion-dir DIR] [--out-dir DIR] [--svg FILE]");
                 return ExitCode::from(2);
@@ -55,7 +78,7 @@ fn main() -> ExitCode {
     }
 
     eprintln!("== loopback comparison (SDK, raw hyper, reqwest; interleaved)");
-    let loopback = match load::run_loopback(params) {
+    let loopback = match load::run_loopback(params, &only) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("the loopback comparison failed: {e}");
@@ -63,7 +86,12 @@ fn main() -> ExitCode {
         }
     };
     eprintln!("== sandbox mixed flows");
-    let (flows, failed) = match load::run_sandbox(params.sandbox_time, 16) {
+    let sandbox_run = if sandbox {
+        load::run_sandbox(params.sandbox_time, 16)
+    } else {
+        Ok((0.0, 0))
+    };
+    let (flows, failed) = match sandbox_run {
         Ok(r) => r,
         Err(e) => {
             eprintln!("the sandbox run failed: {e}");

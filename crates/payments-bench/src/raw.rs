@@ -128,6 +128,61 @@ impl Wire for ReqwestWire {
     }
 }
 
+/// Diagnostics: the hand-written code over payments-core's transport alone (no retries, no
+/// timeouts), to tell the transport's cost from the rest of the SDK's.
+#[derive(Clone)]
+pub struct CoreTransportWire(pub std::sync::Arc<payments_core::HttpTransport>);
+
+impl Wire for CoreTransportWire {
+    fn post(
+        &self,
+        url: &str,
+        headers: HeaderMap,
+        body: Bytes,
+    ) -> BoxFut<'_, Result<RawResponse, BoxError>> {
+        use payments_core::Transport as _;
+        let uri = url.parse::<http::Uri>();
+        Box::pin(async move {
+            let mut req = payments_core::Request::new(http::Method::POST, uri?).with_body(body);
+            req.headers = headers;
+            let r = self.0.send(req).await?;
+            Ok(RawResponse {
+                status: r.status.as_u16(),
+                headers: r.headers,
+                body: r.body,
+            })
+        })
+    }
+}
+
+/// Diagnostics: the hand-written code over payments-core's `HttpClient` (retries, timeouts,
+/// tracing span), as a non-idempotent operation.
+#[derive(Clone)]
+pub struct CoreClientWire(pub payments_core::HttpClient);
+
+const DIAG_OP: payments_core::Operation = payments_core::Operation::not_idempotent("bench", "call");
+
+impl Wire for CoreClientWire {
+    fn post(
+        &self,
+        url: &str,
+        headers: HeaderMap,
+        body: Bytes,
+    ) -> BoxFut<'_, Result<RawResponse, BoxError>> {
+        let uri = url.parse::<http::Uri>();
+        Box::pin(async move {
+            let mut req = payments_core::Request::new(http::Method::POST, uri?).with_body(body);
+            req.headers = headers;
+            let r = self.0.execute(&DIAG_OP, req).await?;
+            Ok(RawResponse {
+                status: r.status.as_u16(),
+                headers: r.headers,
+                body: r.body,
+            })
+        })
+    }
+}
+
 fn fail(what: &str) -> BoxError {
     what.to_owned().into()
 }

@@ -84,7 +84,7 @@ pub fn summary(micro: &[(String, f64)], loopback: &[ScenarioResult], flows_per_s
             );
             ratios.insert(
                 format!("{}_sdk_vs_{}_throughput_c64", s.name, base.contender),
-                round3(sdk.throughput / base.throughput.max(1e-9)),
+                round3(throughput_ratio(sdk, base)),
             );
         }
     }
@@ -92,6 +92,29 @@ pub fn summary(micro: &[(String, f64)], loopback: &[ScenarioResult], flows_per_s
         ops,
         ratios,
         sandbox_flows_per_s: (flows_per_s * 10.0).round() / 10.0,
+    }
+}
+
+/// The throughput ratio: the median over rounds of SDK / baseline, each pair measured back to
+/// back in the same round (robust to a neighbour's load that changes between rounds); the
+/// pooled ratio when there are no rounds.
+pub fn throughput_ratio(sdk: &crate::load::Measured, base: &crate::load::Measured) -> f64 {
+    let mut r: Vec<f64> = sdk
+        .throughput_rounds
+        .iter()
+        .zip(&base.throughput_rounds)
+        .filter(|(_, b)| **b > 0.0)
+        .map(|(s, b)| s / b)
+        .collect();
+    if r.is_empty() {
+        return sdk.throughput / base.throughput.max(1e-9);
+    }
+    r.sort_by(f64::total_cmp);
+    let mid = r.len() / 2;
+    if r.len() % 2 == 1 {
+        r[mid]
+    } else {
+        (r[mid - 1] + r[mid]) / 2.0
     }
 }
 
@@ -286,6 +309,7 @@ mod tests {
             median_ns: median,
             p99_ns: median * 2,
             throughput: tp,
+            throughput_rounds: vec![],
             errors: 0,
         }
     }
