@@ -230,6 +230,32 @@ pub async fn scenarios(server: &LoopbackServer) -> Result<Vec<Scenario>, raw::Bo
             ),
         ));
     }
+    let mut sp_contenders = vec![
+        ("sdk", sdk_sp),
+        (
+            "raw_hyper",
+            smartpay_contender(HyperWire::default(), &base).await?,
+        ),
+        (
+            "reqwest",
+            smartpay_contender(ReqwestWire::default(), &base).await?,
+        ),
+    ];
+    if diag {
+        let t = Arc::new(payments_core::HttpTransport::builder().build()?);
+        sp_contenders.push((
+            "core_transport",
+            smartpay_contender(raw::CoreTransportWire(t.clone()), &base).await?,
+        ));
+        sp_contenders.push((
+            "core_client",
+            smartpay_contender(
+                raw::CoreClientWire(payments_core::HttpClient::with_transport(t)),
+                &base,
+            )
+            .await?,
+        ));
+    }
     Ok(vec![
         Scenario {
             name: "ktpay_create",
@@ -245,17 +271,7 @@ pub async fn scenarios(server: &LoopbackServer) -> Result<Vec<Scenario>, raw::Bo
         },
         Scenario {
             name: "smartpay_status",
-            contenders: vec![
-                ("sdk", sdk_sp),
-                (
-                    "raw_hyper",
-                    smartpay_contender(HyperWire::default(), &base).await?,
-                ),
-                (
-                    "reqwest",
-                    smartpay_contender(ReqwestWire::default(), &base).await?,
-                ),
-            ],
+            contenders: sp_contenders,
         },
     ])
 }
