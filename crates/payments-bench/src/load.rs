@@ -78,6 +78,9 @@ pub struct Measured {
     pub median_ns: u64,
     /// 99th percentile latency at concurrency 1, in ns.
     pub p99_ns: u64,
+    /// Median latency at concurrency 1 in each round, in ns (the ratios pair them round by
+    /// round).
+    pub median_rounds: Vec<u64>,
     /// Calls per second at concurrency 64 (all rounds pooled).
     pub throughput: f64,
     /// Calls per second at concurrency 64, per round (the ratios pair them round by round).
@@ -337,10 +340,21 @@ pub async fn measure(s: &Scenario, p: Params) -> ScenarioResult {
     let mut calls = vec![0u64; n];
     let mut time = vec![Duration::ZERO; n];
     let mut per_round: Vec<Vec<f64>> = vec![Vec::new(); n];
+    let mut medians: Vec<Vec<u64>> = vec![Vec::new(); n];
     for round in 0..p.rounds as usize {
         for k in 0..n {
             let i = (round + k) % n;
-            c1(&s.contenders[i].1, p.c1_calls, &mut lat[i], &mut errs[i]).await;
+            let mut this_round = Vec::with_capacity(p.c1_calls as usize);
+            c1(
+                &s.contenders[i].1,
+                p.c1_calls,
+                &mut this_round,
+                &mut errs[i],
+            )
+            .await;
+            lat[i].extend_from_slice(&this_round);
+            this_round.sort_unstable();
+            medians[i].push(percentile(&this_round, 0.5));
         }
         for k in 0..n {
             let i = (round + n - k) % n;
@@ -360,6 +374,7 @@ pub async fn measure(s: &Scenario, p: Params) -> ScenarioResult {
                 p99_ns: percentile(&lat[i], 0.99),
                 throughput: calls[i] as f64 / time[i].as_secs_f64().max(1e-9),
                 throughput_rounds: std::mem::take(&mut per_round[i]),
+                median_rounds: std::mem::take(&mut medians[i]),
                 errors: errs[i],
             }
         })

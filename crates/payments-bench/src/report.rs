@@ -80,7 +80,7 @@ pub fn summary(micro: &[(String, f64)], loopback: &[ScenarioResult], flows_per_s
         for base in s.measured.iter().filter(|m| m.contender != "sdk") {
             ratios.insert(
                 format!("{}_sdk_vs_{}_latency_c1", s.name, base.contender),
-                round3(sdk.median_ns as f64 / (base.median_ns as f64).max(1.0)),
+                round3(latency_ratio(sdk, base)),
             );
             ratios.insert(
                 format!("{}_sdk_vs_{}_throughput_c64", s.name, base.contender),
@@ -95,11 +95,38 @@ pub fn summary(micro: &[(String, f64)], loopback: &[ScenarioResult], flows_per_s
     }
 }
 
+/// The latency ratio: the median over rounds of SDK / baseline median latency, each pair of
+/// round medians measured back to back; the ratio of the pooled medians when there are no
+/// rounds.
+pub fn latency_ratio(sdk: &crate::load::Measured, base: &crate::load::Measured) -> f64 {
+    let r: Vec<f64> = sdk
+        .median_rounds
+        .iter()
+        .zip(&base.median_rounds)
+        .filter(|(_, b)| **b > 0)
+        .map(|(s, b)| *s as f64 / *b as f64)
+        .collect();
+    if r.is_empty() {
+        return sdk.median_ns as f64 / (base.median_ns as f64).max(1.0);
+    }
+    median(r)
+}
+
+fn median(mut r: Vec<f64>) -> f64 {
+    r.sort_by(f64::total_cmp);
+    let mid = r.len() / 2;
+    if r.len() % 2 == 1 {
+        r[mid]
+    } else {
+        (r[mid - 1] + r[mid]) / 2.0
+    }
+}
+
 /// The throughput ratio: the median over rounds of SDK / baseline, each pair measured back to
 /// back in the same round (robust to a neighbour's load that changes between rounds); the
 /// pooled ratio when there are no rounds.
 pub fn throughput_ratio(sdk: &crate::load::Measured, base: &crate::load::Measured) -> f64 {
-    let mut r: Vec<f64> = sdk
+    let r: Vec<f64> = sdk
         .throughput_rounds
         .iter()
         .zip(&base.throughput_rounds)
@@ -109,13 +136,7 @@ pub fn throughput_ratio(sdk: &crate::load::Measured, base: &crate::load::Measure
     if r.is_empty() {
         return sdk.throughput / base.throughput.max(1e-9);
     }
-    r.sort_by(f64::total_cmp);
-    let mid = r.len() / 2;
-    if r.len() % 2 == 1 {
-        r[mid]
-    } else {
-        (r[mid - 1] + r[mid]) / 2.0
-    }
+    median(r)
 }
 
 fn fmt_ns(ns: f64) -> String {
@@ -310,6 +331,7 @@ mod tests {
             p99_ns: median * 2,
             throughput: tp,
             throughput_rounds: vec![],
+            median_rounds: vec![],
             errors: 0,
         }
     }
