@@ -6,9 +6,14 @@
 //!   fresh run (CI runs it).
 //!
 //! Options: `--spec PATH` and `--out DIR` (relative to the workspace root) override the defaults.
+//! - `cargo xtask bench [--quick]` runs the criterion micro-benchmarks and the loopback
+//!   comparison of `crates/payments-bench`, writes `target/bench/summary.json` (in the cargo
+//!   target directory), prints the table and draws `docs/benchmarks.svg`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+mod bench;
 
 const DEFAULT_SPEC: &str = "crates/smartpay/spec/openapi.yaml";
 const DEFAULT_OUT: &str = "crates/smartpay/src/generated";
@@ -25,13 +30,15 @@ fn main() -> ExitCode {
 }
 
 fn usage() -> String {
-    "usage: cargo xtask codegen [--check] [--spec PATH] [--out DIR]".to_owned()
+    "usage: cargo xtask codegen [--check] [--spec PATH] [--out DIR] | cargo xtask bench [--quick]"
+        .to_owned()
 }
 
 fn run(args: &[String]) -> Result<ExitCode, String> {
     let mut it = args.iter();
     match it.next().map(String::as_str) {
         Some("codegen") => {}
+        Some("bench") => return bench::run(&workspace_root(), it.as_slice()),
         _ => return Err(usage()),
     }
     let root = workspace_root();

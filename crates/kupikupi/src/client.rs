@@ -70,12 +70,37 @@ pub mod operations {
 #[derive(Clone, Debug)]
 pub struct TokenSigner {
     secret: Secret,
+    headers: HeaderMap,
 }
 
 impl TokenSigner {
     /// A signer with the secret key.
     pub fn new(secret: Secret) -> Self {
-        TokenSigner { secret }
+        let mut headers = HeaderMap::with_capacity(3);
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        headers.insert(
+            HeaderName::from_static("x-requested-with"),
+            HeaderValue::from_static("XMLHttpRequest"),
+        );
+        TokenSigner { secret, headers }
+    }
+
+    /// Signs a map the caller no longer needs (no copy of it is made).
+    pub(crate) fn sign_owned(
+        &self,
+        mut params: Map<String, Value>,
+    ) -> Result<SignedRequest, Error> {
+        params.remove(TOKEN_FIELD);
+        let t = token(&params, &self.secret)?;
+        params.insert(TOKEN_FIELD.to_owned(), Value::String(t.into_string()));
+        let body = serde_json::to_vec(&params).map_err(|e| {
+            Error::from(payments_core::Error::config("cannot serialise the request").with_source(e))
+        })?;
+        Ok(SignedRequest {
+            body: body.into(),
+            headers: self.headers.clone(),
+        })
     }
 }
 
@@ -83,24 +108,7 @@ impl RequestSigner<Map<String, Value>> for TokenSigner {
     type Error = Error;
 
     fn sign(&self, params: &Map<String, Value>) -> Result<SignedRequest, Error> {
-        let mut params = params.clone();
-        params.remove(TOKEN_FIELD);
-        let t = token(&params, &self.secret)?;
-        params.insert(TOKEN_FIELD.to_owned(), Value::String(t.as_str().to_owned()));
-        let body = serde_json::to_vec(&params).map_err(|e| {
-            Error::from(payments_core::Error::config("cannot serialise the request").with_source(e))
-        })?;
-        let mut headers = HeaderMap::new();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-        headers.insert(
-            HeaderName::from_static("x-requested-with"),
-            HeaderValue::from_static("XMLHttpRequest"),
-        );
-        Ok(SignedRequest {
-            body: body.into(),
-            headers,
-        })
+        self.sign_owned(params.clone())
     }
 }
 
@@ -224,10 +232,23 @@ impl ClientBuilder {
         if let Some(policy) = self.retry {
             http = http.retry_policy(policy);
         }
+        let endpoint = |method: &str| -> Result<Uri, Error> {
+            format!("{base}/{method}")
+                .parse()
+                .map_err(|_| config("the base URL does not make valid method URLs"))
+        };
+        let endpoints = Endpoints {
+            balance: endpoint("balance")?,
+            init: endpoint("init")?,
+            checkout: endpoint("checkout")?,
+            confirmation: endpoint("confirmation")?,
+            receipt: endpoint("receipt")?,
+        };
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
                 base,
+                endpoints,
                 platform_uid,
                 signer: TokenSigner::new(secret),
             }),
@@ -245,8 +266,19 @@ pub struct Client {
 struct Inner {
     http: HttpClient,
     base: String,
+    /// The method URLs, parsed once.
+    endpoints: Endpoints,
     platform_uid: String,
     signer: TokenSigner,
+}
+
+#[derive(Debug)]
+struct Endpoints {
+    balance: Uri,
+    init: Uri,
+    checkout: Uri,
+    confirmation: Uri,
+    receipt: Uri,
 }
 
 /// The answer to `init`: the transfer, and the page to send the customer to.
@@ -313,14 +345,11 @@ impl Client {
     async fn call(
         &self,
         op: &Operation,
-        method: &str,
+        uri: &Uri,
         params: Map<String, Value>,
     ) -> Result<(wire::WireAnswer, bytes::Bytes), Error> {
-        let signed = self.inner.signer.sign(&params)?;
-        let uri: Uri = format!("{}/{}", self.inner.base, method)
-            .parse()
-            .map_err(|e| payments_core::Error::config("invalid method URL").with_source(e))?;
-        let mut request = Request::new(Method::POST, uri).with_body(signed.body);
+        let signed = self.inner.signer.sign_owned(params)?;
+        let mut request = Request::new(Method::POST, uri.clone()).with_body(signed.body);
         request.headers = signed.headers;
         let resp = self.inner.http.execute(op, request).await?;
         let answer = wire::decode(&resp).map_err(|e| match e {
@@ -338,7 +367,9 @@ impl Client {
     /// major units with up to two decimals).
     pub async fn balance(&self, phone: &Phone) -> Result<Amount, Error> {
         let params = self.params(&wire::BalanceRequest { phone })?;
-        let (answer, body) = self.call(&operations::BALANCE, "balance", params).await?;
+        let (answer, body) = self
+            .call(&operations::BALANCE, &self.inner.endpoints.balance, params)
+            .await?;
         wire::balance(&answer, &body)
     }
 
@@ -358,7 +389,9 @@ impl Client {
             order_id,
             amount: amount.minor(),
         })?;
-        let (answer, body) = self.call(&operations::INIT, "init", params).await?;
+        let (answer, body) = self
+            .call(&operations::INIT, &self.inner.endpoints.init, params)
+            .await?;
         wire::transfer(&answer, &body)
     }
 
@@ -372,7 +405,13 @@ impl Client {
             order_id,
             amount: amount.minor(),
         })?;
-        let (answer, body) = self.call(&operations::CHECKOUT, "checkout", params).await?;
+        let (answer, body) = self
+            .call(
+                &operations::CHECKOUT,
+                &self.inner.endpoints.checkout,
+                params,
+            )
+            .await?;
         wire::checkout(&answer, &body)
     }
 
@@ -387,7 +426,11 @@ impl Client {
             code: code.to_wire(),
         })?;
         let (answer, body) = self
-            .call(&operations::CONFIRMATION, "confirmation", params)
+            .call(
+                &operations::CONFIRMATION,
+                &self.inner.endpoints.confirmation,
+                params,
+            )
             .await?;
         wire::confirmation(&answer, &body)
     }
@@ -395,7 +438,9 @@ impl Client {
     /// Registers a customer's fiscal receipt (2023 method).
     pub async fn receipt(&self, receipt: &Receipt) -> Result<ReceiptAccepted, Error> {
         let params = self.params(&wire::ReceiptRequest::from(receipt))?;
-        let (answer, _) = self.call(&operations::RECEIPT, "receipt", params).await?;
+        let (answer, _) = self
+            .call(&operations::RECEIPT, &self.inner.endpoints.receipt, params)
+            .await?;
         Ok(wire::receipt(&answer))
     }
 }

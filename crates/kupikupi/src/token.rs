@@ -38,6 +38,7 @@
 //!
 //! A key named `secretKey` is refused too: the provider's class would overwrite it.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use payments_core::Secret;
@@ -59,6 +60,11 @@ impl Token {
     /// The 64 lowercase hex digits.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The hex digits, by value.
+    pub(crate) fn into_string(self) -> String {
+        self.0
     }
 
     /// Compares with a received token in constant time. An empty, shorter or longer candidate
@@ -102,21 +108,20 @@ pub enum TokenError {
 }
 
 /// The text PHP gives `value` when it is concatenated, or `None` for an array or an object
-/// (skipped).
-fn php_string(key: &str, value: &Value) -> Result<Option<String>, TokenError> {
+/// (skipped). Strings are borrowed, not copied.
+fn php_string<'a>(key: &str, value: &'a Value) -> Result<Option<Cow<'a, str>>, TokenError> {
     Ok(match value {
-        Value::Null => Some(String::new()),
-        Value::Bool(true) => Some("1".to_owned()),
-        Value::Bool(false) => Some(String::new()),
+        Value::Null | Value::Bool(false) => Some(Cow::Borrowed("")),
+        Value::Bool(true) => Some(Cow::Borrowed("1")),
         Value::Number(n) => match n.as_i64() {
-            Some(i) => Some(i.to_string()),
+            Some(i) => Some(Cow::Owned(i.to_string())),
             None => {
                 return Err(TokenError::NonIntegerNumber {
                     key: key.to_owned(),
                 })
             }
         },
-        Value::String(s) => Some(s.clone()),
+        Value::String(s) => Some(Cow::Borrowed(s.as_str())),
         Value::Array(_) | Value::Object(_) => None,
     })
 }
@@ -162,12 +167,9 @@ pub(crate) fn is_php_numeric(s: &str) -> bool {
     i == t.len()
 }
 
-/// The exact text that is hashed: the values of `params` plus the secret, sorted by key.
-///
-/// It contains the secret key, so it is returned as a [`Secret`]. Useful to compare with the
-/// provider's PHP class when a token does not match.
-pub fn signing_string(params: &Map<String, Value>, secret: &Secret) -> Result<Secret, TokenError> {
-    let mut pairs: Vec<(&str, String)> = Vec::with_capacity(params.len());
+/// The values to hash, sorted by key (byte-wise), checked.
+fn sorted_values(params: &Map<String, Value>) -> Result<Vec<(&str, Cow<'_, str>)>, TokenError> {
+    let mut pairs: Vec<(&str, Cow<'_, str>)> = Vec::with_capacity(params.len());
     for (key, value) in params {
         if key == SECRET_KEY_FIELD {
             return Err(TokenError::ReservedKey);
@@ -181,26 +183,46 @@ pub fn signing_string(params: &Map<String, Value>, secret: &Secret) -> Result<Se
     }
     // Byte-wise order, whatever order the map keeps its keys in.
     pairs.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-    let mut out: Vec<u8> = Vec::with_capacity(pairs.iter().map(|p| p.1.len()).sum::<usize>() + 64);
+    Ok(pairs)
+}
+
+/// Feeds the signing string to `sink` piece by piece: the values in key order, with the secret
+/// where `secretKey` sorts.
+fn for_each_piece(pairs: &[(&str, Cow<'_, str>)], secret: &Secret, mut sink: impl FnMut(&[u8])) {
     let mut secret_written = false;
-    for (key, text) in &pairs {
+    for (key, text) in pairs {
         if !secret_written && SECRET_KEY_FIELD.as_bytes() < key.as_bytes() {
-            out.extend_from_slice(secret.expose());
+            sink(secret.expose());
             secret_written = true;
         }
-        out.extend_from_slice(text.as_bytes());
+        sink(text.as_bytes());
     }
     if !secret_written {
-        out.extend_from_slice(secret.expose());
+        sink(secret.expose());
     }
+}
+
+/// The exact text that is hashed: the values of `params` plus the secret, sorted by key.
+///
+/// It contains the secret key, so it is returned as a [`Secret`]. Useful to compare with the
+/// provider's PHP class when a token does not match.
+pub fn signing_string(params: &Map<String, Value>, secret: &Secret) -> Result<Secret, TokenError> {
+    let pairs = sorted_values(params)?;
+    let mut out: Vec<u8> = Vec::with_capacity(pairs.iter().map(|p| p.1.len()).sum::<usize>() + 64);
+    for_each_piece(&pairs, secret, |piece| out.extend_from_slice(piece));
     Ok(Secret::new(out))
 }
 
 /// Computes the token of a request whose parameters (platform id included, `token` excluded)
 /// are `params`.
+///
+/// The signing string is streamed into the hash: it is never assembled in memory (so it needs
+/// no copy of the secret to zeroise).
 pub fn token(params: &Map<String, Value>, secret: &Secret) -> Result<Token, TokenError> {
-    let text = signing_string(params, secret)?;
-    Ok(Token(hex_sha256(text.expose())))
+    let pairs = sorted_values(params)?;
+    let mut hasher = Sha256::new();
+    for_each_piece(&pairs, secret, |piece| hasher.update(piece));
+    Ok(Token(hex(&hasher.finalize())))
 }
 
 /// [`token`] over any JSON value; fails with [`TokenError::NotAnObject`] unless it is an object.
@@ -211,9 +233,8 @@ pub fn token_of_value(params: &Value, secret: &Secret) -> Result<Token, TokenErr
     }
 }
 
-fn hex_sha256(bytes: &[u8]) -> String {
+fn hex(digest: &[u8]) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let digest = Sha256::digest(bytes);
     let mut s = String::with_capacity(64);
     for b in digest {
         s.push(char::from(HEX[usize::from(b >> 4)]));
@@ -387,7 +408,7 @@ mod tests {
         all.push((SECRET_KEY_FIELD.into(), secret.into()));
         all.sort();
         let joined: String = all.into_iter().map(|(_, v)| v).collect();
-        hex_sha256(joined.as_bytes())
+        hex(&Sha256::digest(joined.as_bytes()))
     }
 
     proptest! {
