@@ -386,19 +386,15 @@ impl HttpTransport {
 
 impl Transport for HttpTransport {
     fn send(&self, request: Request) -> BoxFuture<Result<Response, Error>> {
-        let client = self.client.clone();
         let limit = self.max_body_bytes;
+        let mut req = http::Request::new(Full::new(request.body));
+        *req.method_mut() = request.method;
+        *req.uri_mut() = request.uri;
+        *req.headers_mut() = request.headers;
+        // hyper-util's future owns what it needs: no clone of the client per request.
+        let pending = self.client.request(req);
         Box::pin(async move {
-            let mut builder = http::Request::builder()
-                .method(request.method)
-                .uri(request.uri);
-            if let Some(h) = builder.headers_mut() {
-                *h = request.headers;
-            }
-            let req = builder
-                .body(Full::new(request.body))
-                .map_err(|e| Error::config(format!("invalid request: {e}")).with_source(e))?;
-            let resp = client.request(req).await.map_err(classify_client_error)?;
+            let resp = pending.await.map_err(classify_client_error)?;
             let (parts, body) = resp.into_parts();
             if let Some(len) = parts
                 .headers
