@@ -11,8 +11,6 @@
 
 use std::fmt;
 
-use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
-use base64::Engine as _;
 use crypto_box::aead::OsRng;
 use crypto_box::{PublicKey, SecretKey};
 use payments_core::Secret;
@@ -60,23 +58,12 @@ pub enum KeyError {
 /// }
 /// ```
 pub fn decode_base64_any(text: &str, what: &'static str) -> Result<Vec<u8>, KeyError> {
-    let text = text.trim();
-    let url_safe = text.contains(['-', '_']);
-    let padded = text.ends_with('=');
-    let engine = match (url_safe, padded) {
-        (false, true) => &STANDARD,
-        (false, false) => &STANDARD_NO_PAD,
-        (true, true) => &URL_SAFE,
-        (true, false) => &URL_SAFE_NO_PAD,
-    };
-    engine
-        .decode(text)
-        .map_err(|_| KeyError::NotBase64 { what })
+    payments_core::encoding::decode_base64_any(text).map_err(|_| KeyError::NotBase64 { what })
 }
 
 /// Encodes in standard padded base64 (the form Ktpay's clients send).
 pub fn encode_base64(bytes: &[u8]) -> String {
-    STANDARD.encode(bytes)
+    payments_core::encoding::encode_base64(bytes)
 }
 
 fn key_bytes(text: &str, what: &'static str) -> Result<Zeroizing<[u8; KEY_LEN]>, KeyError> {
@@ -273,6 +260,8 @@ impl fmt::Debug for Keypair {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+    use base64::Engine as _;
 
     #[test]
     fn four_base64_forms_are_the_same_key() {

@@ -68,6 +68,7 @@ compile_error!(
 );
 
 pub mod client;
+pub mod encoding;
 pub mod error;
 pub mod money;
 pub mod redact;

@@ -1,7 +1,5 @@
 //! [`QrCode`]: the customer's QR payload, validated.
 
-use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
-use base64::Engine;
 use serde_json::Value;
 
 /// The largest QR payload accepted, in bytes (a QR code holds at most 2953 bytes).
@@ -75,15 +73,11 @@ fn decode_b64(field: &'static str, text: &str) -> Result<Vec<u8>, QrError> {
     if text.is_empty() {
         return Err(QrError::Empty(field));
     }
-    for engine in [&STANDARD, &STANDARD_NO_PAD, &URL_SAFE, &URL_SAFE_NO_PAD] {
-        if let Ok(bytes) = engine.decode(text) {
-            if bytes.is_empty() {
-                return Err(QrError::Empty(field));
-            }
-            return Ok(bytes);
-        }
+    match payments_core::encoding::decode_base64_any(text) {
+        Ok(bytes) if bytes.is_empty() => Err(QrError::Empty(field)),
+        Ok(bytes) => Ok(bytes),
+        Err(_) => Err(QrError::InvalidBase64(field)),
     }
-    Err(QrError::InvalidBase64(field))
 }
 
 impl QrCode {
@@ -139,12 +133,12 @@ impl QrCode {
 
     /// `encrypted`, as standard padded base64.
     pub fn encrypted(&self) -> String {
-        STANDARD.encode(&self.encrypted)
+        payments_core::encoding::encode_base64(&self.encrypted)
     }
 
     /// `sign`, as standard padded base64.
     pub fn sign(&self) -> String {
-        STANDARD.encode(&self.sign)
+        payments_core::encoding::encode_base64(&self.sign)
     }
 
     /// The decoded encrypted one-time password.
