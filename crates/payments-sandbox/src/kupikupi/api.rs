@@ -8,8 +8,9 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::{json, Map, Value};
 
-use super::wire::{ct_eq, integer, text, token};
+use super::wire::{integer, text, token};
 use super::{notify, Shared, Status, TransferState};
+use payments_core::secret::ct_eq;
 
 const MAX_AMOUNT: u64 = 9_999_999_999;
 

@@ -55,11 +55,6 @@ pub(crate) fn integer(fields: &Map<String, Value>, key: &str) -> Option<u64> {
     }
 }
 
-/// Constant-time comparison of two byte strings (different lengths never match).
-pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
-    payments_core::secret::ct_eq(a, b)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,7 +81,7 @@ mod tests {
         assert_eq!(integer(m, "d"), None);
         assert_eq!(text(m, "b").as_deref(), Some("12"));
         assert_eq!(text(m, "e"), None);
-        assert!(ct_eq(b"ab", b"ab"));
-        assert!(!ct_eq(b"ab", b"a"));
+        assert!(payments_core::secret::ct_eq(b"ab", b"ab"));
+        assert!(!payments_core::secret::ct_eq(b"ab", b"a"));
     }
 }
