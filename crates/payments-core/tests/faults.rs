@@ -48,7 +48,7 @@ fn post(url: &str) -> Request {
 
 #[tokio::test]
 async fn connection_refused_is_retried_because_nothing_was_sent() {
-    let addr = refused_addr().await;
+    let (addr, _held) = refused_addr();
     let started = Instant::now();
     let err = client()
         .execute(&ONCE, post(&format!("http://{addr}/x")))

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::net::{TcpSocket, TcpStream};
 use tokio::task::JoinHandle;
 
 /// What the server does with one request (or, for `ResetBeforeRead`, one connection).
@@ -74,10 +74,24 @@ impl Scripted {
         let socket = TcpSocket::new_v4().expect("socket");
         socket.bind("127.0.0.1:0".parse().unwrap()).expect("bind");
         let addr = socket.local_addr().expect("addr");
-        let backlog = if listen == Listen::Blackhole { 0 } else { 1024 };
-        let listener = socket.listen(backlog).expect("listen");
         let requests = Arc::new(AtomicUsize::new(0));
         let auth_requests = Arc::new(AtomicUsize::new(0));
+        if listen == Listen::Refuse && !auth_preamble {
+            // Bound but never listening: every connection is refused, and the port stays ours
+            // for the whole case, so no other server of a concurrent case can take it.
+            let task = tokio::spawn(async move {
+                let _hold = socket;
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+            });
+            return Scripted {
+                addr,
+                requests,
+                auth_requests,
+                task,
+            };
+        }
+        let backlog = if listen == Listen::Blackhole { 0 } else { 1024 };
+        let listener = socket.listen(backlog).expect("listen");
         let steps = Arc::new(steps);
         let (r, a) = (requests.clone(), auth_requests.clone());
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
@@ -92,10 +106,17 @@ impl Scripted {
                 }
             }
             let mut keep = Vec::new();
+            let mut keep_refused = None;
             let listener = match listen {
                 Listen::Serve => Some(listener),
                 Listen::Refuse => {
                     drop(listener);
+                    // Hold the port (best effort: the login's connection may linger in
+                    // TIME_WAIT) so that a concurrent case's server cannot take it.
+                    let holder = TcpSocket::new_v4()
+                        .ok()
+                        .filter(|h| h.set_reuseaddr(true).is_ok() && h.bind(addr).is_ok());
+                    keep_refused = holder;
                     None
                 }
                 Listen::Blackhole => {
@@ -120,7 +141,7 @@ impl Scripted {
                 }
                 (_, listener) => {
                     // Keep the black hole (the listener and its queue) until the test ends.
-                    let _keep = (listener, keep);
+                    let _keep = (listener, keep, keep_refused);
                     tokio::time::sleep(Duration::from_secs(3600)).await;
                 }
             }
@@ -250,12 +271,4 @@ async fn read_request(tcp: &mut TcpStream) -> Option<Vec<u8>> {
         buf.extend_from_slice(&chunk[..n]);
     }
     Some(buf[header_end..header_end + len].to_vec())
-}
-
-/// An address on 127.0.0.1 where nothing listens.
-pub async fn refused_addr() -> SocketAddr {
-    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = l.local_addr().unwrap();
-    drop(l);
-    addr
 }

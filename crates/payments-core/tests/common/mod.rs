@@ -202,12 +202,12 @@ async fn read_request(tcp: &mut TcpStream) -> Option<Vec<u8>> {
     Some(buf[header_end..header_end + len].to_vec())
 }
 
-/// An address on 127.0.0.1 where nothing listens.
-pub async fn refused_addr() -> SocketAddr {
-    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = l.local_addr().unwrap();
-    drop(l);
-    addr
+/// An address on 127.0.0.1 where nothing listens, held (bound, never listening) for as long
+/// as the returned socket lives, so that no other test's server can take the port meanwhile.
+pub fn refused_addr() -> (SocketAddr, tokio::net::TcpSocket) {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    (socket.local_addr().unwrap(), socket)
 }
 
 /// A listener whose accept queue is full, so that a further connect stalls in the handshake.
