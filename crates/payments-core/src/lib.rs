@@ -30,7 +30,10 @@
 //!
 //! // An operation says whether it may be re-sent once it may have reached the server.
 //! const CREATE: Operation = Operation::not_idempotent("example", "create");
-//! let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port(); // now closed
+//! // A port that is bound but never listens: every connection to it is refused.
+//! let held = tokio::net::TcpSocket::new_v4()?;
+//! held.bind("127.0.0.1:0".parse()?)?;
+//! let port = held.local_addr()?.port();
 //! let request = Request::new(http::Method::POST, format!("http://127.0.0.1:{port}/pay").parse()?);
 //!
 //! // A refused connection proves nothing was sent, so even a payment creation was retried.
