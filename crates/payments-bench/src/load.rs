@@ -411,8 +411,13 @@ pub fn run_loopback(p: Params, only: &[String]) -> Result<Vec<ScenarioResult>, r
 }
 
 /// Runs one contender of one scenario alone at concurrency 64 for `time` (for a profiler such
-/// as `perf record`); returns its calls per second.
-pub fn run_alone(scenario: &str, contender: &str, time: Duration) -> Result<f64, raw::BoxError> {
+/// as `perf record` or `valgrind --tool=callgrind`); returns the calls it completed and the time
+/// they took.
+pub fn run_alone(
+    scenario: &str,
+    contender: &str,
+    time: Duration,
+) -> Result<(u64, Duration), raw::BoxError> {
     let server = LoopbackServer::start()?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -427,7 +432,7 @@ pub fn run_alone(scenario: &str, contender: &str, time: Duration) -> Result<f64,
             .map(|c| c.1.clone())
             .ok_or("no such scenario or contender")?;
         let (done, _, elapsed) = saturate(&call, 64, time).await;
-        Ok(done as f64 / elapsed.as_secs_f64())
+        Ok((done, elapsed))
     })
 }
 

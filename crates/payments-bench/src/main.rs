@@ -42,8 +42,9 @@ fn main() -> ExitCode {
                 };
                 let secs: f64 = t.parse().unwrap_or(5.0);
                 return match load::run_alone(&s, &c, std::time::Duration::from_secs_f64(secs)) {
-                    Ok(rate) => {
-                        println!("{s} {c}: {rate:.0} calls/s at concurrency 64");
+                    Ok((done, elapsed)) => {
+                        let rate = done as f64 / elapsed.as_secs_f64();
+                        println!("{s} {c}: {done} calls, {rate:.0} calls/s at concurrency 64");
                         ExitCode::SUCCESS
                     }
                     Err(e) => {
