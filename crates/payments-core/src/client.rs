@@ -4,9 +4,11 @@
 //! [`Request`], then [`HttpClient::execute`] sends it, classifies the outcome, retries when the
 //! policy allows, and hands back the [`Response`] for the provider to decode.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use http::HeaderMap;
 use tokio::time::Instant;
 use tracing::field::Empty;
 use tracing::Instrument;
@@ -59,9 +61,20 @@ impl Timeouts {
 /// pool and the retry budget.
 #[derive(Clone, Debug)]
 pub struct HttpClient {
-    transport: Arc<dyn Transport>,
+    transport: Backend,
     retry: RetryPolicy,
     timeouts: Timeouts,
+    default_headers: HeaderMap,
+}
+
+/// The transport: the default one is called directly (no boxed future per attempt), any other
+/// through the [`Transport`] trait object.
+// One per client, built once and never moved per call: the size difference does not matter.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug)]
+enum Backend {
+    Http(HttpTransport),
+    Custom(Arc<dyn Transport>),
 }
 
 impl std::fmt::Debug for dyn Transport {
@@ -77,16 +90,49 @@ impl HttpClient {
         let transport = HttpTransport::builder()
             .connect_timeout(timeouts.connect)
             .build()?;
-        Ok(HttpClient::with_transport(Arc::new(transport)))
+        Ok(HttpClient::from(transport))
     }
 
     /// A client over any transport, with the default policy and timeouts.
+    ///
+    /// For an [`HttpTransport`], prefer [`HttpClient::from`]: it is called directly, without
+    /// boxing each attempt's future.
     pub fn with_transport(transport: Arc<dyn Transport>) -> Self {
+        HttpClient::over(Backend::Custom(transport))
+    }
+
+    fn over(transport: Backend) -> Self {
         HttpClient {
             transport,
             retry: RetryPolicy::default(),
             timeouts: Timeouts::default(),
+            default_headers: HeaderMap::new(),
         }
+    }
+
+    /// Adds headers sent with every request (a provider's fixed `Content-Type` or `Accept`, a
+    /// `User-Agent`). A name given here replaces the same name given before; a request's own
+    /// header of the same name replaces the default for that request.
+    ///
+    /// Setting fixed headers once, instead of on each [`Request`], saves building and cloning
+    /// a header map per call.
+    pub fn default_headers(mut self, headers: HeaderMap) -> Self {
+        for name in headers.keys() {
+            self.default_headers.remove(name);
+        }
+        if self.default_headers.is_empty() {
+            // Room for a few request headers and those hyper adds, without growing.
+            self.default_headers.reserve(headers.len() + 4);
+        }
+        for (name, value) in &headers {
+            self.default_headers.append(name, value.clone());
+        }
+        self
+    }
+
+    /// The headers added to every request.
+    pub fn default_header_map(&self) -> &HeaderMap {
+        &self.default_headers
     }
 
     /// Replaces the retry policy.
@@ -117,11 +163,13 @@ impl HttpClient {
     /// Returns the final [`Response`] whatever its status, except for a transient status (408,
     /// 429, 502, 503, 504) that is still transient after the last attempt: that becomes an
     /// [`ErrorKind::Status`] error. Errors carry the operation and the number of attempts.
-    pub async fn execute(
-        &self,
-        operation: &Operation,
+    ///
+    /// The returned future holds the request and one attempt at a time; it is `Send`.
+    pub fn execute<'a>(
+        &'a self,
+        operation: &'a Operation,
         request: Request,
-    ) -> Result<Response, Error> {
+    ) -> impl Future<Output = Result<Response, Error>> + Send + 'a {
         let span = tracing::info_span!(
             "payments.call",
             provider = operation.provider,
@@ -132,21 +180,60 @@ impl HttpClient {
             status = Empty,
             latency_ms = Empty,
         );
-        self.run(operation, request)
-            .instrument(span)
-            .await
-            .map_err(|e| e.with_operation(operation.provider, operation.name))
+        // Not an `async fn`: its future would keep a second copy of `request` beside `run`'s.
+        self.run(operation, request, span.clone()).instrument(span)
     }
 
-    async fn run(&self, op: &Operation, request: Request) -> Result<Response, Error> {
-        let span = tracing::Span::current();
+    /// One attempt's copy of the request, with the default headers.
+    fn attempt(&self, request: &Request) -> Request {
+        let headers = if self.default_headers.is_empty() {
+            request.headers.clone()
+        } else {
+            let mut headers = self.default_headers.clone();
+            for name in request.headers.keys() {
+                headers.remove(name);
+            }
+            for (name, value) in &request.headers {
+                headers.append(name, value.clone());
+            }
+            headers
+        };
+        Request {
+            method: request.method.clone(),
+            uri: request.uri.clone(),
+            headers,
+            body: request.body.clone(),
+        }
+    }
+
+    async fn run(
+        &self,
+        op: &Operation,
+        request: Request,
+        span: tracing::Span,
+    ) -> Result<Response, Error> {
+        self.attempts(op, &request, &span)
+            .await
+            .map_err(|e| e.with_operation(op.provider, op.name))
+    }
+
+    async fn attempts(
+        &self,
+        op: &Operation,
+        request: &Request,
+        span: &tracing::Span,
+    ) -> Result<Response, Error> {
+        // Recording into a disabled span still looks its field up by name: skip it.
+        let recording = !span.is_disabled();
         let started = Instant::now();
         let deadline = started + self.timeouts.total;
         let max = self.retry.max_attempts();
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
-            span.record("attempt", attempt);
+            if recording {
+                span.record("attempt", attempt);
+            }
             let now = Instant::now();
             let remaining = deadline.saturating_duration_since(now);
             if remaining.is_zero() {
@@ -159,15 +246,17 @@ impl HttpClient {
             } else {
                 (remaining, TimeoutKind::Total)
             };
-            let req = request.clone();
-            let outcome = match tokio::time::timeout(limit, self.transport.send(req)).await {
-                Ok(r) => r,
-                Err(_) => Err(Error::new(ErrorKind::Timeout(which))),
+            let req = self.attempt(request);
+            let outcome = match &self.transport {
+                Backend::Http(t) => tokio::time::timeout(limit, t.dispatch(req)).await,
+                Backend::Custom(t) => tokio::time::timeout(limit, t.send(req)).await,
             };
-            let latency = started.elapsed();
-            span.record("latency_ms", latency.as_millis() as u64);
-            if let Ok(resp) = &outcome {
-                span.record("status", resp.status.as_u16());
+            let outcome = outcome.unwrap_or_else(|_| Err(Error::new(ErrorKind::Timeout(which))));
+            if recording {
+                span.record("latency_ms", started.elapsed().as_millis() as u64);
+                if let Ok(resp) = &outcome {
+                    span.record("status", resp.status.as_u16());
+                }
             }
 
             let decision = self.retry.classifier().classify(op, outcome.as_ref());
@@ -223,5 +312,72 @@ impl HttpClient {
             }
             tokio::time::sleep(delay).await;
         }
+    }
+}
+
+impl From<HttpTransport> for HttpClient {
+    /// A client over the default transport, with the default policy and timeouts. The
+    /// transport is called directly, without boxing each attempt's future.
+    fn from(transport: HttpTransport) -> Self {
+        HttpClient::over(Backend::Http(transport))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::header::{ACCEPT, CONTENT_TYPE, USER_AGENT};
+    use http::{HeaderValue, Method, StatusCode};
+    use std::sync::Mutex;
+
+    /// Records the headers of every request it is given, and answers 200.
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<HeaderMap>>);
+
+    impl Transport for Recorder {
+        fn send(&self, request: Request) -> crate::transport::BoxFuture<Result<Response, Error>> {
+            self.0.lock().unwrap().push(request.headers);
+            Box::pin(async {
+                Ok(Response {
+                    status: StatusCode::OK,
+                    headers: HeaderMap::new(),
+                    body: bytes::Bytes::new(),
+                })
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn default_headers_are_sent_and_a_request_header_wins() {
+        let recorder = Arc::new(Recorder::default());
+        let mut defaults = HeaderMap::new();
+        defaults.insert(ACCEPT, HeaderValue::from_static("text/plain"));
+        defaults.insert(USER_AGENT, HeaderValue::from_static("first"));
+        let mut more = HeaderMap::new();
+        more.insert(USER_AGENT, HeaderValue::from_static("second"));
+        more.append(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        let client = HttpClient::with_transport(recorder.clone())
+            .default_headers(defaults)
+            .default_headers(more);
+        assert_eq!(client.default_header_map().len(), 3);
+
+        let op = Operation::idempotent("test", "op");
+        let uri: http::Uri = "http://127.0.0.1:9/".parse().unwrap();
+        client
+            .execute(&op, Request::new(Method::GET, uri.clone()))
+            .await
+            .unwrap();
+        let own = Request::new(Method::GET, uri)
+            .with_header(ACCEPT, HeaderValue::from_static("application/json"))
+            .with_header(ACCEPT, HeaderValue::from_static("text/html"));
+        client.execute(&op, own).await.unwrap();
+
+        let seen = recorder.0.lock().unwrap();
+        assert_eq!(seen[0][ACCEPT], "text/plain");
+        assert_eq!(seen[0][USER_AGENT], "second");
+        assert_eq!(seen[0][CONTENT_TYPE], "application/json");
+        let accept: Vec<_> = seen[1].get_all(ACCEPT).iter().collect();
+        assert_eq!(accept, ["application/json", "text/html"]);
+        assert_eq!(seen[1][USER_AGENT], "second");
     }
 }

@@ -386,6 +386,17 @@ impl HttpTransport {
 
 impl Transport for HttpTransport {
     fn send(&self, request: Request) -> BoxFuture<Result<Response, Error>> {
+        Box::pin(self.dispatch(request))
+    }
+}
+
+impl HttpTransport {
+    /// Sends one request and reads the whole answer: [`Transport::send`] without the box.
+    /// [`crate::HttpClient`] calls it directly when its transport is an `HttpTransport`.
+    pub(crate) fn dispatch(
+        &self,
+        request: Request,
+    ) -> impl Future<Output = Result<Response, Error>> + Send + 'static {
         let limit = self.max_body_bytes;
         let mut req = http::Request::new(Full::new(request.body));
         *req.method_mut() = request.method;
@@ -393,7 +404,7 @@ impl Transport for HttpTransport {
         *req.headers_mut() = request.headers;
         // hyper-util's future owns what it needs: no clone of the client per request.
         let pending = self.client.request(req);
-        Box::pin(async move {
+        async move {
             let resp = pending.await.map_err(classify_client_error)?;
             let (parts, body) = resp.into_parts();
             if let Some(len) = parts
@@ -416,7 +427,7 @@ impl Transport for HttpTransport {
                 headers: parts.headers,
                 body,
             })
-        })
+        }
     }
 }
 
