@@ -11,7 +11,8 @@ use payments_core::{
 use serde_json::{Map, Value};
 
 use crate::error::{Error, ValidationError};
-use crate::token::{token, TOKEN_FIELD};
+use crate::params::Params;
+use crate::token::{token, token_of_params, TOKEN_FIELD};
 use crate::transformers as wire;
 use crate::types::{
     ConfirmationCode, OrderId, PaymentId, Phone, Receipt, TransferAmount, TransferStatus,
@@ -76,7 +77,8 @@ pub struct TokenSigner {
 impl TokenSigner {
     /// A signer with the secret key.
     pub fn new(secret: Secret) -> Self {
-        let mut headers = HeaderMap::with_capacity(3);
+        // Room for the headers hyper adds (`content-length`, `host`) without growing.
+        let mut headers = HeaderMap::with_capacity(8);
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
         headers.insert(
@@ -101,6 +103,28 @@ impl TokenSigner {
             body: body.into(),
             headers: self.headers.clone(),
         })
+    }
+}
+
+impl TokenSigner {
+    /// Signs the client's own typed parameters: the token streamed from the sorted pairs and
+    /// the body written in one pass (the same token and bytes as [`TokenSigner::sign`] gives
+    /// for the same parameters as a map). Returns the body alone: the client sends
+    /// [`TokenSigner::headers`] as its `HttpClient`'s default headers.
+    pub(crate) fn sign_params<const N: usize>(
+        &self,
+        params: &Params<'_, N>,
+    ) -> Result<bytes::Bytes, Error> {
+        let t = token_of_params(params, &self.secret)?;
+        let body = params.body(t.as_str()).map_err(|e| {
+            Error::from(payments_core::Error::config("cannot serialise the request").with_source(e))
+        })?;
+        Ok(body.into())
+    }
+
+    /// The headers every signed request carries.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
     }
 }
 
@@ -225,10 +249,14 @@ impl ClientBuilder {
                 let transport = HttpTransport::builder()
                     .connect_timeout(timeouts.connect)
                     .build()?;
-                HttpClient::with_transport(Arc::new(transport))
+                HttpClient::from(transport)
             }
         };
-        http = http.timeouts(timeouts);
+        let signer = TokenSigner::new(secret);
+        // The fixed headers are sent as defaults, so no call builds or clones a header map.
+        http = http
+            .timeouts(timeouts)
+            .default_headers(signer.headers().clone());
         if let Some(policy) = self.retry {
             http = http.retry_policy(policy);
         }
@@ -250,7 +278,7 @@ impl ClientBuilder {
                 base,
                 endpoints,
                 platform_uid,
-                signer: TokenSigner::new(secret),
+                signer,
             }),
         })
     }
@@ -342,35 +370,42 @@ impl Client {
         &self.inner.platform_uid
     }
 
+    /// Signs a request: its body, token included.
+    fn sign<const N: usize>(&self, params: Params<'_, N>) -> Result<bytes::Bytes, Error> {
+        self.inner.signer.sign_params(&params)
+    }
+
+    /// Sends a signed body; returns the answer of any status, for [`Client::answer`].
+    ///
+    /// It takes the body, not the parameters, so that the call's future does not hold them.
     async fn call(
         &self,
         op: &Operation,
         uri: &Uri,
-        params: Map<String, Value>,
-    ) -> Result<(wire::WireAnswer, bytes::Bytes), Error> {
-        let signed = self.inner.signer.sign_owned(params)?;
-        let mut request = Request::new(Method::POST, uri.clone()).with_body(signed.body);
-        request.headers = signed.headers;
-        let resp = self.inner.http.execute(op, request).await?;
-        let answer = wire::decode(&resp).map_err(|e| match e {
-            Error::Transport(t) => Error::Transport(t.with_operation(PROVIDER, op.name)),
-            other => other,
-        })?;
-        Ok((answer, resp.body))
+        body: bytes::Bytes,
+    ) -> Result<payments_core::Response, Error> {
+        let request = Request::new(Method::POST, uri.clone()).with_body(body);
+        Ok(self.inner.http.execute(op, request).await?)
     }
 
-    fn params<T: serde::Serialize>(&self, req: &T) -> Result<Map<String, Value>, Error> {
-        wire::params(req, &self.inner.platform_uid)
+    /// Decodes an answer (a refusal becomes an error), borrowing from its body.
+    fn answer<'r>(
+        op: &Operation,
+        resp: &'r payments_core::Response,
+    ) -> Result<wire::WireAnswer<'r>, Error> {
+        wire::decode(resp).map_err(|e| match e {
+            Error::Transport(t) => Error::Transport(t.with_operation(PROVIDER, op.name)),
+            other => other,
+        })
     }
 
     /// The customer's balance of points, exact (the answer is `decimal(10,2)`, read here as
     /// major units with up to two decimals).
     pub async fn balance(&self, phone: &Phone) -> Result<Amount, Error> {
-        let params = self.params(&wire::BalanceRequest { phone })?;
-        let (answer, body) = self
-            .call(&operations::BALANCE, &self.inner.endpoints.balance, params)
-            .await?;
-        wire::balance(&answer, &body)
+        let op = &operations::BALANCE;
+        let body = self.sign(wire::BalanceRequest { phone }.params(&self.inner.platform_uid))?;
+        let resp = self.call(op, &self.inner.endpoints.balance, body).await?;
+        wire::balance(&Self::answer(op, &resp)?, &resp.body)
     }
 
     /// Registers a transfer and returns the form to redirect the customer to.
@@ -384,15 +419,17 @@ impl Client {
         order_id: &OrderId,
         amount: TransferAmount,
     ) -> Result<Transfer, Error> {
-        let params = self.params(&wire::InitRequest {
-            phone,
-            order_id,
-            amount: amount.minor(),
-        })?;
-        let (answer, body) = self
-            .call(&operations::INIT, &self.inner.endpoints.init, params)
-            .await?;
-        wire::transfer(&answer, &body)
+        let op = &operations::INIT;
+        let body = self.sign(
+            wire::InitRequest {
+                phone,
+                order_id,
+                amount: amount.minor(),
+            }
+            .params(&self.inner.platform_uid),
+        )?;
+        let resp = self.call(op, &self.inner.endpoints.init, body).await?;
+        wire::transfer(&Self::answer(op, &resp)?, &resp.body)
     }
 
     /// The current state of the transfer of `order_id`.
@@ -401,18 +438,16 @@ impl Client {
         order_id: &OrderId,
         amount: TransferAmount,
     ) -> Result<Checkout, Error> {
-        let params = self.params(&wire::CheckoutRequest {
-            order_id,
-            amount: amount.minor(),
-        })?;
-        let (answer, body) = self
-            .call(
-                &operations::CHECKOUT,
-                &self.inner.endpoints.checkout,
-                params,
-            )
-            .await?;
-        wire::checkout(&answer, &body)
+        let op = &operations::CHECKOUT;
+        let body = self.sign(
+            wire::CheckoutRequest {
+                order_id,
+                amount: amount.minor(),
+            }
+            .params(&self.inner.platform_uid),
+        )?;
+        let resp = self.call(op, &self.inner.endpoints.checkout, body).await?;
+        wire::checkout(&Self::answer(op, &resp)?, &resp.body)
     }
 
     /// Confirms a transfer with the code the customer received (2023 method).
@@ -421,27 +456,27 @@ impl Client {
         phone: &Phone,
         code: &ConfirmationCode,
     ) -> Result<Confirmation, Error> {
-        let params = self.params(&wire::ConfirmationRequest {
-            phone,
-            code: code.to_wire(),
-        })?;
-        let (answer, body) = self
-            .call(
-                &operations::CONFIRMATION,
-                &self.inner.endpoints.confirmation,
-                params,
-            )
+        let op = &operations::CONFIRMATION;
+        let body = self.sign(
+            wire::ConfirmationRequest {
+                phone,
+                code: code.to_wire(),
+            }
+            .params(&self.inner.platform_uid),
+        )?;
+        let resp = self
+            .call(op, &self.inner.endpoints.confirmation, body)
             .await?;
-        wire::confirmation(&answer, &body)
+        wire::confirmation(&Self::answer(op, &resp)?, &resp.body)
     }
 
     /// Registers a customer's fiscal receipt (2023 method).
     pub async fn receipt(&self, receipt: &Receipt) -> Result<ReceiptAccepted, Error> {
-        let params = self.params(&wire::ReceiptRequest::from(receipt))?;
-        let (answer, _) = self
-            .call(&operations::RECEIPT, &self.inner.endpoints.receipt, params)
-            .await?;
-        Ok(wire::receipt(&answer))
+        let op = &operations::RECEIPT;
+        let body =
+            self.sign(wire::ReceiptRequest::from(receipt).params(&self.inner.platform_uid))?;
+        let resp = self.call(op, &self.inner.endpoints.receipt, body).await?;
+        Ok(wire::receipt(&Self::answer(op, &resp)?))
     }
 }
 
@@ -494,5 +529,93 @@ mod tests {
         assert_eq!(signed.headers[CONTENT_TYPE], "application/json");
         assert_eq!(signed.headers["x-requested-with"], "XMLHttpRequest");
         assert_eq!(body[wire::PLATFORM_UID], "M2hULcD58iYGkmS7");
+    }
+
+    /// The typed path the client uses gives the same body, byte for byte (and so the same
+    /// token), as the general map-based signer, for every request it sends.
+    #[test]
+    fn typed_params_sign_like_the_map() {
+        use crate::types::{
+            Discount, FiscalDocumentNumber, FiscalDriveNumber, FiscalSign, PayDate, ReceiptType,
+            TransferAmount,
+        };
+        let signer = TokenSigner::new(Secret::from("yIKirCvplm8N1D9g"));
+        let uid = "M2hULcD58iYGkmS7";
+        let phone = Phone::new("79000000001").unwrap();
+        let order = OrderId::new("заказ \"42\" \\ ok").unwrap();
+        let same = |typed: bytes::Bytes, map: Map<String, Value>| {
+            let general = signer.sign(&map).unwrap();
+            assert_eq!(
+                String::from_utf8_lossy(&typed),
+                String::from_utf8_lossy(&general.body)
+            );
+            assert_eq!(signer.headers(), &general.headers);
+        };
+        let r = wire::BalanceRequest { phone: &phone };
+        same(
+            signer.sign_params(&r.params(uid)).unwrap(),
+            wire::params(&r, uid).unwrap(),
+        );
+        let r = wire::InitRequest {
+            phone: &phone,
+            order_id: &order,
+            amount: crate::MAX_AMOUNT_MINOR,
+        };
+        same(
+            signer.sign_params(&r.params(uid)).unwrap(),
+            wire::params(&r, uid).unwrap(),
+        );
+        let r = wire::CheckoutRequest {
+            order_id: &order,
+            amount: 1,
+        };
+        same(
+            signer.sign_params(&r.params(uid)).unwrap(),
+            wire::params(&r, uid).unwrap(),
+        );
+        for code in ["123456", "0123", "0", "999999999999999999"] {
+            let code = ConfirmationCode::new(code).unwrap();
+            let r = wire::ConfirmationRequest {
+                phone: &phone,
+                code: code.to_wire(),
+            };
+            same(
+                signer.sign_params(&r.params(uid)).unwrap(),
+                wire::params(&r, uid).unwrap(),
+            );
+        }
+        let receipt = Receipt {
+            phone,
+            amount: TransferAmount::from_minor(100).unwrap(),
+            fiscal_drive: FiscalDriveNumber::new("0999078900012345").unwrap(),
+            fiscal_document: FiscalDocumentNumber::new("42").unwrap(),
+            fiscal_sign: FiscalSign::new("0123456789").unwrap(),
+            pay_date: PayDate::new(2023, 3, 5, 14, 7, 9).unwrap(),
+            receipt_type: ReceiptType::Income,
+            discount: Discount::NONE,
+        };
+        let r = wire::ReceiptRequest::from(&receipt);
+        same(
+            signer.sign_params(&r.params(uid)).unwrap(),
+            wire::params(&r, uid).unwrap(),
+        );
+    }
+
+    #[test]
+    fn the_typed_init_token_is_the_provider_vector() {
+        let signer = TokenSigner::new(Secret::from("yIKirCvplm8N1D9g"));
+        let phone = Phone::new("79000000000").unwrap();
+        let order = OrderId::new("1234").unwrap();
+        let r = wire::InitRequest {
+            phone: &phone,
+            order_id: &order,
+            amount: 25000,
+        };
+        let signed = signer.sign_params(&r.params("M2hULcD58iYGkmS7")).unwrap();
+        let body: Value = serde_json::from_slice(&signed).unwrap();
+        assert_eq!(
+            body["token"],
+            "5bc81ae28f1d9c16807c4b0ecb53cb69d4d286b2570eb89fbcb4f9c7b2d226ea"
+        );
     }
 }

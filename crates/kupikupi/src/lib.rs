@@ -106,6 +106,7 @@
 mod client;
 mod error;
 pub mod notification;
+mod params;
 #[cfg(feature = "service")]
 pub mod service;
 pub mod token;

@@ -225,6 +225,17 @@ pub fn token(params: &Map<String, Value>, secret: &Secret) -> Result<Token, Toke
     Ok(Token(hex(&hasher.finalize())))
 }
 
+/// The token of the client's own typed parameters (see [`crate::params`]): the same rule,
+/// without a map.
+pub(crate) fn token_of_params<const N: usize>(
+    params: &crate::params::Params<'_, N>,
+    secret: &Secret,
+) -> Result<Token, TokenError> {
+    let mut hasher = Sha256::new();
+    params.for_each_piece(secret.expose(), |piece| hasher.update(piece))?;
+    Ok(Token(hex(&hasher.finalize())))
+}
+
 /// [`token`] over any JSON value; fails with [`TokenError::NotAnObject`] unless it is an object.
 pub fn token_of_value(params: &Value, secret: &Secret) -> Result<Token, TokenError> {
     match params {
@@ -235,12 +246,16 @@ pub fn token_of_value(params: &Value, secret: &Secret) -> Result<Token, TokenErr
 
 fn hex(digest: &[u8]) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(64);
-    for b in digest {
-        s.push(char::from(HEX[usize::from(b >> 4)]));
-        s.push(char::from(HEX[usize::from(b & 0x0f)]));
+    let mut out = [0u8; 64];
+    for (pair, b) in out.chunks_exact_mut(2).zip(digest) {
+        pair[0] = HEX[usize::from(b >> 4)];
+        pair[1] = HEX[usize::from(b & 0x0f)];
     }
-    s
+    let len = digest.len().min(32) * 2;
+    // Only ASCII hex digits were written, so this never fails (and needs no fallback).
+    std::str::from_utf8(&out[..len])
+        .unwrap_or_default()
+        .to_owned()
 }
 
 #[cfg(test)]

@@ -1,12 +1,19 @@
 //! Wire structs and the fallible conversions between them and the domain types.
 
 use payments_core::{Amount, Response};
-use serde::de::{self, Deserializer};
-use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::Deserialize;
+#[cfg(test)]
+use serde::Serialize;
 use serde_json::value::RawValue;
+#[cfg(test)]
 use serde_json::{Map, Value};
 
 use crate::error::{Error, ProviderError};
+use crate::params::{Params, Scalar};
 use crate::types::{
     Discount, FiscalDocumentNumber, FiscalDriveNumber, FiscalSign, OrderId, PayDate, PaymentId,
     Phone, ReceiptType, TransferStatus,
@@ -16,42 +23,87 @@ use crate::{Checkout, Confirmation, Receipt, ReceiptAccepted, Transfer};
 /// The platform id field the client sends (the provider's PHP class sends this one).
 pub(crate) const PLATFORM_UID: &str = "platformUid";
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
+// The request structs list their parameters once, as typed pairs (`params`), in byte-wise key
+// order (the order the token needs; checked in debug builds). Under test they
+// also derive `Serialize`, to check against the general map-based signer that the typed path
+// gives the same token and the same bytes.
+
+#[cfg_attr(test, derive(Serialize))]
+#[cfg_attr(test, serde(rename_all = "camelCase"))]
 pub(crate) struct BalanceRequest<'a> {
     pub phone: &'a Phone,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
+impl<'a> BalanceRequest<'a> {
+    pub(crate) fn params(&self, platform_uid: &'a str) -> Params<'a, 2> {
+        Params::new([
+            ("phone", Scalar::Int(self.phone.as_u64())),
+            (PLATFORM_UID, Scalar::Str(platform_uid.into())),
+        ])
+    }
+}
+
+#[cfg_attr(test, derive(Serialize))]
+#[cfg_attr(test, serde(rename_all = "camelCase"))]
 pub(crate) struct InitRequest<'a> {
     pub phone: &'a Phone,
     pub order_id: &'a OrderId,
     pub amount: u64,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
+impl<'a> InitRequest<'a> {
+    pub(crate) fn params(&self, platform_uid: &'a str) -> Params<'a, 4> {
+        Params::new([
+            ("amount", Scalar::Int(self.amount)),
+            ("orderId", Scalar::Str(self.order_id.as_str().into())),
+            ("phone", Scalar::Int(self.phone.as_u64())),
+            (PLATFORM_UID, Scalar::Str(platform_uid.into())),
+        ])
+    }
+}
+
+#[cfg_attr(test, derive(Serialize))]
+#[cfg_attr(test, serde(rename_all = "camelCase"))]
 pub(crate) struct CheckoutRequest<'a> {
     pub order_id: &'a OrderId,
     pub amount: u64,
 }
 
-#[derive(Serialize)]
-pub(crate) struct ConfirmationRequest<'a> {
-    pub phone: &'a Phone,
-    pub code: Value,
+impl<'a> CheckoutRequest<'a> {
+    pub(crate) fn params(&self, platform_uid: &'a str) -> Params<'a, 3> {
+        Params::new([
+            ("amount", Scalar::Int(self.amount)),
+            ("orderId", Scalar::Str(self.order_id.as_str().into())),
+            (PLATFORM_UID, Scalar::Str(platform_uid.into())),
+        ])
+    }
 }
 
-#[derive(Serialize)]
+#[cfg_attr(test, derive(Serialize))]
+pub(crate) struct ConfirmationRequest<'a> {
+    pub phone: &'a Phone,
+    pub code: Scalar<'a>,
+}
+
+impl<'a> ConfirmationRequest<'a> {
+    pub(crate) fn params(&self, platform_uid: &'a str) -> Params<'a, 3> {
+        Params::new([
+            ("code", self.code.clone()),
+            ("phone", Scalar::Int(self.phone.as_u64())),
+            (PLATFORM_UID, Scalar::Str(platform_uid.into())),
+        ])
+    }
+}
+
+#[cfg_attr(test, derive(Serialize))]
 pub(crate) struct ReceiptRequest<'a> {
     pub phone: &'a Phone,
     pub amount: u64,
-    #[serde(rename = "fn")]
+    #[cfg_attr(test, serde(rename = "fn"))]
     pub fiscal_drive: &'a FiscalDriveNumber,
-    #[serde(rename = "fd")]
+    #[cfg_attr(test, serde(rename = "fd"))]
     pub fiscal_document: &'a FiscalDocumentNumber,
-    #[serde(rename = "fp")]
+    #[cfg_attr(test, serde(rename = "fp"))]
     pub fiscal_sign: &'a FiscalSign,
     pub pay_date: &'a PayDate,
     pub receipt_type: ReceiptType,
@@ -73,7 +125,28 @@ impl<'a> From<&'a Receipt> for ReceiptRequest<'a> {
     }
 }
 
-/// Serialises a request into the parameter map, adding the platform id.
+impl<'a> ReceiptRequest<'a> {
+    pub(crate) fn params(&self, platform_uid: &'a str) -> Params<'a, 9> {
+        Params::new([
+            ("amount", Scalar::Int(self.amount)),
+            ("discount", Scalar::Int(self.discount)),
+            ("fd", Scalar::Str(self.fiscal_document.as_str().into())),
+            ("fn", Scalar::Str(self.fiscal_drive.as_str().into())),
+            ("fp", Scalar::Str(self.fiscal_sign.as_str().into())),
+            ("pay_date", Scalar::Str(self.pay_date.to_string().into())),
+            ("phone", Scalar::Int(self.phone.as_u64())),
+            (PLATFORM_UID, Scalar::Str(platform_uid.into())),
+            (
+                "receipt_type",
+                Scalar::Int(u64::from(self.receipt_type.code())),
+            ),
+        ])
+    }
+}
+
+/// Serialises a request into the parameter map, adding the platform id: the general path the
+/// typed `params` are checked against.
+#[cfg(test)]
 pub(crate) fn params<T: Serialize>(
     request: &T,
     platform_uid: &str,
@@ -97,69 +170,164 @@ pub(crate) fn params<T: Serialize>(
     }
 }
 
-/// A lenient boolean: `true`/`false`, `"true"`/`"false"`, `1`/`0`, `"1"`/`"0"`.
-pub(crate) fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
-    let v = Option::<Value>::deserialize(d)?;
-    Ok(match v {
-        None | Some(Value::Null) => None,
-        Some(Value::Bool(b)) => Some(b),
-        Some(Value::Number(n)) => match n.as_u64() {
-            Some(1) => Some(true),
-            Some(0) => Some(false),
-            _ => return Err(de::Error::custom("status must be a boolean")),
-        },
-        Some(Value::String(s)) => match s.as_str() {
-            "true" | "1" => Some(true),
-            "false" | "0" | "" => Some(false),
-            _ => return Err(de::Error::custom("status must be a boolean")),
-        },
-        Some(_) => return Err(de::Error::custom("status must be a boolean")),
-    })
+/// The text fields of an answer, borrowed from the body when they hold no escape.
+type Text<'a> = Option<Cow<'a, str>>;
+
+/// Reads an optional string; when `lenient`, a number or a boolean too, as its text.
+struct TextVisitor {
+    lenient: bool,
+}
+
+impl<'de> Visitor<'de> for TextVisitor {
+    type Value = Text<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.lenient {
+            "a string, a number or a boolean"
+        } else {
+            "a string"
+        })
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Some(Cow::Borrowed(v)))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Some(Cow::Owned(v.to_owned())))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Some(Cow::Owned(v)))
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        self.text(v.to_string(), de::Unexpected::Bool(v))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        self.text(v.to_string(), de::Unexpected::Unsigned(v))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        self.text(v.to_string(), de::Unexpected::Signed(v))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        // The text serde_json gives the number (JSON has no NaN or infinity).
+        let text = serde_json::Number::from_f64(v).map_or_else(String::new, |n| n.to_string());
+        self.text(text, de::Unexpected::Float(v))
+    }
+}
+
+impl TextVisitor {
+    fn text<'de, E: de::Error>(
+        self,
+        text: String,
+        found: de::Unexpected<'_>,
+    ) -> Result<Text<'de>, E> {
+        if self.lenient {
+            Ok(Some(Cow::Owned(text)))
+        } else {
+            Err(E::invalid_type(found, &self))
+        }
+    }
 }
 
 /// A lenient string: a string, or a number or boolean as its text.
-pub(crate) fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    let v = Option::<Value>::deserialize(d)?;
-    Ok(match v {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s),
-        Some(Value::Number(n)) => Some(n.to_string()),
-        Some(Value::Bool(b)) => Some(b.to_string()),
-        Some(_) => return Err(de::Error::custom("expected a string")),
-    })
+pub(crate) fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<Text<'de>, D::Error> {
+    d.deserialize_option(TextVisitor { lenient: true })
 }
 
-/// Every field any answer may carry.
+/// A string, borrowed when it can be.
+fn text<'de, D: Deserializer<'de>>(d: D) -> Result<Text<'de>, D::Error> {
+    d.deserialize_option(TextVisitor { lenient: false })
+}
+
+/// Reads a lenient boolean: `true`/`false`, `"true"`/`"false"`, `1`/`0`, `"1"`/`"0"`, and `""`
+/// as `false`.
+struct BoolVisitor;
+
+impl<'de> Visitor<'de> for BoolVisitor {
+    type Value = Option<bool>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("status as a boolean")
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Some(v))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        match v {
+            1 => Ok(Some(true)),
+            0 => Ok(Some(false)),
+            _ => Err(E::custom("status must be a boolean")),
+        }
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        match v {
+            "true" | "1" => Ok(Some(true)),
+            "false" | "0" | "" => Ok(Some(false)),
+            _ => Err(E::custom("status must be a boolean")),
+        }
+    }
+}
+
+/// A lenient boolean: `true`/`false`, `"true"`/`"false"`, `1`/`0`, `"1"`/`"0"`.
+pub(crate) fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    d.deserialize_option(BoolVisitor)
+}
+
+/// Every field any answer may carry, borrowed from the body where it can be: the answer is
+/// read once, without a `Value` tree, and the typed fields are parsed from their raw JSON
+/// only when an operation needs them.
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct WireAnswer {
+pub(crate) struct WireAnswer<'a> {
     #[serde(default, deserialize_with = "lenient_bool")]
     pub status: Option<bool>,
-    #[serde(default, deserialize_with = "lenient_string")]
-    pub error_code: Option<String>,
-    #[serde(default, deserialize_with = "lenient_string")]
-    pub message: Option<String>,
-    #[serde(default)]
-    pub balance: Option<Box<RawValue>>,
-    #[serde(default)]
-    pub payment_id: Option<Box<RawValue>>,
-    #[serde(default)]
-    pub order_id: Option<Box<RawValue>>,
-    #[serde(default)]
-    pub amount: Option<Box<RawValue>>,
-    #[serde(default, rename = "transferURL", alias = "transferUrl")]
-    pub transfer_url: Option<String>,
-    #[serde(default, deserialize_with = "lenient_string")]
-    pub transfer_status: Option<String>,
+    #[serde(default, borrow, deserialize_with = "lenient_string")]
+    pub error_code: Text<'a>,
+    #[serde(default, borrow, deserialize_with = "lenient_string")]
+    pub message: Text<'a>,
+    #[serde(default, borrow)]
+    pub balance: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    pub payment_id: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    pub order_id: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    pub amount: Option<&'a RawValue>,
+    #[serde(
+        default,
+        borrow,
+        rename = "transferURL",
+        alias = "transferUrl",
+        deserialize_with = "text"
+    )]
+    pub transfer_url: Text<'a>,
+    #[serde(default, borrow, deserialize_with = "lenient_string")]
+    pub transfer_status: Text<'a>,
 }
 
-impl WireAnswer {
+impl WireAnswer<'_> {
     fn refusal(&self, http_status: u16) -> Option<ProviderError> {
         let code_failed = self.error_code.as_deref().is_some_and(|c| c != "0");
         if self.status == Some(false) || code_failed {
             Some(ProviderError {
-                code: self.error_code.clone().unwrap_or_default(),
-                message: self.message.clone().filter(|m| !m.is_empty()),
+                code: self.error_code.as_deref().unwrap_or_default().to_owned(),
+                message: self.message(),
                 http_status,
                 transfer_status: self.transfer_status.as_deref().map(TransferStatus::from),
             })
@@ -167,11 +335,19 @@ impl WireAnswer {
             None
         }
     }
+
+    /// The provider's message, unless empty.
+    fn message(&self) -> Option<String> {
+        self.message
+            .as_deref()
+            .filter(|m| !m.is_empty())
+            .map(str::to_owned)
+    }
 }
 
 /// Decodes an answer of any HTTP status: a refusal becomes [`ProviderError`], a body that is
 /// not an answer becomes a status error (non-2xx) or a decode error (2xx).
-pub(crate) fn decode(resp: &Response) -> Result<WireAnswer, Error> {
+pub(crate) fn decode(resp: &Response) -> Result<WireAnswer<'_>, Error> {
     let http_status = resp.status.as_u16();
     // Only an object is an answer (serde would also read a struct from an array).
     let is_object = resp.body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
@@ -211,18 +387,59 @@ fn missing(field: &str, body: &[u8]) -> Error {
     payments_core::Error::decode(format!("the field `{field}`"), body).into()
 }
 
+fn invalid(field: &str, shape: &str, body: &[u8]) -> Error {
+    payments_core::Error::decode(format!("a valid `{field}` ({shape})"), body).into()
+}
+
 fn field<T: for<'de> Deserialize<'de>>(
-    raw: &Option<Box<RawValue>>,
+    raw: Option<&RawValue>,
     name: &str,
     body: &[u8],
 ) -> Result<T, Error> {
-    let raw = raw.as_ref().ok_or_else(|| missing(name, body))?;
+    let raw = raw.ok_or_else(|| missing(name, body))?;
     serde_json::from_str(raw.get()).map_err(|e| {
         Error::from(payments_core::Error::decode(format!("a valid `{name}`"), body).with_source(e))
     })
 }
 
-fn kopecks(raw: &Option<Box<RawValue>>, name: &str, body: &[u8]) -> Result<Amount, Error> {
+/// A string or a non-negative integer field as its exact text (the rule of the public
+/// `Deserialize` of [`PaymentId`] and [`OrderId`]), read straight from its raw JSON: borrowed
+/// unless the string holds an escape.
+fn field_text<'r>(
+    raw: Option<&'r RawValue>,
+    name: &str,
+    body: &[u8],
+) -> Result<Cow<'r, str>, Error> {
+    let text = raw.ok_or_else(|| missing(name, body))?.get().trim();
+    let invalid = || invalid(name, "a string or a non-negative integer", body);
+    if let Some(inner) = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+        if !inner.contains('\\') {
+            // The raw value is valid JSON already: an unescaped string is its own text.
+            return Ok(Cow::Borrowed(inner));
+        }
+        return serde_json::from_str::<String>(text)
+            .map(Cow::Owned)
+            .map_err(|_| invalid());
+    }
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(Cow::Borrowed(text))
+    } else {
+        Err(invalid())
+    }
+}
+
+fn payment_id(raw: Option<&RawValue>, body: &[u8]) -> Result<PaymentId, Error> {
+    let text = field_text(raw, "paymentId", body)?;
+    PaymentId::new(text.into_owned()).map_err(|_| invalid("paymentId", "1 to 43 digits", body))
+}
+
+fn order_id(raw: Option<&RawValue>, body: &[u8]) -> Result<OrderId, Error> {
+    let text = field_text(raw, "orderId", body)?;
+    OrderId::new(text.into_owned())
+        .map_err(|_| invalid("orderId", "1 to 36 characters, no control character", body))
+}
+
+fn kopecks(raw: Option<&RawValue>, name: &str, body: &[u8]) -> Result<Amount, Error> {
     #[derive(Deserialize)]
     #[serde(transparent)]
     struct K(#[serde(with = "payments_core::money::minor_units")] Amount);
@@ -233,7 +450,7 @@ pub(crate) fn balance(answer: &WireAnswer, body: &[u8]) -> Result<Amount, Error>
     #[derive(Deserialize)]
     #[serde(transparent)]
     struct D(#[serde(with = "payments_core::money::decimal")] Amount);
-    field::<D>(&answer.balance, "balance", body).map(|d| d.0)
+    field::<D>(answer.balance, "balance", body).map(|d| d.0)
 }
 
 pub(crate) fn transfer(answer: &WireAnswer, body: &[u8]) -> Result<Transfer, Error> {
@@ -248,9 +465,9 @@ pub(crate) fn transfer(answer: &WireAnswer, body: &[u8]) -> Result<Transfer, Err
         return Err(missing("transferURL as an absolute URL", body));
     }
     Ok(Transfer {
-        payment_id: field::<PaymentId>(&answer.payment_id, "paymentId", body)?,
-        order_id: field::<OrderId>(&answer.order_id, "orderId", body)?,
-        amount: kopecks(&answer.amount, "amount", body)?,
+        payment_id: payment_id(answer.payment_id, body)?,
+        order_id: order_id(answer.order_id, body)?,
+        amount: kopecks(answer.amount, "amount", body)?,
         transfer_url,
     })
 }
@@ -262,11 +479,10 @@ pub(crate) fn checkout(answer: &WireAnswer, body: &[u8]) -> Result<Checkout, Err
             .as_deref()
             .map(TransferStatus::from)
             .ok_or_else(|| missing("transferStatus", body))?,
-        payment_id: field::<PaymentId>(&answer.payment_id, "paymentId", body)?,
+        payment_id: payment_id(answer.payment_id, body)?,
         order_id: answer
             .order_id
-            .as_ref()
-            .map(|_| field::<OrderId>(&answer.order_id, "orderId", body))
+            .map(|raw| order_id(Some(raw), body))
             .transpose()?,
     })
 }
@@ -276,21 +492,19 @@ pub(crate) fn confirmation(answer: &WireAnswer, body: &[u8]) -> Result<Confirmat
         transfer_status: answer.transfer_status.as_deref().map(TransferStatus::from),
         payment_id: answer
             .payment_id
-            .as_ref()
-            .map(|_| field::<PaymentId>(&answer.payment_id, "paymentId", body))
+            .map(|raw| payment_id(Some(raw), body))
             .transpose()?,
         order_id: answer
             .order_id
-            .as_ref()
-            .map(|_| field::<OrderId>(&answer.order_id, "orderId", body))
+            .map(|raw| order_id(Some(raw), body))
             .transpose()?,
-        message: answer.message.clone().filter(|m| !m.is_empty()),
+        message: answer.message(),
     })
 }
 
 pub(crate) fn receipt(answer: &WireAnswer) -> ReceiptAccepted {
     ReceiptAccepted {
-        message: answer.message.clone().filter(|m| !m.is_empty()),
+        message: answer.message(),
     }
 }
 
@@ -329,6 +543,92 @@ mod tests {
     }
 
     #[test]
+    fn lenient_fields_read_every_shape_once() {
+        // Escaped text cannot be borrowed from the body; it is still read exactly.
+        let r = resp(
+            200,
+            r#"{"status":"false","errorCode":1.5,"message":"line\nnext \u0416","transferStatus":true}"#,
+        );
+        let p = decode(&r).err().unwrap();
+        let p = p.provider().expect("a refusal");
+        assert_eq!(p.code, "1.5");
+        assert_eq!(p.message.as_deref(), Some("line\nnext Ж"));
+        assert_eq!(
+            p.transfer_status,
+            Some(TransferStatus::Unknown("true".into()))
+        );
+        for (status, refused) in [("true", false), ("1", false), ("\"1\"", false), ("0", true)] {
+            let r = resp(200, &format!(r#"{{"status":{status},"errorCode":"0"}}"#));
+            assert_eq!(decode(&r).is_err(), refused, "{status}");
+        }
+        // Shapes that are not a boolean, or not a string, are integration failures.
+        for body in [
+            r#"{"status":2,"errorCode":"0"}"#,
+            r#"{"status":"yes","errorCode":"0"}"#,
+            r#"{"status":-1,"errorCode":"0"}"#,
+            r#"{"status":true,"errorCode":["0"]}"#,
+            r#"{"status":true,"errorCode":"0","transferURL":5}"#,
+        ] {
+            let e = decode(&resp(200, body)).err().unwrap();
+            assert!(
+                matches!(e, Error::Transport(ref t) if matches!(t.kind(), payments_core::ErrorKind::Decode{..})),
+                "{body}"
+            );
+        }
+        let r = resp(200, r#"{"status":null,"errorCode":0,"transferURL":null}"#);
+        let a = decode(&r).unwrap();
+        assert_eq!(a.status, None);
+        assert_eq!(a.error_code.as_deref(), Some("0"));
+        assert!(a.transfer_url.is_none());
+    }
+
+    fn same_as_public_deserialize(raw_json: &str) {
+        let raw: Box<RawValue> = match serde_json::from_str(raw_json) {
+            Ok(r) => r,
+            Err(_) => return,
+        };
+        let fast = payment_id(Some(&raw), b"").ok();
+        let slow = serde_json::from_str::<PaymentId>(raw_json).ok();
+        assert_eq!(fast, slow, "paymentId {raw_json}");
+        let fast = order_id(Some(&raw), b"").ok();
+        let slow = serde_json::from_str::<OrderId>(raw_json).ok();
+        assert_eq!(fast, slow, "orderId {raw_json}");
+    }
+
+    #[test]
+    fn ids_read_from_raw_json_like_their_deserialize() {
+        for raw in [
+            r#""123""#,
+            "123",
+            "0",
+            r#""a\"b""#,
+            r#""\u0031\u0032""#,
+            r#""line\nbreak""#,
+            "-1",
+            "1.5",
+            "1e3",
+            "true",
+            "null",
+            r#""""#,
+            r#"" 7 ""#,
+            "[1]",
+            "{}",
+            "123456789012345678901234567890123456789012345678901",
+            r#""заказ-42""#,
+        ] {
+            same_as_public_deserialize(raw);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn ids_from_any_string_read_like_their_deserialize(text in "\\PC{0,40}|[0-9]{1,45}") {
+            same_as_public_deserialize(&serde_json::to_string(&text).unwrap());
+            same_as_public_deserialize(&text);
+        }
+    }
+
+    #[test]
     fn non_answers_are_integration_failures() {
         let e = decode(&resp(502, "<html>bad gateway</html>"))
             .err()
@@ -359,7 +659,8 @@ mod tests {
             ("\"0.01\"", 1),
         ] {
             let body = format!(r#"{{"status":true,"errorCode":"0","balance":{text}}}"#);
-            let a = decode(&resp(200, &body)).unwrap();
+            let r = resp(200, &body);
+            let a = decode(&r).unwrap();
             assert_eq!(
                 balance(&a, body.as_bytes()).unwrap().minor(),
                 minor,
@@ -367,31 +668,36 @@ mod tests {
             );
         }
         let body = r#"{"status":true,"errorCode":"0","balance":0.001}"#;
-        let a = decode(&resp(200, body)).unwrap();
+        let r = resp(200, body);
+        let a = decode(&r).unwrap();
         assert!(balance(&a, body.as_bytes()).is_err());
         let body = r#"{"status":true,"errorCode":"0"}"#;
-        let a = decode(&resp(200, body)).unwrap();
+        let r = resp(200, body);
+        let a = decode(&r).unwrap();
         assert!(balance(&a, body.as_bytes()).is_err());
     }
 
     #[test]
     fn init_answer() {
         let body = r#"{"status":true,"errorCode":"0","paymentId":123456789012345678901,"orderId":1234,"amount":"25000","transferURL":"https://pay.example/form/1","extra":[1]}"#;
-        let a = decode(&resp(200, body)).unwrap();
+        let r = resp(200, body);
+        let a = decode(&r).unwrap();
         let t = transfer(&a, body.as_bytes()).unwrap();
         assert_eq!(t.payment_id.as_str(), "123456789012345678901");
         assert_eq!(t.order_id.as_str(), "1234");
         assert_eq!(t.amount.minor(), 25_000);
         assert_eq!(t.transfer_url.host(), Some("pay.example"));
         let body = r#"{"status":true,"errorCode":"0","paymentId":1,"orderId":"1","amount":1,"transferURL":"/relative"}"#;
-        let a = decode(&resp(200, body)).unwrap();
+        let r = resp(200, body);
+        let a = decode(&r).unwrap();
         assert!(transfer(&a, body.as_bytes()).is_err());
     }
 
     #[test]
     fn checkout_answer_with_unknown_status() {
         let body = r#"{"status":true,"errorCode":"0","paymentId":"9","transferStatus":"ON_HOLD","orderId":"o"}"#;
-        let a = decode(&resp(200, body)).unwrap();
+        let r = resp(200, body);
+        let a = decode(&r).unwrap();
         let c = checkout(&a, body.as_bytes()).unwrap();
         assert_eq!(c.transfer_status, TransferStatus::Unknown("ON_HOLD".into()));
         assert!(!c.transfer_status.is_final());

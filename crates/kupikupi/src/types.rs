@@ -334,10 +334,11 @@ impl ConfirmationCode {
     }
 
     /// The JSON value sent: a number, or a string when the code starts with `0`.
-    pub(crate) fn to_wire(&self) -> serde_json::Value {
+    pub(crate) fn to_wire(&self) -> crate::params::Scalar<'_> {
+        use crate::params::Scalar;
         match self.0.parse::<u64>() {
-            Ok(n) if !self.0.starts_with('0') || self.0 == "0" => serde_json::Value::from(n),
-            _ => serde_json::Value::String(self.0.clone()),
+            Ok(n) if !self.0.starts_with('0') || self.0 == "0" => Scalar::Int(n),
+            _ => Scalar::Str(self.0.as_str().into()),
         }
     }
 }
@@ -714,15 +715,15 @@ mod tests {
         assert!(ConfirmationCode::new("1".repeat(19)).is_err());
         assert_eq!(
             ConfirmationCode::new("1111").unwrap().to_wire(),
-            serde_json::json!(1111)
+            crate::params::Scalar::Int(1111)
         );
         assert_eq!(
             ConfirmationCode::new("0123").unwrap().to_wire(),
-            serde_json::json!("0123")
+            crate::params::Scalar::Str("0123".into())
         );
         assert_eq!(
             ConfirmationCode::new("0").unwrap().to_wire(),
-            serde_json::json!(0)
+            crate::params::Scalar::Int(0)
         );
         assert_eq!(
             format!("{:?}", ConfirmationCode::new("1234").unwrap()),
