@@ -322,19 +322,17 @@ impl ClientBuilder {
             .app_key
             .ok_or_else(|| ValidationError::single("app_key", "is required"))??;
         let sealer = Sealer::new(&app_id, key)?;
-        let transport = match self.transport {
-            Some(t) => t,
+        let http = match self.transport {
+            Some(t) => HttpClient::with_transport(t),
             None => {
                 let mut b = HttpTransport::builder().connect_timeout(self.timeouts.connect);
                 if let Some(max) = self.max_body {
                     b = b.max_body_bytes(max);
                 }
-                Arc::new(b.build()?)
+                HttpClient::from(b.build()?)
             }
         };
-        let http = HttpClient::with_transport(transport)
-            .timeouts(self.timeouts)
-            .retry_policy(self.retry);
+        let http = http.timeouts(self.timeouts).retry_policy(self.retry);
         let api = self.environment.api_base();
         let widget = self.environment.widget_base();
         Ok(Client {

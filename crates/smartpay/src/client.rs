@@ -9,7 +9,6 @@ use payments_core::{
     ClientIdentity, HttpClient, HttpTransport, Operation, Request, RequestSigner, RetryPolicy,
     Secret, SignedRequest, Timeouts, Transport,
 };
-use tokio::sync::Mutex;
 
 use crate::error::Error;
 use crate::generated::models::{
@@ -142,8 +141,8 @@ impl ClientBuilder {
             )));
         }
         let timeouts = self.timeouts.unwrap_or_default();
-        let transport: Arc<dyn Transport> = match self.transport {
-            Some(t) => t,
+        let http = match self.transport {
+            Some(t) => HttpClient::with_transport(t),
             None => {
                 let mut b = HttpTransport::builder().connect_timeout(timeouts.connect);
                 if let Some((chain, key)) = &self.identity {
@@ -155,23 +154,44 @@ impl ClientBuilder {
                         b = b.only_added_roots();
                     }
                 }
-                Arc::new(b.build()?)
+                HttpClient::from(b.build()?)
             }
         };
-        let http = HttpClient::with_transport(transport)
+        let http = http
             .timeouts(timeouts)
             .retry_policy(self.retry.unwrap_or_default());
         let credentials = match (self.login, self.password) {
             (Some(login), Some(password)) => Some((login, password)),
             _ => None,
         };
+        let parts = parsed.into_parts();
+        let (Some(scheme), Some(authority)) = (parts.scheme, parts.authority) else {
+            return Err(Error::InvalidArgument(format!(
+                "base URL {base:?} must be http:// or https:// with a host"
+            )));
+        };
+        let prefix = match parts.path_and_query {
+            Some(pq) if pq.query().is_some() => {
+                return Err(Error::InvalidArgument(format!(
+                    "base URL {base:?} must not have a query"
+                )))
+            }
+            Some(pq) if pq.path() != "/" => Some(pq.path().to_owned()),
+            _ => None,
+        };
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
                 base,
+                endpoint: Endpoint {
+                    scheme,
+                    authority,
+                    prefix,
+                },
                 credentials,
                 poll: self.poll,
-                session: Mutex::new(Session::default()),
+                auth_gate: tokio::sync::Mutex::new(()),
+                session: std::sync::Mutex::new(Session::default()),
             }),
         })
     }
@@ -179,18 +199,59 @@ impl ClientBuilder {
 
 #[derive(Default)]
 struct Session {
-    /// `name=value` of the auth cookie.
-    cookie: Option<Secret>,
+    /// The `Cookie` header (`name=value` of the auth cookie), marked sensitive, made once per
+    /// authentication (its `Debug` shows `Sensitive`).
+    cookie: Option<HeaderValue>,
     /// Bumped on every successful `/v1/auth`.
     generation: u64,
+}
+
+/// The parts of the base URL, so that an operation's URL is assembled without parsing it
+/// again.
+struct Endpoint {
+    scheme: http::uri::Scheme,
+    authority: http::uri::Authority,
+    /// The base URL's path, if it has one (`https://host/kassa`), without the final `/`.
+    prefix: Option<String>,
+}
+
+impl Endpoint {
+    fn uri(&self, path: &'static str) -> Result<http::Uri, Error> {
+        let bad = || Error::InvalidArgument(format!("path {path:?} does not make a URL"));
+        let path_and_query = match &self.prefix {
+            // No copy: the operation's path is static. A bad path (only possible for an
+            // operation defined outside the generated table) is an error, not a panic.
+            None => http::uri::PathAndQuery::from_maybe_shared(bytes::Bytes::from_static(
+                path.as_bytes(),
+            ))
+            .map_err(|_| bad())?,
+            Some(prefix) => format!("{prefix}{path}").parse().map_err(|_| bad())?,
+        };
+        let mut parts = http::uri::Parts::default();
+        parts.scheme = Some(self.scheme.clone());
+        parts.authority = Some(self.authority.clone());
+        parts.path_and_query = Some(path_and_query);
+        http::Uri::from_parts(parts).map_err(|_| bad())
+    }
 }
 
 struct Inner {
     http: HttpClient,
     base: String,
+    endpoint: Endpoint,
     credentials: Option<(String, Secret)>,
     poll: PollPolicy,
-    session: Mutex<Session>,
+    /// Held while authenticating, so that concurrent callers authenticate once.
+    auth_gate: tokio::sync::Mutex<()>,
+    /// The current cookie; held only to read or replace it, never across an `await`.
+    session: std::sync::Mutex<Session>,
+}
+
+impl Inner {
+    fn session(&self) -> std::sync::MutexGuard<'_, Session> {
+        // A panic elsewhere while holding the lock leaves a valid session behind.
+        self.session.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 /// The Smart Pay cashier API client. Cheap to clone; clones share the connection pool and the
@@ -242,7 +303,7 @@ impl Client {
     /// Calls `/v1/auth` now and keeps the cookie (normally not needed: calls authenticate on
     /// demand).
     pub async fn auth(&self) -> Result<AuthResponse, Error> {
-        let seen = self.inner.session.lock().await.generation;
+        let seen = self.inner.session().generation;
         self.reauth(seen)
             .await
             .map(|(_, _, resp)| resp.unwrap_or_else(empty_auth))
@@ -250,11 +311,14 @@ impl Client {
 
     /// Authenticates unless another caller already did after generation `seen`; returns the
     /// cookie and its generation.
-    async fn reauth(&self, seen: u64) -> Result<(Secret, u64, Option<AuthResponse>), Error> {
-        let mut session = self.inner.session.lock().await;
-        if session.generation != seen {
-            if let Some(cookie) = &session.cookie {
-                return Ok((cookie.clone(), session.generation, None));
+    async fn reauth(&self, seen: u64) -> Result<(HeaderValue, u64, Option<AuthResponse>), Error> {
+        let _gate = self.inner.auth_gate.lock().await;
+        {
+            let session = self.inner.session();
+            if session.generation != seen {
+                if let Some(cookie) = &session.cookie {
+                    return Ok((cookie.clone(), session.generation, None));
+                }
             }
         }
         let (login, password) = self
@@ -272,21 +336,23 @@ impl Client {
         }
         let cookie = auth_cookie(&resp.headers).ok_or(Error::NoAuthCookie);
         let parsed = decode::<ops::AuthOp>(resp)?;
-        let cookie = cookie?;
-        session.cookie = Some(cookie.clone());
-        session.generation += 1;
-        tracing::debug!(generation = session.generation, "smartpay: authenticated");
-        Ok((cookie, session.generation, Some(parsed)))
+        let cookie = cookie_header(&cookie?)?;
+        let generation = {
+            let mut session = self.inner.session();
+            session.cookie = Some(cookie.clone());
+            session.generation += 1;
+            session.generation
+        };
+        tracing::debug!(generation, "smartpay: authenticated");
+        Ok((cookie, generation, Some(parsed)))
     }
 
     async fn send<O: ApiOperation>(
         &self,
         body: Option<&O::Request>,
-        cookie: Option<&Secret>,
+        cookie: Option<&HeaderValue>,
     ) -> Result<payments_core::Response, Error> {
-        let uri: http::Uri = format!("{}{}", self.inner.base, O::INFO.path)
-            .parse()
-            .map_err(|_| Error::InvalidArgument("path does not make a URL".into()))?;
+        let uri = self.inner.endpoint.uri(O::INFO.path)?;
         let method = Method::from_bytes(O::INFO.method.as_bytes())
             .map_err(|_| Error::InvalidArgument("bad method in the operation table".into()))?;
         let signer = CookieSigner { cookie };
@@ -314,7 +380,7 @@ impl Client {
             return decode::<O>(resp);
         }
         let (cookie, generation) = {
-            let s = self.inner.session.lock().await;
+            let s = self.inner.session();
             (s.cookie.clone(), s.generation)
         };
         let (cookie, generation) = match cookie {
@@ -418,7 +484,15 @@ impl Client {
 /// The crate's outbound [`RequestSigner`]: the request as JSON, with the auth cookie (marked
 /// sensitive) when there is one.
 pub(crate) struct CookieSigner<'a> {
-    cookie: Option<&'a Secret>,
+    cookie: Option<&'a HeaderValue>,
+}
+
+/// The `Cookie` header of an auth cookie, marked sensitive.
+fn cookie_header(cookie: &Secret) -> Result<HeaderValue, Error> {
+    let mut v = HeaderValue::from_bytes(cookie.expose())
+        .map_err(|_| Error::InvalidArgument("the auth cookie is not a header".into()))?;
+    v.set_sensitive(true);
+    Ok(v)
 }
 
 impl CookieSigner<'_> {
@@ -426,10 +500,7 @@ impl CookieSigner<'_> {
     fn headers_only(&self) -> Result<SignedRequest, Error> {
         let mut headers = http::HeaderMap::new();
         if let Some(cookie) = self.cookie {
-            let mut v = HeaderValue::from_bytes(cookie.expose())
-                .map_err(|_| Error::InvalidArgument("the auth cookie is not a header".into()))?;
-            v.set_sensitive(true);
-            headers.insert(COOKIE, v);
+            headers.insert(COOKIE, cookie.clone());
         }
         Ok(SignedRequest {
             body: Default::default(),
@@ -530,8 +601,33 @@ mod tests {
     }
 
     #[test]
+    fn operation_urls_keep_the_base_path() {
+        let c = Client::builder()
+            .base_url("https://kassa.example:8443/api/")
+            .build()
+            .unwrap();
+        assert_eq!(
+            c.inner.endpoint.uri("/v1/ping").unwrap(),
+            "https://kassa.example:8443/api/v1/ping"
+        );
+        let c = Client::builder()
+            .base_url("http://127.0.0.1:9")
+            .build()
+            .unwrap();
+        assert_eq!(
+            c.inner.endpoint.uri("/v1/purchase/status").unwrap(),
+            "http://127.0.0.1:9/v1/purchase/status"
+        );
+        assert!(c.inner.endpoint.uri("/bad path").is_err());
+        assert!(Client::builder()
+            .base_url("https://kassa.example/?x=1")
+            .build()
+            .is_err());
+    }
+
+    #[test]
     fn signer_sends_json_and_a_sensitive_cookie() {
-        let cookie = Secret::from("kassa_session=abc");
+        let cookie = cookie_header(&Secret::from("kassa_session=abc")).unwrap();
         let signer = CookieSigner {
             cookie: Some(&cookie),
         };
