@@ -290,6 +290,10 @@ async fn c1(call: &CallFn, n: u32, out: &mut Vec<u64>, errors: &mut u64) {
     }
 }
 
+/// Into how many slices each client's concurrency-64 time of a round is cut, the clients taking
+/// turns slice by slice.
+const C64_SLICES: u32 = 6;
+
 /// Runs `call` at `concurrency` for `time`; returns (calls done, errors, elapsed).
 async fn saturate(call: &CallFn, concurrency: usize, time: Duration) -> (u64, u64, Duration) {
     let done = Arc::new(AtomicU64::new(0));
@@ -342,27 +346,39 @@ pub async fn measure(s: &Scenario, p: Params) -> ScenarioResult {
     let mut per_round: Vec<Vec<f64>> = vec![Vec::new(); n];
     let mut medians: Vec<Vec<u64>> = vec![Vec::new(); n];
     for round in 0..p.rounds as usize {
-        for k in 0..n {
-            let i = (round + k) % n;
-            let mut this_round = Vec::with_capacity(p.c1_calls as usize);
-            c1(
-                &s.contenders[i].1,
-                p.c1_calls,
-                &mut this_round,
-                &mut errs[i],
-            )
-            .await;
-            lat[i].extend_from_slice(&this_round);
-            this_round.sort_unstable();
-            medians[i].push(percentile(&this_round, 0.5));
+        // Concurrency 1, interleaved call by call (the order rotating every call), so that
+        // the machine's changing state (a neighbour's load, the vCPU's wake-up latency, which
+        // moves a single call by ±50% here) falls on every client alike.
+        let mut this_round = vec![Vec::with_capacity(p.c1_calls as usize); n];
+        for j in 0..p.c1_calls as usize {
+            for k in 0..n {
+                let i = (round + j + k) % n;
+                c1(&s.contenders[i].1, 1, &mut this_round[i], &mut errs[i]).await;
+            }
         }
-        for k in 0..n {
-            let i = (round + n - k) % n;
-            let (done, e, elapsed) = saturate(&s.contenders[i].1, p.concurrency, p.c64_time).await;
-            calls[i] += done;
-            per_round[i].push(done as f64 / elapsed.as_secs_f64().max(1e-9));
-            errs[i] += e;
-            time[i] += elapsed;
+        for (i, mut samples) in this_round.into_iter().enumerate() {
+            lat[i].extend_from_slice(&samples);
+            samples.sort_unstable();
+            medians[i].push(percentile(&samples, 0.5));
+        }
+        // Concurrency 64, interleaved in short slices (the order rotating every slice) for
+        // the same reason.
+        let slice = p.c64_time / C64_SLICES;
+        let mut round_calls = vec![0u64; n];
+        let mut round_time = vec![Duration::ZERO; n];
+        for j in 0..C64_SLICES as usize {
+            for k in 0..n {
+                let i = (round + n - k + j) % n;
+                let (done, e, elapsed) = saturate(&s.contenders[i].1, p.concurrency, slice).await;
+                round_calls[i] += done;
+                round_time[i] += elapsed;
+                errs[i] += e;
+            }
+        }
+        for i in 0..n {
+            calls[i] += round_calls[i];
+            time[i] += round_time[i];
+            per_round[i].push(round_calls[i] as f64 / round_time[i].as_secs_f64().max(1e-9));
         }
     }
     let measured = (0..n)
