@@ -10,7 +10,7 @@
 //! [`kupikupi`]: https://docs.rs/kupikupi
 //!
 //! ```
-//! use std::{sync::Arc, time::Duration};
+//! use std::time::Duration;
 //! use payments_core::{
 //!     Amount, ErrorKind, HttpClient, HttpTransport, Operation, Request, RetryPolicy, Timeouts,
 //! };
@@ -24,7 +24,7 @@
 //! // One pooled transport; timeouts and retries around it.
 //! let timeouts = Timeouts::default().with_total(Duration::from_secs(5));
 //! let transport = HttpTransport::builder().connect_timeout(timeouts.connect).build()?;
-//! let client = HttpClient::with_transport(Arc::new(transport))
+//! let client = HttpClient::from(transport)
 //!     .timeouts(timeouts)
 //!     .retry_policy(RetryPolicy::default().with_backoff(Duration::from_millis(5), Duration::from_millis(20)));
 //!
