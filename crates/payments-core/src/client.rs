@@ -117,16 +117,11 @@ impl HttpClient {
     /// Setting fixed headers once, instead of on each [`Request`], saves building and cloning
     /// a header map per call.
     pub fn default_headers(mut self, headers: HeaderMap) -> Self {
-        for name in headers.keys() {
-            self.default_headers.remove(name);
-        }
         if self.default_headers.is_empty() {
             // Room for a few request headers and those hyper adds, without growing.
             self.default_headers.reserve(headers.len() + 4);
         }
-        for (name, value) in &headers {
-            self.default_headers.append(name, value.clone());
-        }
+        overlay(&mut self.default_headers, &headers);
         self
     }
 
@@ -190,12 +185,7 @@ impl HttpClient {
             request.headers.clone()
         } else {
             let mut headers = self.default_headers.clone();
-            for name in request.headers.keys() {
-                headers.remove(name);
-            }
-            for (name, value) in &request.headers {
-                headers.append(name, value.clone());
-            }
+            overlay(&mut headers, &request.headers);
             headers
         };
         Request {
@@ -312,6 +302,16 @@ impl HttpClient {
             }
             tokio::time::sleep(delay).await;
         }
+    }
+}
+
+/// Puts `top`'s headers over `base`: a name in `top` replaces all of `base`'s values for it.
+fn overlay(base: &mut HeaderMap, top: &HeaderMap) {
+    for name in top.keys() {
+        base.remove(name);
+    }
+    for (name, value) in top {
+        base.append(name, value.clone());
     }
 }
 
