@@ -6,8 +6,6 @@
 //!
 //! The table of outcomes is `docs/reliability.md`; `expected()` below is its executable form.
 
-mod scripted;
-
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -16,7 +14,7 @@ use std::time::{Duration, Instant};
 use payments_core::{
     ErrorKind, HttpClient, HttpTransport, RetryPolicy, Secret, TimeoutKind, Timeouts,
 };
-use scripted::{answer, Listen, Scripted, Step};
+use payments_testkit::{answer, Listen, Scripted, Step};
 use serde_json::Value;
 
 const CONNECT: Duration = Duration::from_millis(100);
@@ -621,10 +619,15 @@ fn expected(fault: Fault, idempotent: bool) -> Expected {
     }
 }
 
+/// Smart Pay's login answer, given to the first connection of a call that needs the cookie, so
+/// that the fault hits the call under test and not the login.
+const SMARTPAY_AUTH_ANSWER: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nset-cookie: kassa_session=s3cr3t; Path=/; HttpOnly\r\nconnection: close\r\ncontent-length: 21\r\n\r\n{\"kassa_id\":\"k-0001\"}";
+
 /// Runs one case; returns a description of what went wrong, if anything.
 async fn run_case(c: &CallKind, fault: Fault) -> Result<(), String> {
     let (listen, steps) = script(fault, c);
-    let server = Scripted::start(listen, c.needs_auth, steps).await;
+    let preamble = c.needs_auth.then_some(SMARTPAY_AUTH_ANSWER);
+    let server = Scripted::start(listen, preamble, steps).await;
     let exp = expected(fault, c.idempotent);
     let started = Instant::now();
     let outcome = (c.call)(server.base()).await;
@@ -725,9 +728,9 @@ async fn run_case(c: &CallKind, fault: Fault) -> Result<(), String> {
     }
     if c.needs_auth
         && !matches!(fault, Fault::Refused | Fault::StallConnect)
-        && server.auth_requests() != 1
+        && server.preamble_requests() != 1
     {
-        problems.push(format!("{} logins, expected 1", server.auth_requests()));
+        problems.push(format!("{} logins, expected 1", server.preamble_requests()));
     }
     if elapsed < exp.at_least || elapsed > exp.at_most {
         problems.push(format!(

@@ -2,16 +2,14 @@
 //! of attempts, the elapsed bound and, for requests that may have reached the server, how many
 //! times the server saw them.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{blackhole, http, refused_addr, Behaviour, Scripted};
 use payments_core::{
     ErrorKind, HttpClient, HttpTransport, Operation, Request, RetryBudget, RetryPolicy,
     TimeoutKind, Timeouts,
 };
+use payments_testkit::{answer, blackhole, refused_addr, Scripted, Step};
 
 const IDEM: Operation = Operation::idempotent("test", "status");
 const ONCE: Operation = Operation::not_idempotent("test", "create");
@@ -69,7 +67,7 @@ async fn connection_refused_is_retried_because_nothing_was_sent() {
 
 #[tokio::test]
 async fn reset_after_the_request_is_never_resent_when_not_idempotent() {
-    let server = Scripted::start(vec![Behaviour::ResetAfterRequest, http(200, &[], b"{}")]).await;
+    let server = Scripted::serve(vec![Step::ResetAfterRead, answer(200, &[], b"{}")]).await;
     let started = Instant::now();
     let err = client()
         .execute(&ONCE, post(&server.url("/create")))
@@ -88,10 +86,10 @@ async fn reset_after_the_request_is_never_resent_when_not_idempotent() {
 
 #[tokio::test]
 async fn reset_after_the_request_is_retried_when_idempotent() {
-    let server = Scripted::start(vec![
-        Behaviour::ResetAfterRequest,
-        Behaviour::ResetAfterRequest,
-        http(200, &[], b"done"),
+    let server = Scripted::serve(vec![
+        Step::ResetAfterRead,
+        Step::ResetAfterRead,
+        answer(200, &[], b"done"),
     ])
     .await;
     let resp = client()
@@ -105,10 +103,10 @@ async fn reset_after_the_request_is_retried_when_idempotent() {
 
 #[tokio::test]
 async fn reset_before_the_request_is_read() {
-    let server = Scripted::start(vec![
-        Behaviour::ResetOnAccept,
-        Behaviour::ResetOnAccept,
-        http(200, &[], b"ok"),
+    let server = Scripted::serve(vec![
+        Step::ResetBeforeRead,
+        Step::ResetBeforeRead,
+        answer(200, &[], b"ok"),
     ])
     .await;
     let resp = client()
@@ -120,7 +118,7 @@ async fn reset_before_the_request_is_read() {
     assert_eq!(server.connections(), 3);
 
     // Always reset: the last error is an I/O (or connect) failure after 3 attempts.
-    let server = Scripted::start(vec![Behaviour::ResetOnAccept]).await;
+    let server = Scripted::serve(vec![Step::ResetBeforeRead]).await;
     let err = client()
         .execute(&IDEM, post(&server.url("/status")))
         .await
@@ -135,7 +133,7 @@ async fn reset_before_the_request_is_read() {
 
 #[tokio::test]
 async fn stalled_headers_fire_the_attempt_timeout() {
-    let server = Scripted::start(vec![Behaviour::StallHeaders]).await;
+    let server = Scripted::serve(vec![Step::StallHeaders]).await;
     let timeouts = Timeouts::default()
         .with_attempt(Duration::from_millis(200))
         .with_total(Duration::from_secs(10));
@@ -152,7 +150,7 @@ async fn stalled_headers_fire_the_attempt_timeout() {
     assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
 
     // Not idempotent: the request may have been acted on, so it is not sent again.
-    let server = Scripted::start(vec![Behaviour::StallHeaders]).await;
+    let server = Scripted::serve(vec![Step::StallHeaders]).await;
     let err = client_with(timeouts, 1024)
         .execute(&ONCE, post(&server.url("/create")))
         .await
@@ -165,7 +163,7 @@ async fn stalled_headers_fire_the_attempt_timeout() {
 
 #[tokio::test]
 async fn a_stalled_body_fires_the_attempt_timeout() {
-    let server = Scripted::start(vec![Behaviour::StallBody]).await;
+    let server = Scripted::serve(vec![Step::StallBody]).await;
     let timeouts = Timeouts::default()
         .with_attempt(Duration::from_millis(200))
         .with_total(Duration::from_secs(10));
@@ -182,7 +180,7 @@ async fn a_stalled_body_fires_the_attempt_timeout() {
 
 #[tokio::test]
 async fn the_total_timeout_spans_all_attempts() {
-    let server = Scripted::start(vec![Behaviour::StallHeaders]).await;
+    let server = Scripted::serve(vec![Step::StallHeaders]).await;
     let timeouts = Timeouts::default()
         .with_attempt(Duration::from_millis(300))
         .with_total(Duration::from_millis(500));
@@ -221,9 +219,9 @@ async fn a_stalled_connect_fires_the_connect_timeout() {
 
 #[tokio::test]
 async fn service_unavailable_honours_retry_after() {
-    let server = Scripted::start(vec![
-        http(503, &[("retry-after", "1")], b"busy"),
-        http(200, &[], b"ok"),
+    let server = Scripted::serve(vec![
+        answer(503, &[("retry-after", "1")], b"busy"),
+        answer(200, &[], b"ok"),
     ])
     .await;
     let started = Instant::now();
@@ -240,9 +238,9 @@ async fn service_unavailable_honours_retry_after() {
 
 #[tokio::test]
 async fn retry_after_is_clamped() {
-    let server = Scripted::start(vec![
-        http(503, &[("retry-after", "3600")], b""),
-        http(200, &[], b"ok"),
+    let server = Scripted::serve(vec![
+        answer(503, &[("retry-after", "3600")], b""),
+        answer(200, &[], b"ok"),
     ])
     .await;
     let client = client()
@@ -260,9 +258,9 @@ async fn retry_after_is_clamped() {
 
 #[tokio::test]
 async fn too_many_requests_is_retried_only_when_idempotent() {
-    let server = Scripted::start(vec![
-        http(429, &[("retry-after", "0")], b""),
-        http(200, &[], b"ok"),
+    let server = Scripted::serve(vec![
+        answer(429, &[("retry-after", "0")], b""),
+        answer(200, &[], b"ok"),
     ])
     .await;
     let resp = client()
@@ -272,7 +270,7 @@ async fn too_many_requests_is_retried_only_when_idempotent() {
     assert_eq!(resp.status, 200);
     assert_eq!(server.requests(), 2);
 
-    let server = Scripted::start(vec![http(429, &[("retry-after", "0")], b"slow down")]).await;
+    let server = Scripted::serve(vec![answer(429, &[("retry-after", "0")], b"slow down")]).await;
     let resp = client()
         .execute(&ONCE, post(&server.url("/create")))
         .await
@@ -283,7 +281,7 @@ async fn too_many_requests_is_retried_only_when_idempotent() {
 
 #[tokio::test]
 async fn a_persistent_503_becomes_a_status_error() {
-    let server = Scripted::start(vec![http(
+    let server = Scripted::serve(vec![answer(
         503,
         &[("retry-after", "0")],
         br#"{"error":"down","token":"s3cr3t"}"#,
@@ -316,7 +314,7 @@ async fn a_persistent_503_becomes_a_status_error() {
 
 #[tokio::test]
 async fn a_malformed_body_is_a_decode_error() {
-    let server = Scripted::start(vec![http(200, &[], b"<html>oops</html>")]).await;
+    let server = Scripted::serve(vec![answer(200, &[], b"<html>oops</html>")]).await;
     let resp = client()
         .execute(&ONCE, post(&server.url("/create")))
         .await
@@ -335,7 +333,7 @@ async fn a_malformed_body_is_a_decode_error() {
 
 #[tokio::test]
 async fn a_truncated_body_is_an_io_error_and_not_resent() {
-    let server = Scripted::start(vec![Behaviour::Truncate]).await;
+    let server = Scripted::serve(vec![Step::Truncate]).await;
     let err = client()
         .execute(&ONCE, post(&server.url("/create")))
         .await
@@ -348,7 +346,7 @@ async fn a_truncated_body_is_an_io_error_and_not_resent() {
 
 #[tokio::test]
 async fn a_reset_mid_response_is_an_io_error() {
-    let server = Scripted::start(vec![Behaviour::ResetMidResponse]).await;
+    let server = Scripted::serve(vec![Step::ResetMidResponse]).await;
     let err = client()
         .execute(&ONCE, post(&server.url("/create")))
         .await
@@ -359,7 +357,7 @@ async fn a_reset_mid_response_is_an_io_error() {
     assert_eq!(server.requests(), 1);
 
     // Idempotent: retried, and each attempt reached the server.
-    let server = Scripted::start(vec![Behaviour::ResetMidResponse, http(200, &[], b"whole")]).await;
+    let server = Scripted::serve(vec![Step::ResetMidResponse, answer(200, &[], b"whole")]).await;
     let resp = client()
         .execute(&IDEM, post(&server.url("/status")))
         .await
@@ -371,7 +369,7 @@ async fn a_reset_mid_response_is_an_io_error() {
 #[tokio::test]
 async fn a_body_over_the_cap_is_refused() {
     let big = vec![b'a'; 4096];
-    let server = Scripted::start(vec![http(200, &[], &big)]).await;
+    let server = Scripted::serve(vec![answer(200, &[], &big)]).await;
     let err = client_with(Timeouts::default(), 1024)
         .execute(&ONCE, post(&server.url("/create")))
         .await
@@ -387,7 +385,7 @@ async fn a_body_over_the_cap_is_refused() {
         chunked.extend_from_slice(b"\r\n");
     }
     chunked.extend_from_slice(b"0\r\n\r\n");
-    let server = Scripted::start(vec![Behaviour::Respond(chunked)]).await;
+    let server = Scripted::serve(vec![Step::Respond(chunked)]).await;
     let err = client_with(Timeouts::default(), 1024)
         .execute(&ONCE, post(&server.url("/create")))
         .await
@@ -397,7 +395,7 @@ async fn a_body_over_the_cap_is_refused() {
 
 #[tokio::test]
 async fn the_retry_budget_stops_a_retry_storm() {
-    let server = Scripted::start(vec![http(503, &[("retry-after", "0")], b"")]).await;
+    let server = Scripted::serve(vec![answer(503, &[("retry-after", "0")], b"")]).await;
     let budget = Arc::new(RetryBudget::with_costs(5, 5, 10, 1));
     let client = client().retry_policy(RetryPolicy::default().with_budget(budget.clone()));
     let err = client
@@ -416,7 +414,7 @@ async fn the_retry_budget_stops_a_retry_storm() {
 
 #[tokio::test]
 async fn a_kept_alive_connection_is_reused() {
-    let server = Scripted::start(vec![http(200, &[], b"ok")]).await;
+    let server = Scripted::serve(vec![answer(200, &[], b"ok")]).await;
     let client = client();
     for _ in 0..5 {
         let resp = client
