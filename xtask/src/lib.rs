@@ -12,8 +12,9 @@
 //! - `mod.rs`: the module that ties them together.
 //!
 //! Extensions understood: `x-money: minor-units` on an integer (an amount in kopecks, generated as
-//! `payments_core::Amount`) and `x-idempotent: bool` on an operation. `format: password` becomes a
-//! `payments_core::Secret`.
+//! `payments_core::Amount`), `x-sensitive: true` on a property (kept as its type, but shown as
+//! `[REDACTED]` by the `Debug` of its struct and of its builder) and `x-idempotent: bool` on an
+//! operation. `format: password` becomes a `payments_core::Secret`.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -288,6 +289,20 @@ impl FieldType {
             with: None,
             opt_with: None,
         }
+    }
+}
+
+/// Whether a property is marked `x-sensitive: true`: a credential kept as a plain type (a
+/// one-time password, a signature) that `Debug` must not show.
+fn is_sensitive(prop: &ReferenceOr<Box<Schema>>) -> bool {
+    match prop {
+        ReferenceOr::Item(s) => s
+            .schema_data
+            .extensions
+            .get("x-sensitive")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false),
+        ReferenceOr::Reference { .. } => false,
     }
 }
 
@@ -635,6 +650,10 @@ fn object(
     let mut setters = Vec::new();
     let mut builder_fields = Vec::new();
     let mut build_fields = Vec::new();
+    // For a struct with a sensitive field: each field's line in the hand-written `Debug`s.
+    let mut debug_fields = Vec::new();
+    let mut builder_debug_fields = Vec::new();
+    let mut any_sensitive = false;
     let mut seen = BTreeSet::new();
     for (wire, prop) in &o.properties {
         let fident = field_ident(wire);
@@ -694,6 +713,21 @@ fn object(
                 self
             }
         });
+        let fname = fident.to_string();
+        if is_sensitive(prop) {
+            any_sensitive = true;
+            debug_fields.push(if required {
+                quote! { .field(#fname, &payments_core::secret::REDACTED) }
+            } else {
+                quote! { .field(#fname, &self.#fident.as_ref().map(|_| payments_core::secret::REDACTED)) }
+            });
+            builder_debug_fields.push(
+                quote! { .field(#fname, &self.#fident.as_ref().map(|_| payments_core::secret::REDACTED)) },
+            );
+        } else {
+            debug_fields.push(quote! { .field(#fname, &self.#fident) });
+            builder_debug_fields.push(quote! { .field(#fname, &self.#fident) });
+        }
         builder_fields.push(quote! { #fident: Option<#ty>, });
         build_fields.push(if required {
             quote! { #fident: self.#fident.ok_or(MissingField(#wire))?, }
@@ -701,16 +735,38 @@ fn object(
             quote! { #fident: self.#fident, }
         });
     }
+    // A struct with a sensitive field gets a `Debug` that redacts it (and so does its builder).
+    let (derive, debug) = if any_sensitive {
+        (
+            quote! { #[derive(Clone, PartialEq, Serialize, Deserialize)] },
+            redacting_debug(&ident, &debug_fields),
+        )
+    } else {
+        (
+            quote! { #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)] },
+            quote! {},
+        )
+    };
     let mut out = quote! {
         #doc
-        #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+        #derive
         #[non_exhaustive]
         pub struct #ident {
             #( #fields )*
         }
+
+        #debug
     };
     if with_builder {
         let builder = format_ident!("{}Builder", ident);
+        let (builder_derive, builder_debug) = if any_sensitive {
+            (
+                quote! { #[derive(Clone, Default)] },
+                redacting_debug(&builder, &builder_debug_fields),
+            )
+        } else {
+            (quote! { #[derive(Clone, Debug, Default)] }, quote! {})
+        };
         let bdoc =
             format!(" Builds a [`{ident}`]; `build` fails when a required field is missing.");
         let ctor_doc = format!(" A builder for [`{ident}`].");
@@ -723,11 +779,13 @@ fn object(
             }
 
             #[doc = #bdoc]
-            #[derive(Clone, Debug, Default)]
+            #builder_derive
             #[must_use]
             pub struct #builder {
                 #( #builder_fields )*
             }
+
+            #builder_debug
 
             impl #builder {
                 #( #setters )*
@@ -742,6 +800,20 @@ fn object(
         });
     }
     Ok(out)
+}
+
+/// A `Debug` impl for `ident` from its fields' lines (`.field(name, value)`).
+fn redacting_debug(ident: &Ident, fields: &[TokenStream]) -> TokenStream {
+    let name = ident.to_string();
+    quote! {
+        impl std::fmt::Debug for #ident {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(#name)
+                    #( #fields )*
+                    .finish()
+            }
+        }
+    }
 }
 
 fn first_line(text: &str) -> String {

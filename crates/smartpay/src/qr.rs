@@ -229,4 +229,26 @@ mod tests {
         let d = format!("{qr:?}");
         assert!(!d.contains("c2VjcmV0") && !d.contains("secret"), "{d}");
     }
+
+    #[test]
+    fn the_generated_wire_model_hides_the_otp_too() {
+        use crate::generated::models;
+        let wire: models::QrCode =
+            serde_json::from_str(r#"{"id_loyalty":"7001","encrypted":"c2VjcmV0","sign":"c2ln"}"#)
+                .unwrap();
+        let d = format!("{wire:?}");
+        assert!(!d.contains("c2VjcmV0") && !d.contains("c2ln"), "{d}");
+        assert!(d.contains("7001") && d.contains("[REDACTED]"), "{d}");
+        let builder = models::QrCode::builder()
+            .id_loyalty("7001")
+            .encrypted("c2VjcmV0");
+        let d = format!("{builder:?}");
+        assert!(
+            !d.contains("c2VjcmV0")
+                && d.contains("Some(\"[REDACTED]\")")
+                && d.contains("sign: None"),
+            "{d}"
+        );
+        assert_eq!(builder.sign("c2ln").build().unwrap(), wire);
+    }
 }

@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 /// A new order.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct CreateOrder {
     /// The shop's order id.
@@ -34,6 +34,28 @@ pub struct CreateOrder {
     /// A free-form kind.
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// A one-time voucher code, kept as text but never shown by `Debug`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voucher: Option<String>,
+}
+
+impl std::fmt::Debug for CreateOrder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreateOrder")
+            .field("order_id", &self.order_id)
+            .field("pin", &self.pin)
+            .field("tip", &self.tip)
+            .field("total", &self.total)
+            .field("type_", &self.type_)
+            .field(
+                "voucher",
+                &self
+                    .voucher
+                    .as_ref()
+                    .map(|_| payments_core::secret::REDACTED),
+            )
+            .finish()
+    }
 }
 
 impl CreateOrder {
@@ -44,7 +66,7 @@ impl CreateOrder {
 }
 
 /// Builds a [`CreateOrder`]; `build` fails when a required field is missing.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 #[must_use]
 pub struct CreateOrderBuilder {
     order_id: Option<String>,
@@ -52,6 +74,26 @@ pub struct CreateOrderBuilder {
     tip: Option<payments_core::Amount>,
     total: Option<payments_core::Amount>,
     type_: Option<String>,
+    voucher: Option<String>,
+}
+
+impl std::fmt::Debug for CreateOrderBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreateOrderBuilder")
+            .field("order_id", &self.order_id)
+            .field("pin", &self.pin)
+            .field("tip", &self.tip)
+            .field("total", &self.total)
+            .field("type_", &self.type_)
+            .field(
+                "voucher",
+                &self
+                    .voucher
+                    .as_ref()
+                    .map(|_| payments_core::secret::REDACTED),
+            )
+            .finish()
+    }
 }
 
 impl CreateOrderBuilder {
@@ -80,6 +122,11 @@ impl CreateOrderBuilder {
         self.type_ = Some(value.into());
         self
     }
+    /// Sets `voucher`: a one-time voucher code, kept as text but never shown by `Debug`.
+    pub fn voucher(mut self, value: impl Into<String>) -> Self {
+        self.voucher = Some(value.into());
+        self
+    }
     /// Builds the value, or names the first required field that is not set.
     pub fn build(self) -> Result<CreateOrder, MissingField> {
         Ok(CreateOrder {
@@ -88,6 +135,7 @@ impl CreateOrderBuilder {
             tip: self.tip,
             total: self.total.ok_or(MissingField("total"))?,
             type_: self.type_,
+            voucher: self.voucher,
         })
     }
 }
@@ -110,7 +158,7 @@ pub struct Line {
 }
 
 /// An order.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Order {
     /// The `id` property.
@@ -120,8 +168,22 @@ pub struct Order {
     /// The `paid` property.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paid: Option<bool>,
+    /// A signed receipt, never shown by `Debug`.
+    pub receipt: String,
     /// The `state` property.
     pub state: OrderState,
+}
+
+impl std::fmt::Debug for Order {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Order")
+            .field("id", &self.id)
+            .field("lines", &self.lines)
+            .field("paid", &self.paid)
+            .field("receipt", &payments_core::secret::REDACTED)
+            .field("state", &self.state)
+            .finish()
+    }
 }
 
 /// Where the order is.

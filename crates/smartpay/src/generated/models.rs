@@ -522,7 +522,7 @@ pub struct PurchaseStatusResponse {
 }
 
 /// The QR code the customer's mobile app shows: JSON with the loyalty id and the encrypted and signed one-time password.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct QrCode {
     /// Base64 of `<otp>.<timestamp>.<user_id>` encrypted with the payment service's public key.
@@ -533,6 +533,16 @@ pub struct QrCode {
     pub sign: String,
 }
 
+impl std::fmt::Debug for QrCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QrCode")
+            .field("encrypted", &payments_core::secret::REDACTED)
+            .field("id_loyalty", &self.id_loyalty)
+            .field("sign", &payments_core::secret::REDACTED)
+            .finish()
+    }
+}
+
 impl QrCode {
     /// A builder for [`QrCode`].
     pub fn builder() -> QrCodeBuilder {
@@ -541,12 +551,31 @@ impl QrCode {
 }
 
 /// Builds a [`QrCode`]; `build` fails when a required field is missing.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 #[must_use]
 pub struct QrCodeBuilder {
     encrypted: Option<String>,
     id_loyalty: Option<String>,
     sign: Option<String>,
+}
+
+impl std::fmt::Debug for QrCodeBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QrCodeBuilder")
+            .field(
+                "encrypted",
+                &self
+                    .encrypted
+                    .as_ref()
+                    .map(|_| payments_core::secret::REDACTED),
+            )
+            .field("id_loyalty", &self.id_loyalty)
+            .field(
+                "sign",
+                &self.sign.as_ref().map(|_| payments_core::secret::REDACTED),
+            )
+            .finish()
+    }
 }
 
 impl QrCodeBuilder {
