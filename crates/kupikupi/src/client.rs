@@ -104,9 +104,7 @@ impl TokenSigner {
             headers: self.headers.clone(),
         })
     }
-}
 
-impl TokenSigner {
     /// Signs the client's own typed parameters: the token streamed from the sorted pairs and
     /// the body written in one pass (the same token and bytes as [`TokenSigner::sign`] gives
     /// for the same parameters as a map). Returns the body alone: the client sends
