@@ -1,9 +1,9 @@
 //! Wire structs and the fallible conversions between them and the domain types.
 
-use payments_core::{Amount, Response};
 use std::borrow::Cow;
 use std::fmt;
 
+use payments_core::{Amount, Response};
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 #[cfg(test)]
@@ -24,9 +24,9 @@ use crate::{Checkout, Confirmation, Receipt, ReceiptAccepted, Transfer};
 pub(crate) const PLATFORM_UID: &str = "platformUid";
 
 // The request structs list their parameters once, as typed pairs (`params`), in byte-wise key
-// order (the order the token needs; checked in debug builds). Under test they
-// also derive `Serialize`, to check against the general map-based signer that the typed path
-// gives the same token and the same bytes.
+// order (the order the token needs; checked in debug builds). Under test they also derive
+// `Serialize`, to check against the general map-based signer that the typed path gives the
+// same token and the same bytes.
 
 #[cfg_attr(test, derive(Serialize))]
 #[cfg_attr(test, serde(rename_all = "camelCase"))]
