@@ -40,6 +40,25 @@ pub fn browser_available() -> bool {
     std::path::Path::new(CHROMIUM).exists() && std::path::Path::new(CHROMEDRIVER).exists()
 }
 
+/// Whether a browser test can run: `true` when Chromium and chromedriver are installed. Under
+/// CI (`CI` set) their absence is a failure, since `.ci/run` installs both; on a developer
+/// machine without them the test is skipped, loudly.
+///
+/// # Panics
+///
+/// Under CI, when the browser is missing.
+pub fn browser_or_skip() -> bool {
+    if browser_available() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI must have chromium and chromedriver installed (see .ci/run)"
+    );
+    eprintln!("SKIPPED: /usr/bin/chromium or /usr/bin/chromedriver is not installed");
+    false
+}
+
 /// A chromedriver process and one headless browser session. Dropping it ends both.
 pub struct Browser {
     driver: Child,

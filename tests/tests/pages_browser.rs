@@ -9,21 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use payments_cli::demo::flows::Demo;
-use payments_e2e::webdriver::{browser_available, Browser};
+use payments_e2e::webdriver::{browser_or_skip, Browser};
 use payments_sandbox::ktwidget::{Delivery, CARD_SUCCESS};
-
-/// CI installs Chromium (`.ci/run`); a developer machine without it skips loudly.
-fn browser_or_skip() -> bool {
-    if browser_available() {
-        return true;
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI must have chromium and chromedriver installed (see .ci/run)"
-    );
-    eprintln!("SKIPPED: /usr/bin/chromium or /usr/bin/chromedriver is not installed");
-    false
-}
 
 async fn screenshot(browser: &Browser, name: &str) {
     let png = browser.screenshot().await.unwrap();

@@ -4,22 +4,9 @@
 use axum::response::{Html, Redirect};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use payments_e2e::webdriver::{browser_available, Browser};
+use payments_e2e::webdriver::{browser_or_skip, Browser};
 use std::collections::HashMap;
 use std::time::Duration;
-
-/// CI installs Chromium (`.ci/run`); a developer machine without it skips these tests loudly.
-fn browser_or_skip() -> bool {
-    if browser_available() {
-        return true;
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI must have chromium and chromedriver installed (see .ci/run)"
-    );
-    eprintln!("SKIPPED: /usr/bin/chromium or /usr/bin/chromedriver is not installed");
-    false
-}
 
 #[tokio::test]
 async fn fills_a_form_and_follows_the_redirect() {
