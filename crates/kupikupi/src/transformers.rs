@@ -15,8 +15,8 @@ use serde_json::{Map, Value};
 use crate::error::{Error, ProviderError};
 use crate::params::{Params, Scalar};
 use crate::types::{
-    Discount, FiscalDocumentNumber, FiscalDriveNumber, FiscalSign, OrderId, PayDate, PaymentId,
-    Phone, ReceiptType, TransferStatus,
+    raw_scalar_text, Discount, FiscalDocumentNumber, FiscalDriveNumber, FiscalSign, OrderId,
+    PayDate, PaymentId, Phone, ReceiptType, TransferStatus,
 };
 use crate::{Checkout, Confirmation, Receipt, ReceiptAccepted, Transfer};
 
@@ -403,29 +403,15 @@ fn field<T: for<'de> Deserialize<'de>>(
 }
 
 /// A string or a non-negative integer field as its exact text (the rule of the public
-/// `Deserialize` of [`PaymentId`] and [`OrderId`]), read straight from its raw JSON: borrowed
-/// unless the string holds an escape.
+/// `Deserialize` of [`PaymentId`] and [`OrderId`]), read straight from its raw JSON.
 fn field_text<'r>(
     raw: Option<&'r RawValue>,
     name: &str,
     body: &[u8],
 ) -> Result<Cow<'r, str>, Error> {
-    let text = raw.ok_or_else(|| missing(name, body))?.get().trim();
-    let invalid = || invalid(name, "a string or a non-negative integer", body);
-    if let Some(inner) = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
-        if !inner.contains('\\') {
-            // The raw value is valid JSON already: an unescaped string is its own text.
-            return Ok(Cow::Borrowed(inner));
-        }
-        return serde_json::from_str::<String>(text)
-            .map(Cow::Owned)
-            .map_err(|_| invalid());
-    }
-    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
-        Ok(Cow::Borrowed(text))
-    } else {
-        Err(invalid())
-    }
+    let raw = raw.ok_or_else(|| missing(name, body))?;
+    raw_scalar_text(raw.get())
+        .ok_or_else(|| invalid(name, "a string or a non-negative integer", body))
 }
 
 fn payment_id(raw: Option<&RawValue>, body: &[u8]) -> Result<PaymentId, Error> {

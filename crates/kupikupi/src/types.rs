@@ -1,6 +1,7 @@
 //! Domain types. Each newtype checks its rule when it is built, so a value of the type is
 //! always valid on the wire.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
@@ -599,20 +600,31 @@ pub(crate) fn short(text: &str) -> String {
     text.chars().take(40).collect()
 }
 
+/// The exact text of a raw JSON string or non-negative integer (numbers digit for digit),
+/// borrowed unless the string holds an escape; `None` for any other JSON value.
+pub(crate) fn raw_scalar_text(raw: &str) -> Option<Cow<'_, str>> {
+    let text = raw.trim();
+    if let Some(inner) = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+        if !inner.contains('\\') {
+            // Raw JSON is valid already: an unescaped string is its own text.
+            return Some(Cow::Borrowed(inner));
+        }
+        return serde_json::from_str::<String>(text).ok().map(Cow::Owned);
+    }
+    (!text.is_empty() && text.bytes().all(|b| b.is_ascii_digit())).then_some(Cow::Borrowed(text))
+}
+
 /// Reads a JSON string or number as its exact text (numbers are kept digit for digit).
 fn scalar_text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     let raw = Box::<serde_json::value::RawValue>::deserialize(d)?;
-    let text = raw.get().trim();
-    if text.starts_with('"') {
-        serde_json::from_str::<String>(text).map_err(de::Error::custom)
-    } else if text.bytes().all(|b| b.is_ascii_digit()) && !text.is_empty() {
-        Ok(text.to_owned())
-    } else {
-        Err(de::Error::custom(format!(
-            "expected a string or a non-negative integer, got {}",
-            short(text)
-        )))
-    }
+    raw_scalar_text(raw.get())
+        .map(Cow::into_owned)
+        .ok_or_else(|| {
+            de::Error::custom(format!(
+                "expected a string or a non-negative integer, got {}",
+                short(raw.get().trim())
+            ))
+        })
 }
 
 #[cfg(test)]
