@@ -33,26 +33,7 @@ pub trait ApiOperation {
 }
 
 /// Every operation of the spec, in path order.
-pub const OPERATIONS: &[OperationInfo] = &[
-    OperationInfo {
-        id: "health",
-        method: "GET",
-        path: "/v1/health",
-        request: None,
-        response: "Health",
-        idempotent: true,
-        authenticated: false,
-    },
-    OperationInfo {
-        id: "create_order",
-        method: "POST",
-        path: "/v1/orders",
-        request: Some("CreateOrder"),
-        response: "Order",
-        idempotent: false,
-        authenticated: true,
-    },
-];
+pub const OPERATIONS: &[OperationInfo] = &[HealthOp::INFO, CreateOrderOp::INFO];
 
 /// `GET /v1/health`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
