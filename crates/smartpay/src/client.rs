@@ -157,7 +157,14 @@ impl ClientBuilder {
                 HttpClient::from(b.build()?)
             }
         };
+        // Every call accepts JSON: a default header, set once, not on each request.
+        let mut fixed = http::HeaderMap::new();
+        fixed.insert(
+            http::header::ACCEPT,
+            HeaderValue::from_static("application/json"),
+        );
         let http = http
+            .default_headers(fixed)
             .timeouts(timeouts)
             .retry_policy(self.retry.unwrap_or_default());
         let credentials = match (self.login, self.password) {
@@ -362,10 +369,6 @@ impl Client {
         };
         let mut req = Request::new(method, uri).with_body(signed.body);
         req.headers = signed.headers;
-        req = req.with_header(
-            http::header::ACCEPT,
-            HeaderValue::from_static("application/json"),
-        );
         Ok(self.inner.http.execute(&operation::<O>(), req).await?)
     }
 
@@ -619,6 +622,10 @@ mod tests {
             "http://127.0.0.1:9/v1/purchase/status"
         );
         assert!(c.inner.endpoint.uri("/bad path").is_err());
+        assert_eq!(
+            c.inner.http.default_header_map()[http::header::ACCEPT],
+            "application/json"
+        );
         assert!(Client::builder()
             .base_url("https://kassa.example/?x=1")
             .build()
