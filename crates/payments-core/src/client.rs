@@ -114,8 +114,10 @@ impl HttpClient {
     /// `User-Agent`). A name given here replaces the same name given before; a request's own
     /// header of the same name replaces the default for that request.
     ///
-    /// Setting fixed headers once, instead of on each [`Request`], saves building and cloning
-    /// a header map per call.
+    /// This pays when requests carry no headers of their own (Kupi-Kupi's): each attempt then
+    /// copies the defaults alone, and no call builds a header map. When requests carry their
+    /// own (a per-call cookie), merging them into the defaults costs a lookup per header, which
+    /// measured more than leaving the fixed headers on the request.
     pub fn default_headers(mut self, headers: HeaderMap) -> Self {
         if self.default_headers.is_empty() {
             // Room for a few request headers and those hyper adds, without growing.
