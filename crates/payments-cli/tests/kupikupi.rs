@@ -1,32 +1,20 @@
 //! `payments kupikupi ...` run as a binary, against the sandbox emulator for the network verbs.
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+mod common;
+
+use std::process::Output;
 
 use payments_sandbox::kupikupi::{self, Config, Status};
 
-const BIN: &str = env!("CARGO_BIN_EXE_payments");
 const VECTOR: &str = "5bc81ae28f1d9c16807c4b0ecb53cb69d4d286b2570eb89fbcb4f9c7b2d226ea";
 
 fn run(args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(BIN);
-    cmd.args(args)
-        .env_remove("KUPIKUPI_PLATFORM_UID")
-        .env_remove("KUPIKUPI_SECRET_KEY")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().expect("the binary runs");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin.as_bytes())
-        .expect("stdin written");
-    child.wait_with_output().expect("the binary finishes")
+    common::run(
+        args,
+        stdin.as_bytes(),
+        &["KUPIKUPI_PLATFORM_UID", "KUPIKUPI_SECRET_KEY"],
+        env,
+    )
 }
 
 async fn run_async(args: Vec<String>, env: Vec<(String, String)>) -> Output {
