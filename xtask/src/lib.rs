@@ -144,19 +144,28 @@ fn rustfmt(text: &str) -> Result<String, GenError> {
                 "cannot run {rustfmt} (install it with `rustup component add rustfmt`): {e}"
             ))
         })?;
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin
-            .write_all(text.as_bytes())
-            .map_err(|e| GenError(format!("cannot write to rustfmt: {e}")))?;
-    }
+    // Stdin is written from its own thread while the output is read: rustfmt may write (a
+    // diagnostic to stderr) before it has read all of a large input, and neither side may
+    // then wait on a full pipe.
+    let writer = child.stdin.take().map(|mut stdin| {
+        let text = text.to_owned();
+        std::thread::spawn(move || stdin.write_all(text.as_bytes()))
+    });
     let out = child
         .wait_with_output()
         .map_err(|e| GenError(format!("rustfmt failed: {e}")))?;
+    let written = writer.map(|w| w.join());
+    // A failing rustfmt's own message says more than the broken pipe it leaves the writer.
     if !out.status.success() {
         return err(format!(
             "rustfmt failed: {}",
             String::from_utf8_lossy(&out.stderr)
         ));
+    }
+    if let Some(written) = written {
+        written
+            .map_err(|_| GenError("the thread writing to rustfmt panicked".to_owned()))?
+            .map_err(|e| GenError(format!("cannot write to rustfmt: {e}")))?;
     }
     String::from_utf8(out.stdout).map_err(|_| GenError("rustfmt printed non-UTF-8".into()))
 }
