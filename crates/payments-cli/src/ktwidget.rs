@@ -16,8 +16,9 @@ pub enum Command {
     /// Seal the JSON on stdin to an app key (libsodium sealed box); prints standard padded base64,
     /// the body of a Ktpay request.
     Seal {
-        /// The app key (Ktpay's public key), base64 in any form.
-        #[arg(long)]
+        /// The app key (Ktpay's public key), base64 in any form. URL-safe base64 may begin with
+        /// `-`, so a value may.
+        #[arg(long, allow_hyphen_values = true)]
         app_key: String,
     },
     /// Parse a callback body on stdin and print it as normalised JSON (exit 1 with a one-line
@@ -25,7 +26,12 @@ pub enum Command {
     ParseCallback {
         /// Opt-in (a guess): open a non-JSON body as a sealed box with this merchant secret key
         /// (base64).
-        #[arg(long, env = "KTWIDGET_MERCHANT_SECRET_KEY", hide_env_values = true)]
+        #[arg(
+            long,
+            env = "KTWIDGET_MERCHANT_SECRET_KEY",
+            hide_env_values = true,
+            allow_hyphen_values = true
+        )]
         merchant_secret_key: Option<String>,
     },
     /// Create a payment and print {"transaction_hash", "show_close_button", "widget_url"}.
@@ -48,8 +54,13 @@ pub struct CreateArgs {
     /// The app id (Auth-Identifier).
     #[arg(long, env = "KTWIDGET_APP_ID", hide_env_values = true)]
     app_id: String,
-    /// The app key (Ktpay's public key), base64 in any form.
-    #[arg(long, env = "KTWIDGET_APP_KEY", hide_env_values = true)]
+    /// The app key (Ktpay's public key), base64 in any form; it may begin with `-`.
+    #[arg(
+        long,
+        env = "KTWIDGET_APP_KEY",
+        hide_env_values = true,
+        allow_hyphen_values = true
+    )]
     app_key: String,
     /// The environment (ignored when --api-url is given).
     #[arg(long, value_enum, default_value = "test")]

@@ -22,7 +22,13 @@ pub enum Command {
     /// id included if it is to be hashed).
     Token {
         /// The secret key (or set KUPIKUPI_SECRET_KEY, which keeps it out of the process list).
-        #[arg(long, env = "KUPIKUPI_SECRET_KEY", hide_env_values = true)]
+        /// It may begin with `-`.
+        #[arg(
+            long,
+            env = "KUPIKUPI_SECRET_KEY",
+            hide_env_values = true,
+            allow_hyphen_values = true
+        )]
         secret_key: String,
     },
     /// Parse a notification body on stdin and print it as normalised JSON.

@@ -44,10 +44,17 @@ fn keygen_prints_a_usable_key_pair() {
 
 #[test]
 fn seal_prints_standard_base64_that_opens() {
-    let kp = Keypair::generate();
-    // Give the key URL-safe without padding: any form is accepted.
-    let pk = kp.public_key_base64().replace('+', "-").replace('/', "_");
-    let pk = pk.trim_end_matches('=');
+    // Give the key URL-safe without padding: any form is accepted. Pick one that begins with
+    // `-` (one key in 64), which the argument parser must not take for a flag.
+    let url_safe = |kp: &Keypair| {
+        let pk = kp.public_key_base64().replace('+', "-").replace('/', "_");
+        pk.trim_end_matches('=').to_owned()
+    };
+    let kp = std::iter::repeat_with(Keypair::generate)
+        .take(100_000)
+        .find(|kp| url_safe(kp).starts_with('-'))
+        .expect("a key beginning with '-'");
+    let pk = &url_safe(&kp)[..];
     let json = br#"{"order":{"order_id":"1","amount":10.5,"type":"ecom"}}"#;
     let o = run(&["ktwidget", "seal", "--app-key", pk], json, &[]);
     assert!(o.status.success(), "{}", stderr(&o));

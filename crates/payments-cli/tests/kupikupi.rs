@@ -53,6 +53,16 @@ fn token_of_the_provider_vector() {
         &[("KUPIKUPI_SECRET_KEY", "yIKirCvplm8N1D9g")],
     );
     assert_eq!(stdout(&o).trim(), VECTOR);
+    // A key beginning with `-` is a value, not a flag: the argument signs as the variable does.
+    let o = run(&["kupikupi", "token", "--secret-key", "-Zk3y"], input, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let from_env = run(
+        &["kupikupi", "token"],
+        input,
+        &[("KUPIKUPI_SECRET_KEY", "-Zk3y")],
+    );
+    assert_eq!(stdout(&o), stdout(&from_env));
+    assert_ne!(stdout(&o).trim(), VECTOR);
 }
 
 #[test]
