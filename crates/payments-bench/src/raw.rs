@@ -141,17 +141,8 @@ impl Wire for CoreTransportWire {
         body: Bytes,
     ) -> BoxFut<'_, Result<RawResponse, BoxError>> {
         use payments_core::Transport as _;
-        let uri = url.parse::<http::Uri>();
-        Box::pin(async move {
-            let mut req = payments_core::Request::new(http::Method::POST, uri?).with_body(body);
-            req.headers = headers;
-            let r = self.0.send(req).await?;
-            Ok(RawResponse {
-                status: r.status.as_u16(),
-                headers: r.headers,
-                body: r.body,
-            })
-        })
+        let req = core_request(url, headers, body);
+        Box::pin(async move { Ok(self.0.send(req?).await?.into()) })
     }
 }
 
@@ -169,17 +160,29 @@ impl Wire for CoreClientWire {
         headers: HeaderMap,
         body: Bytes,
     ) -> BoxFut<'_, Result<RawResponse, BoxError>> {
-        let uri = url.parse::<http::Uri>();
-        Box::pin(async move {
-            let mut req = payments_core::Request::new(http::Method::POST, uri?).with_body(body);
-            req.headers = headers;
-            let r = self.0.execute(&DIAG_OP, req).await?;
-            Ok(RawResponse {
-                status: r.status.as_u16(),
-                headers: r.headers,
-                body: r.body,
-            })
-        })
+        let req = core_request(url, headers, body);
+        Box::pin(async move { Ok(self.0.execute(&DIAG_OP, req?).await?.into()) })
+    }
+}
+
+/// The diagnostics' POST as a payments-core request.
+fn core_request(
+    url: &str,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<payments_core::Request, http::uri::InvalidUri> {
+    let mut req = payments_core::Request::new(http::Method::POST, url.parse()?).with_body(body);
+    req.headers = headers;
+    Ok(req)
+}
+
+impl From<payments_core::Response> for RawResponse {
+    fn from(r: payments_core::Response) -> Self {
+        RawResponse {
+            status: r.status.as_u16(),
+            headers: r.headers,
+            body: r.body,
+        }
     }
 }
 
