@@ -282,26 +282,25 @@ fn order_id_of(body: &[u8]) -> Option<String> {
     }
 }
 
-fn refuse() -> Response {
-    (StatusCode::SERVICE_UNAVAILABLE, "try again later").into_response()
+/// Counts a delivery to one endpoint and, during an outage, counts its refusal and gives the
+/// answer that refuses it.
+fn refused_delivery(
+    inner: &Inner,
+    which: impl Fn(&mut Book) -> &mut HashMap<String, Received> + Copy,
+    order_id: Option<&str>,
+) -> Option<Response> {
+    count(inner, which, order_id, |r| r.deliveries += 1);
+    if !inner.outage.load(Ordering::SeqCst) {
+        return None;
+    }
+    count(inner, which, order_id, |r| r.refused += 1);
+    Some((StatusCode::SERVICE_UNAVAILABLE, "try again later").into_response())
 }
 
 async fn ktwidget_callback(State(inner): State<Arc<Inner>>, body: Bytes) -> Response {
     let order = order_id_of(&body);
-    count(
-        &inner,
-        |b| &mut b.ktwidget,
-        order.as_deref(),
-        |r| r.deliveries += 1,
-    );
-    if inner.outage.load(Ordering::SeqCst) {
-        count(
-            &inner,
-            |b| &mut b.ktwidget,
-            order.as_deref(),
-            |r| r.refused += 1,
-        );
-        return refuse();
+    if let Some(refused) = refused_delivery(&inner, |b| &mut b.ktwidget, order.as_deref()) {
+        return refused;
     }
     if let Some(id) = &order {
         let mut book = inner.book();
@@ -353,20 +352,8 @@ async fn kupikupi_notify<H: kupikupi::service::NotificationHandler>(
         return (StatusCode::PAYLOAD_TOO_LARGE, "too large").into_response();
     };
     let order = order_id_of(&bytes);
-    count(
-        &inner,
-        |b| &mut b.kupikupi,
-        order.as_deref(),
-        |r| r.deliveries += 1,
-    );
-    if inner.outage.load(Ordering::SeqCst) {
-        count(
-            &inner,
-            |b| &mut b.kupikupi,
-            order.as_deref(),
-            |r| r.refused += 1,
-        );
-        return refuse();
+    if let Some(refused) = refused_delivery(&inner, |b| &mut b.kupikupi, order.as_deref()) {
+        return refused;
     }
     let resp = service
         .handle(http::Request::from_parts(
