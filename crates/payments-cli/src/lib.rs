@@ -20,3 +20,4 @@
 //! ```
 
 pub mod demo;
+pub mod secret_input;

@@ -72,6 +72,7 @@ compile_error!(
 
 pub mod client;
 pub mod encoding;
+pub mod endpoint;
 pub mod error;
 pub mod money;
 pub mod redact;
@@ -81,6 +82,7 @@ pub mod signing;
 pub mod transport;
 
 pub use client::{HttpClient, Timeouts};
+pub use endpoint::PlainHttp;
 pub use error::{Error, ErrorKind, TimeoutKind};
 pub use money::{Amount, AmountError};
 pub use retry::{
