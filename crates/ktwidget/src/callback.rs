@@ -27,7 +27,8 @@ use std::fmt;
 
 use bytes::Bytes;
 use http::StatusCode;
-use payments_core::{Acknowledgement, Amount, InboundNotification, Received};
+use payments_core::inbound::{Acknowledgement, InboundNotification, Received};
+use payments_core::Amount;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use time::OffsetDateTime;
 
@@ -673,7 +674,7 @@ mod tests {
         let r = h.receive(OK.as_bytes(), |_| None);
         assert!(matches!(r.outcome, Err(CallbackError::UnknownOrder { .. })));
         assert_eq!(r.ack.status, StatusCode::BAD_REQUEST);
-        let r = payments_core::receive::<Notification>(OK.as_bytes(), &expected());
+        let r = payments_core::inbound::receive::<Notification>(OK.as_bytes(), &expected());
         assert!(r.outcome.is_ok());
     }
 

@@ -19,7 +19,8 @@
 //!
 //! ```
 //! use kupikupi::notification::{Notification, NotificationVerifier};
-//! use payments_core::{receive, Secret};
+//! use payments_core::inbound::receive;
+//! use payments_core::Secret;
 //!
 //! let verifier = NotificationVerifier::new("M2hULcD58iYGkmS7", Secret::from("yIKirCvplm8N1D9g"));
 //! let body = br#"{"status":true,"transferStatus":"CONFIRMED","errorCode":"0",
@@ -35,7 +36,8 @@
 //! ```
 
 use http::StatusCode;
-use payments_core::{Acknowledgement, InboundNotification, Secret};
+use payments_core::inbound::{Acknowledgement, InboundNotification};
+use payments_core::Secret;
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -130,8 +132,8 @@ impl NotificationVerifier {
 
     /// The framework-neutral handler: bytes in, the notification (or why it was refused) and
     /// the answer to send out. Persist an accepted notification before sending its answer.
-    pub fn receive(&self, body: &[u8]) -> payments_core::Received<Notification> {
-        payments_core::receive::<Notification>(body, self)
+    pub fn receive(&self, body: &[u8]) -> payments_core::inbound::Received<Notification> {
+        payments_core::inbound::receive::<Notification>(body, self)
     }
 
     /// Refuses notifications without a `token` (the provider documents none, so the default
@@ -464,24 +466,24 @@ mod tests {
 
     #[test]
     fn answers() {
-        let r = payments_core::receive::<Notification>(&body(base()), &verifier());
+        let r = payments_core::inbound::receive::<Notification>(&body(base()), &verifier());
         assert!(r.outcome.is_ok());
         assert_eq!(r.ack.status, StatusCode::OK);
         assert_eq!(&r.ack.body[..], b"OK");
-        let r = payments_core::receive::<Notification>(b"nope", &verifier());
+        let r = payments_core::inbound::receive::<Notification>(b"nope", &verifier());
         assert!(r.outcome.is_err());
         assert_eq!(r.ack.status, StatusCode::BAD_REQUEST);
         assert_ne!(&r.ack.body[..], b"OK");
         let mut v = base();
         v["uidPlatform"] = json!("x");
-        let r = payments_core::receive::<Notification>(&body(v), &verifier());
+        let r = payments_core::inbound::receive::<Notification>(&body(v), &verifier());
         assert_eq!(r.ack.status, StatusCode::FORBIDDEN);
     }
 
     proptest! {
         #[test]
         fn never_panics(bytes in any::<Vec<u8>>()) {
-            let _ = payments_core::receive::<Notification>(&bytes, &verifier());
+            let _ = payments_core::inbound::receive::<Notification>(&bytes, &verifier());
         }
 
         #[test]
@@ -492,7 +494,7 @@ mod tests {
         ) {
             let v = json!({"status": status, "transferStatus": "NEW", "errorCode": code,
                            "uidPlatform": "M2hULcD58iYGkmS7", "orderId": order, "token": "t"});
-            let r = payments_core::receive::<Notification>(&body(v), &verifier());
+            let r = payments_core::inbound::receive::<Notification>(&body(v), &verifier());
             prop_assert!(r.outcome.is_err() || r.ack.status == StatusCode::OK);
         }
     }

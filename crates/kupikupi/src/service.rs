@@ -32,7 +32,7 @@ use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
 use http_body::Body;
 use http_body_util::{BodyExt, Full, Limited};
-use payments_core::{receive, Acknowledgement};
+use payments_core::inbound::{receive, Acknowledgement};
 
 use crate::notification::{Notification, NotificationVerifier};
 

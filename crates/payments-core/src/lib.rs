@@ -52,7 +52,10 @@
 //!
 //! ## Inbound path
 //!
-//! parse → verify → acknowledge ([`InboundNotification`], [`receive`]).
+//! read (POST only, capped in size and time) → the provider's [`inbound::Receiver`] → answer as
+//! data ([`inbound::Acknowledgement`]), served by [`inbound::InboundService`] (tower and hyper).
+//! What a provider POSTs is a hint; only the provider's answer to the merchant's own
+//! authenticated call, or a proof only the provider can make, is a fact.
 //!
 //! ## Features
 //!
@@ -74,6 +77,7 @@ pub mod client;
 pub mod encoding;
 pub mod endpoint;
 pub mod error;
+pub mod inbound;
 pub mod money;
 pub mod redact;
 pub mod retry;
@@ -90,9 +94,7 @@ pub use retry::{
     RetryPolicy,
 };
 pub use secret::Secret;
-pub use signing::{
-    receive, Acknowledgement, InboundNotification, Received, RequestSigner, SignedRequest,
-};
+pub use signing::{RequestSigner, SignedRequest};
 pub use transport::{
     crypto_provider, BoxFuture, ClientIdentity, HttpTransport, Request, Response, Transport,
     TransportBuilder,
