@@ -277,7 +277,14 @@ pub enum Evidence {
 ///
 /// It has no public constructor. The SDK makes one from a callback whose tag checked out
 /// ([`CallbackReceiver`]), or from the answer to the merchant's own status call
-/// ([`Client::confirm_status`]); never from a body alone.
+/// ([`Client::confirm_status`]); never from a body alone:
+///
+/// ```compile_fail
+/// use ktwidget::{CallbackHint, ConfirmedStatus};
+/// fn forge(hint: CallbackHint) -> ConfirmedStatus {
+///     ConfirmedStatus::from(hint) // no such conversion, and the fields are private
+/// }
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConfirmedStatus {
     tx: Transaction,

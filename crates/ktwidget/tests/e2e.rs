@@ -659,6 +659,49 @@ async fn untagged_callbacks_confirmed_with_the_status_call() {
     assert!(got[0].is_paid());
 }
 
+/// Migration: a tagged endpoint that also confirms untagged callbacks (orders created before
+/// tagging was turned on) with the status call.
+#[tokio::test]
+async fn a_tagged_endpoint_can_confirm_older_untagged_orders_with_the_status_call() {
+    let shop = Arc::new(Shop::default());
+    let tagger = tagger();
+    let emu = emulator::start(Config::default().with_time_scale(0.001))
+        .await
+        .unwrap();
+    let plain = client_for(&emu).build().unwrap();
+    let tagging = client_for(&emu)
+        .tag_callbacks(tagger.clone())
+        .build()
+        .unwrap();
+    let endpoint = CallbackReceiver::tagged(tagger, shop.clone())
+        .confirm_untagged_callbacks_with_status_call(plain.clone())
+        .into_service();
+    let server = merchant_server(shop.clone(), endpoint, "/ktpay/callback").await;
+    let url = format!("{}/ktpay/callback", server.base_url());
+    for (id, client, evidence) in [
+        ("old-1", &plain, Evidence::StatusCall),
+        ("new-1", &tagging, Evidence::TaggedCallback),
+    ] {
+        let order = Order::builder(id, "77".parse().unwrap())
+            .callback_post_url(url.as_str())
+            .build()
+            .unwrap();
+        shop.store(&order, None);
+        let created = client.create_payment(&order).await.unwrap();
+        emu.pay(created.transaction_hash.as_str(), CARD_SUCCESS)
+            .unwrap();
+        let p = emu
+            .wait_for_delivery(created.transaction_hash.as_str(), WAIT)
+            .await
+            .unwrap();
+        assert_eq!(p.delivery, Delivery::Acknowledged, "{id}");
+        let got = shop.recorded_for(id);
+        assert_eq!(got.len(), 1, "{id}");
+        assert_eq!(got[0].evidence(), evidence, "{id}");
+        assert!(got[0].is_paid(), "{id}");
+    }
+}
+
 #[tokio::test]
 async fn a_tagging_client_refuses_orders_whose_tag_could_not_be_delivered_safely() {
     let w = World::new(Config::default()).await;
