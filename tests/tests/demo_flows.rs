@@ -52,6 +52,7 @@ flow_tests! {
     ktwidget_service_payment => ("ktwidget", "service payment"),
     ktwidget_declined_card => ("ktwidget", "declined card"),
     ktwidget_callback_after_merchant_failure => ("ktwidget", "callback after merchant failure"),
+    ktwidget_forged_callback => ("ktwidget", "forged callback"),
     ktwidget_refund => ("ktwidget", "refund"),
     smartpay_purchase_and_fiscal_receipt => ("smartpay", "QR purchase + fiscal receipt"),
     smartpay_refund_with_confirmation => ("smartpay", "refund with confirmation"),
@@ -76,7 +77,7 @@ async fn the_whole_demo_on_one_sandbox_with_its_states() {
     }
     // The providers' side agrees with what the flows observed.
     let kt = demo.sandbox.ktwidget().payments();
-    assert_eq!(kt.len(), 5);
+    assert_eq!(kt.len(), 6);
     for p in &kt {
         assert!(p.is_final(), "{p:?}");
         assert_eq!(

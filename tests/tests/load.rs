@@ -65,8 +65,12 @@ async fn twelve_hundred_concurrent_flows_on_one_sandbox() {
         assert!(p.is_final(), "{p:?}");
         assert_eq!(p.delivery, Delivery::Acknowledged, "{p:?}");
         let r = &merchant_kt[&p.order_id];
-        // The ecom flow also sends a forged callback, which the merchant refuses.
-        let forged = u32::from(p.order_id.starts_with("kt-ecom-"));
+        // The forged-callback flow sends two forgeries, which the merchant refuses (403).
+        let forged = if p.order_id.starts_with("kt-forged-") {
+            2
+        } else {
+            0
+        };
         assert_eq!(
             (r.acknowledged, r.applied, r.invalid),
             (1, 1, forged),

@@ -57,6 +57,7 @@ async fn a_person_pays_on_the_card_page_and_confirms_a_transfer() {
         .unwrap();
     m.expect_ktwidget(&order_id, amount);
     let created = demo.ktwidget.create_payment(&order).await.unwrap();
+    m.ktwidget_created(&order_id, &created.transaction_hash);
     browser.goto(created.widget_url.as_str()).await.unwrap();
     let page = browser.source().await.unwrap();
     assert!(

@@ -1,4 +1,5 @@
-//! The Ktpay client: one [`Client`], built once and shared (it is cheap to clone).
+//! The Ktpay client: one [`Client`], built once and shared (it is cheap to clone), its builder,
+//! its environment and its paths. The calls themselves are in `operations`.
 
 use std::fmt;
 use std::sync::Arc;
@@ -7,22 +8,17 @@ use bytes::Bytes;
 use http::header::{HeaderValue, CONTENT_TYPE};
 use http::{HeaderMap, Method, Uri};
 use payments_core::{
-    Amount, HttpClient, HttpTransport, Operation, Request, RequestSigner, Response, RetryPolicy,
+    HttpClient, HttpTransport, Operation, PlainHttp, Request, RequestSigner, Response, RetryPolicy,
     SignedRequest, Timeouts, Transport,
 };
-use serde::de::DeserializeOwned;
 use serde::Serialize;
 use url::Url;
 use zeroize::Zeroizing;
 
-use crate::callback::{Notification, Status};
 use crate::error::Error;
 use crate::keys::{AppKey, KeyError};
-use crate::order::{Order, TransactionHash, ValidationError};
-use crate::transformers::{
-    read_envelope, AcquirerWire, CreatePaymentWire, Created, CreatedWire, Envelope,
-    NotificationWire, RefundAnswerWire, RefundWire,
-};
+use crate::model::{TransactionHash, ValidationError};
+use crate::tag::CallbackTagger;
 
 /// The provider name used in tracing spans and errors.
 pub const PROVIDER: &str = "ktwidget";
@@ -38,13 +34,6 @@ pub const PRODUCTION_WIDGET: &str = "https://widget.nplus.tech";
 pub const TEST_API: &str = "https://fintech.test.nplus.tech";
 /// Test widget host.
 pub const TEST_WIDGET: &str = "https://widget.test.nplus.tech";
-
-const CREATE: Operation = Operation::not_idempotent(PROVIDER, "create_payment");
-const ACQUIRER: Operation = Operation::idempotent(PROVIDER, "acquirer_options");
-const PDF: Operation = Operation::idempotent(PROVIDER, "receipt_pdf");
-const STATUS: Operation = Operation::idempotent(PROVIDER, "payment_status");
-const CANCEL: Operation = Operation::not_idempotent(PROVIDER, "cancel_payment");
-const REFUND: Operation = Operation::not_idempotent(PROVIDER, "refund_payment");
 
 /// Where the API and the widget live.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -65,7 +54,9 @@ pub enum Environment {
 }
 
 impl Environment {
-    /// Custom base URLs, checked to be absolute `http(s)` URLs.
+    /// Custom base URLs, checked to be absolute `http(s)` URLs. A plain `http://` URL is
+    /// refused when the client is built, unless it names a loopback host and the builder opted
+    /// in with [`ClientBuilder::allow_plain_http_to_loopback`] (a local emulator).
     pub fn custom(api: &str, widget: &str) -> Result<Self, Error> {
         let parse = |what: &str, s: &str| -> Result<Url, Error> {
             let u = Url::parse(s).map_err(|e| {
@@ -208,31 +199,6 @@ impl<R: Serialize + ?Sized> RequestSigner<R> for Sealer {
     }
 }
 
-/// What [`Client::create_payment`] returns.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PaymentCreated {
-    /// Ktpay's id of the transaction. Store it with the order.
-    pub transaction_hash: TransactionHash,
-    /// Whether the widget shows its close button.
-    pub show_close_button: bool,
-    /// The widget page to send the customer to: `{widget}/payment-card?hash=<hash>`.
-    pub widget_url: Url,
-}
-
-/// What the provisional [`Client::refund_payment`] returns. Every field is optional because the
-/// answer's shape was never published.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Refund {
-    /// The transaction refunded.
-    pub transaction_hash: Option<TransactionHash>,
-    /// The amount of this refund.
-    pub amount: Option<Amount>,
-    /// All refunds of the transaction so far.
-    pub refunded_total: Option<Amount>,
-    /// The transaction's status after the refund.
-    pub status: Option<Status>,
-}
-
 /// Builds a [`Client`].
 pub struct ClientBuilder {
     app_id: Option<String>,
@@ -243,6 +209,8 @@ pub struct ClientBuilder {
     retry: RetryPolicy,
     transport: Option<Arc<dyn Transport>>,
     max_body: Option<usize>,
+    plain_http: PlainHttp,
+    tagger: Option<CallbackTagger>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -250,6 +218,8 @@ impl fmt::Debug for ClientBuilder {
         f.debug_struct("ClientBuilder")
             .field("app_id", &self.app_id)
             .field("environment", &self.environment)
+            .field("plain_http", &self.plain_http)
+            .field("tagger", &self.tagger)
             .finish_non_exhaustive()
     }
 }
@@ -313,7 +283,27 @@ impl ClientBuilder {
         self
     }
 
-    /// Checks the settings and builds the client.
+    /// Allows plain `http://` base URLs, and tagged callback URLs, to a loopback host only
+    /// (`127.0.0.0/8`, `::1`, `localhost`): for a local emulator such as `payments-sandbox`.
+    /// Without it, every URL that credentials or callback tags travel to must be `https://`.
+    pub fn allow_plain_http_to_loopback(mut self) -> Self {
+        self.plain_http = PlainHttp::LoopbackOnly;
+        self
+    }
+
+    /// Tags every payment's `callback_post_url` with `tagger`, so that the callback receiver
+    /// ([`crate::CallbackReceiver::tagged`], with the same tagger) can tell Ktpay's callbacks
+    /// from forgeries. Every order then needs a `callback_post_url` (without one, Ktpay posts
+    /// to the merchant's default URL, which carries no tag), and that URL must be `https://`
+    /// (the tag is a credential), or plain `http://` to loopback with
+    /// [`ClientBuilder::allow_plain_http_to_loopback`].
+    pub fn tag_callbacks(mut self, tagger: CallbackTagger) -> Self {
+        self.tagger = Some(tagger);
+        self
+    }
+
+    /// Checks the settings and builds the client. The API and widget base URLs must be
+    /// `https://` (see [`ClientBuilder::allow_plain_http_to_loopback`]).
     pub fn build(self) -> Result<Client, Error> {
         let app_id = self
             .app_id
@@ -322,6 +312,12 @@ impl ClientBuilder {
             .app_key
             .ok_or_else(|| ValidationError::single("app_key", "is required"))??;
         let sealer = Sealer::new(&app_id, key)?;
+        let api = self.environment.api_base();
+        let widget = self.environment.widget_base();
+        // The API carries the Auth-Identifier; the widget page takes the customer's card.
+        for base in [&api, &widget] {
+            self.plain_http.check(&to_uri(base)?)?;
+        }
         let http = match self.transport {
             Some(t) => HttpClient::with_transport(t),
             None => {
@@ -333,8 +329,6 @@ impl ClientBuilder {
             }
         };
         let http = http.timeouts(self.timeouts).retry_policy(self.retry);
-        let api = self.environment.api_base();
-        let widget = self.environment.widget_base();
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
@@ -342,6 +336,8 @@ impl ClientBuilder {
                 api,
                 widget,
                 paths: self.paths,
+                plain_http: self.plain_http,
+                tagger: self.tagger,
             }),
         })
     }
@@ -350,15 +346,17 @@ impl ClientBuilder {
 /// The Ktpay widget API client.
 #[derive(Clone)]
 pub struct Client {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
-struct Inner {
-    http: HttpClient,
-    sealer: Sealer,
-    api: Url,
-    widget: Url,
-    paths: Paths,
+pub(crate) struct Inner {
+    pub(crate) http: HttpClient,
+    pub(crate) sealer: Sealer,
+    pub(crate) api: Url,
+    pub(crate) widget: Url,
+    pub(crate) paths: Paths,
+    pub(crate) plain_http: PlainHttp,
+    pub(crate) tagger: Option<CallbackTagger>,
 }
 
 impl fmt::Debug for Client {
@@ -367,11 +365,16 @@ impl fmt::Debug for Client {
             .field("api", &self.inner.api.as_str())
             .field("widget", &self.inner.widget.as_str())
             .field("sealer", &self.inner.sealer)
+            .field("tagger", &self.inner.tagger)
             .finish_non_exhaustive()
     }
 }
 
-fn join(base: &Url, template: &str, hash: Option<&TransactionHash>) -> Result<Url, Error> {
+pub(crate) fn join(
+    base: &Url,
+    template: &str,
+    hash: Option<&TransactionHash>,
+) -> Result<Url, Error> {
     let mut url = base.clone();
     url.set_query(None);
     url.set_fragment(None);
@@ -402,34 +405,6 @@ fn to_uri(url: &Url) -> Result<Uri, Error> {
     })
 }
 
-fn decode_error(op: &Operation, expected: &str, resp: &Response) -> Error {
-    payments_core::Error::decode(expected, &resp.body)
-        .with_operation(op.provider, op.name)
-        .into()
-}
-
-/// Reads an answer's envelope into `W`, or into Ktpay's refusal.
-fn decode<W: DeserializeOwned>(
-    op: &Operation,
-    expected: &str,
-    resp: &Response,
-) -> Result<W, Error> {
-    match read_envelope(resp.status, &resp.body) {
-        Some(Envelope::Success(Some(raw))) => serde_json::from_str::<W>(raw.get()).map_err(|e| {
-            payments_core::Error::decode(expected, &resp.body)
-                .with_operation(op.provider, op.name)
-                .with_source(e)
-                .into()
-        }),
-        Some(Envelope::Success(None)) => Err(decode_error(op, expected, resp)),
-        Some(Envelope::Failure(p)) => Err(p.into()),
-        None if !resp.status.is_success() => Err(payments_core::transport::status_error(resp)
-            .with_operation(op.provider, op.name)
-            .into()),
-        None => Err(decode_error(op, expected, resp)),
-    }
-}
-
 impl Client {
     /// Starts a builder.
     pub fn builder() -> ClientBuilder {
@@ -442,6 +417,8 @@ impl Client {
             retry: RetryPolicy::default(),
             transport: None,
             max_body: None,
+            plain_http: PlainHttp::Refused,
+            tagger: None,
         }
     }
 
@@ -461,7 +438,7 @@ impl Client {
         &self.inner.sealer
     }
 
-    async fn send(
+    pub(crate) async fn send(
         &self,
         op: &Operation,
         method: Method,
@@ -478,106 +455,6 @@ impl Client {
         }
         Ok(self.inner.http.execute(op, req).await?)
     }
-
-    /// Creates a payment: seals the order, sends it, and returns the transaction hash and the
-    /// widget URL to send the customer to.
-    ///
-    /// Not retried once it may have reached Ktpay. After an error with
-    /// [`Error::may_have_been_sent`], do not re-send the same `order_id` blindly (Ktpay refuses
-    /// a duplicate `order_id`); ask for the status, or wait for the callback.
-    pub async fn create_payment(&self, order: &Order) -> Result<PaymentCreated, Error> {
-        let signed = self.inner.sealer.sign(&CreatePaymentWire::from(order))?;
-        let url = join(&self.inner.api, &self.inner.paths.create, None)?;
-        let resp = self.send(&CREATE, Method::POST, &url, Some(signed)).await?;
-        const EXPECTED: &str = "a payload with transaction_hash";
-        let wire: CreatedWire = decode(&CREATE, EXPECTED, &resp)?;
-        let created =
-            Created::try_from(wire).map_err(|what| decode_error(&CREATE, &what, &resp))?;
-        let widget_url = self.widget_url(&created.transaction_hash)?;
-        Ok(PaymentCreated {
-            transaction_hash: created.transaction_hash,
-            show_close_button: created.show_close_button,
-            widget_url,
-        })
-    }
-
-    /// The acquirer's payment page (card form) for a transaction (`payment_page`).
-    pub async fn acquirer_options(&self, hash: &TransactionHash) -> Result<Url, Error> {
-        let url = join(
-            &self.inner.api,
-            &self.inner.paths.acquirer_options,
-            Some(hash),
-        )?;
-        let resp = self.send(&ACQUIRER, Method::GET, &url, None).await?;
-        const EXPECTED: &str = "a payload with an absolute payment_page URL";
-        let wire: AcquirerWire = decode(&ACQUIRER, EXPECTED, &resp)?;
-        wire.payment_page
-            .as_deref()
-            .and_then(|p| Url::parse(p).ok())
-            .filter(|u| matches!(u.scheme(), "http" | "https"))
-            .ok_or_else(|| decode_error(&ACQUIRER, EXPECTED, &resp))
-    }
-
-    /// The receipt as PDF bytes, checked to start with `%PDF-`.
-    pub async fn receipt_pdf(&self, hash: &TransactionHash) -> Result<Bytes, Error> {
-        let url = join(&self.inner.api, &self.inner.paths.receipt_pdf, Some(hash))?;
-        let resp = self.send(&PDF, Method::GET, &url, None).await?;
-        if resp.status.is_success() && resp.body.starts_with(b"%PDF-") {
-            return Ok(resp.body);
-        }
-        match read_envelope(resp.status, &resp.body) {
-            Some(Envelope::Failure(p)) => Err(p.into()),
-            _ if !resp.status.is_success() => Err(payments_core::transport::status_error(&resp)
-                .with_operation(PDF.provider, PDF.name)
-                .into()),
-            _ => Err(decode_error(
-                &PDF,
-                "a PDF document (starting with %PDF-)",
-                &resp,
-            )),
-        }
-    }
-
-    /// **Provisional** (never published by Ktpay): the transaction's status, assumed to have
-    /// the callback's shape. `GET {api}/api/v1/merchant-widget/payment/{hash}` with
-    /// `Auth-Identifier`.
-    pub async fn payment_status(&self, hash: &TransactionHash) -> Result<Notification, Error> {
-        let url = join(&self.inner.api, &self.inner.paths.status, Some(hash))?;
-        let resp = self.send(&STATUS, Method::GET, &url, None).await?;
-        self.notification(&STATUS, &resp)
-    }
-
-    /// **Provisional**: cancels a transaction that is not final yet. `POST .../{hash}/cancel`
-    /// with `Auth-Identifier` and no body; the answer is assumed to have the callback's shape.
-    pub async fn cancel_payment(&self, hash: &TransactionHash) -> Result<Notification, Error> {
-        let url = join(&self.inner.api, &self.inner.paths.cancel, Some(hash))?;
-        let resp = self.send(&CANCEL, Method::POST, &url, None).await?;
-        self.notification(&CANCEL, &resp)
-    }
-
-    /// **Provisional**: refunds `amount` (positive) of a completed transaction. `POST
-    /// .../{hash}/refund` with a sealed `{"amount": ...}` body.
-    pub async fn refund_payment(
-        &self,
-        hash: &TransactionHash,
-        amount: Amount,
-    ) -> Result<Refund, Error> {
-        if amount.is_zero() {
-            return Err(ValidationError::single("amount", "must be greater than zero").into());
-        }
-        let signed = self.inner.sealer.sign(&RefundWire { amount })?;
-        let url = join(&self.inner.api, &self.inner.paths.refund, Some(hash))?;
-        let resp = self.send(&REFUND, Method::POST, &url, Some(signed)).await?;
-        const EXPECTED: &str = "a refund payload";
-        let wire: RefundAnswerWire = decode(&REFUND, EXPECTED, &resp)?;
-        Refund::try_from(wire).map_err(|_| decode_error(&REFUND, EXPECTED, &resp))
-    }
-
-    fn notification(&self, op: &Operation, resp: &Response) -> Result<Notification, Error> {
-        const EXPECTED: &str = "a transaction in the callback's shape";
-        let wire: NotificationWire = decode(op, EXPECTED, resp)?;
-        Notification::try_from(wire).map_err(|_| decode_error(op, EXPECTED, resp))
-    }
 }
 
 #[cfg(test)]
@@ -585,13 +462,48 @@ mod tests {
     use super::*;
     use crate::keys::Keypair;
 
-    fn client(env: Environment) -> Client {
+    fn builder(env: Environment) -> ClientBuilder {
         Client::builder()
             .app_id("app-1")
             .app_key(Keypair::generate().app_key())
             .environment(env)
+    }
+
+    fn client(env: Environment) -> Client {
+        builder(env).allow_plain_http_to_loopback().build().unwrap()
+    }
+
+    #[test]
+    fn plain_http_needs_the_named_opt_in_and_a_loopback_host() {
+        let local = || Environment::custom("http://127.0.0.1:9", "http://127.0.0.1:9").unwrap();
+        let e = builder(local()).build().unwrap_err();
+        assert!(
+            matches!(
+                e.transport().map(|t| t.kind()),
+                Some(payments_core::ErrorKind::Config(_))
+            ),
+            "{e}"
+        );
+        assert!(e.to_string().contains("in clear"), "{e}");
+        assert!(builder(local())
+            .allow_plain_http_to_loopback()
             .build()
-            .unwrap()
+            .is_ok());
+        // Never to another host, for the API or the widget (the card page).
+        let remote_api = Environment::custom("http://ktpay.example", "https://w.example").unwrap();
+        assert!(builder(remote_api)
+            .allow_plain_http_to_loopback()
+            .build()
+            .is_err());
+        let remote_widget =
+            Environment::custom("https://ktpay.example", "http://w.example").unwrap();
+        assert!(builder(remote_widget)
+            .allow_plain_http_to_loopback()
+            .build()
+            .is_err());
+        for env in [Environment::Production, Environment::Test] {
+            assert!(builder(env).build().is_ok());
+        }
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::fmt;
 use http::StatusCode;
 
 use crate::keys::KeyError;
-use crate::order::ValidationError;
+use crate::model::ValidationError;
 
 /// Known Ktpay error codes.
 pub mod codes {
@@ -130,6 +130,13 @@ pub enum Error {
     /// A key or sealed box is invalid; nothing was sent.
     #[error(transparent)]
     Key(#[from] KeyError),
+    /// Ktpay's answer is about another order: its `field` (`order_id`, `amount` or
+    /// `transaction_hash`) is not the stored order's. Nothing was recorded.
+    #[error("Ktpay's answer does not match the stored order: its {field} differs")]
+    Mismatch {
+        /// The field that differs.
+        field: &'static str,
+    },
 }
 
 impl From<ProviderError> for Error {
@@ -169,7 +176,7 @@ impl Error {
         match self {
             Error::Transport(t) => t.is_retryable(),
             Error::Provider(p) => p.is_internal(),
-            Error::Validation(_) | Error::Key(_) => false,
+            Error::Validation(_) | Error::Key(_) | Error::Mismatch { .. } => false,
         }
     }
 
@@ -179,7 +186,7 @@ impl Error {
     pub fn may_have_been_sent(&self) -> bool {
         match self {
             Error::Transport(t) => t.may_have_been_sent(),
-            Error::Provider(_) => true,
+            Error::Provider(_) | Error::Mismatch { .. } => true,
             Error::Validation(_) | Error::Key(_) => false,
         }
     }

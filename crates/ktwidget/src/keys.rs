@@ -40,6 +40,16 @@ pub enum KeyError {
         /// The decoded length.
         len: usize,
     },
+    /// A secret is shorter than its minimum.
+    #[error("the {what} must be at least {min} bytes, got {len}")]
+    TooShort {
+        /// Which secret.
+        what: &'static str,
+        /// The minimum length in bytes.
+        min: usize,
+        /// The length given.
+        len: usize,
+    },
     /// A sealed box could not be made (never expected in practice).
     #[error("sealing failed")]
     Seal,
@@ -52,7 +62,7 @@ pub enum KeyError {
 /// padding. Surrounding whitespace is ignored.
 ///
 /// ```
-/// use ktwidget::keys::decode_base64_any;
+/// use ktwidget::decode_base64_any;
 /// for form in ["+/8=", "+/8", "-_8=", "-_8"] {
 ///     assert_eq!(decode_base64_any(form, "value").unwrap(), vec![0xfb, 0xff]);
 /// }
@@ -90,7 +100,7 @@ fn key_bytes(text: &str, what: &'static str) -> Result<Zeroizing<[u8; KEY_LEN]>,
 /// assert_eq!(key, AppKey::from_base64("h09acJ8QSLPw40XZxdNfLbq4hXzWInC5zXL319RdXUI")?);
 /// assert_eq!(key.to_base64(), "h09acJ8QSLPw40XZxdNfLbq4hXzWInC5zXL319RdXUI=");
 /// assert!(AppKey::from_base64("c2hvcnQ=").is_err()); // 5 bytes
-/// # Ok::<(), ktwidget::keys::KeyError>(())
+/// # Ok::<(), ktwidget::KeyError>(())
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct AppKey(PublicKey);
@@ -150,7 +160,7 @@ pub fn seal(key: &AppKey, plaintext: &[u8]) -> Result<String, KeyError> {
 ///
 /// Ktpay asks each merchant to generate a sodium key pair and send the public half
 /// (base64) to `widget@ktpay.kz`. Keep the secret half: the SDK can use it to open sealed
-/// callback bodies (an opt-in guess, see [`crate::callback`]).
+/// callback bodies (an opt-in guess, see [`crate::CallbackReceiver::open_sealed_bodies_with`]).
 ///
 /// ```
 /// use ktwidget::Keypair;
@@ -168,7 +178,7 @@ pub fn seal(key: &AppKey, plaintext: &[u8]) -> Result<String, KeyError> {
 /// let secret = merchant.export_secret_key_base64();
 /// let again = Keypair::from_secret_key_base64(secret.expose_str().unwrap())?;
 /// assert_eq!(again.public_key_base64(), public_b64);
-/// # Ok::<(), ktwidget::keys::KeyError>(())
+/// # Ok::<(), ktwidget::KeyError>(())
 /// ```
 #[derive(Clone)]
 pub struct Keypair {

@@ -2,40 +2,84 @@
 //!
 //! A client for the Ktpay (KTWidget) merchant widget API: payment creation with libsodium
 //! sealed-box requests, the three answer envelopes, typed provider errors, the merchant's key
-//! pair, and callbacks. It builds on [`payments_core`] (transport, retries, timeouts, `Secret`,
-//! `Amount`).
+//! pair, and callbacks that a customer cannot forge. It builds on [`payments_core`] (transport,
+//! retries, timeouts, `Secret`, `Amount`, the inbound endpoint).
+//!
+//! The whole safe flow: the client tags each order's callback URL, the receiver takes only
+//! callbacks with the right tag, and the merchant records a [`ConfirmedStatus`], never a body.
 //!
 //! ```
-//! use ktwidget::{Client, Environment, Order, Status};
+//! use std::collections::HashMap;
+//! use std::sync::{Arc, Mutex};
+//! use ktwidget::{
+//!     CallbackReceiver, CallbackSecret, CallbackStore, CallbackTagger, Client, ConfirmedStatus,
+//!     Environment, Order, OrderId, StoredOrder,
+//! };
 //! use payments_sandbox::ktwidget::{self as sandbox, Config, CARD_SUCCESS};
+//!
+//! /// The shop's orders (a database in real life).
+//! #[derive(Default)]
+//! struct Shop(Mutex<HashMap<OrderId, StoredOrder>>);
+//!
+//! impl CallbackStore for Shop {
+//!     type Error = std::convert::Infallible;
+//!     async fn stored_order(&self, id: &OrderId) -> Result<Option<StoredOrder>, Self::Error> {
+//!         Ok(self.0.lock().unwrap().get(id).cloned())
+//!     }
+//!     async fn record(&self, confirmed: ConfirmedStatus) -> Result<(), Self::Error> {
+//!         // Called only for an allowed transition (a final status is never replaced).
+//!         if let Some(o) = self.0.lock().unwrap().get_mut(confirmed.order_id()) {
+//!             o.status = Some(confirmed.status().clone());
+//!         }
+//!         Ok(())
+//!     }
+//! }
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! // A loopback emulator of Ktpay stands in for https://fintech.test.nplus.tech here.
-//! let ktpay = sandbox::start(Config::default()).await?;
+//! let ktpay = sandbox::start(Config::default().with_time_scale(0.001)).await?;
+//!
+//! // One secret of at least 32 bytes, from your secret store (here: a fresh one).
+//! let tagger = CallbackTagger::new(CallbackSecret::generate());
+//!
+//! // The callback endpoint: a tower/hyper Service (axum: `route_service`).
+//! let shop = Arc::new(Shop::default());
+//! let endpoint = CallbackReceiver::tagged(tagger.clone(), shop.clone()).into_service();
+//! let router = axum::Router::new().route_service("/ktpay/callback", endpoint);
+//! let merchant = payments_sandbox::serve("127.0.0.1:0".parse()?, router, None).await?;
 //!
 //! // app_id and app_key come from your Ktpay manager.
 //! let client = Client::builder()
 //!     .app_id(ktpay.app_id())
 //!     .app_key_base64(&ktpay.app_key_base64()) // any of the four base64 forms
 //!     .environment(Environment::custom(&ktpay.base_url(), &ktpay.base_url())?)
-//!     // or .environment(Environment::Production) / Environment::Test
+//!     // or .environment(Environment::Production) / Environment::Test, both https
+//!     .allow_plain_http_to_loopback() // only for the local emulator
+//!     .tag_callbacks(tagger)
 //!     .build()?;
 //!
 //! let order = Order::builder("order-1", "1000.50".parse()?)
 //!     .description("Order 1")
-//!     .callback_post_url("https://shop.example/ktpay/callback")
+//!     .callback_post_url(format!("{}/ktpay/callback", merchant.base_url()))
 //!     .build()?; // validated before anything is sent
+//! // Store the order before creating the payment, and the hash once Ktpay answers.
+//! shop.0.lock().unwrap().insert(order.order_id().clone(), StoredOrder::of(&order));
 //! let created = client.create_payment(&order).await?;
-//! // Store created.transaction_hash with the order, then send the customer to the widget.
-//! assert!(created.widget_url.as_str().ends_with(&format!("/payment-card?hash={}", created.transaction_hash)));
-//!
-//! // (The customer pays on the widget page; the sandbox can do it for the example.)
+//! if let Some(o) = shop.0.lock().unwrap().get_mut(order.order_id()) {
+//!     o.transaction_hash = Some(created.transaction_hash.clone());
+//! }
+//! // Send the customer to created.widget_url. (The sandbox can pay for the example.)
 //! ktpay.pay(created.transaction_hash.as_str(), CARD_SUCCESS)?;
-//! let status = client.payment_status(&created.transaction_hash).await?; // provisional endpoint
-//! assert_eq!(status.status.status, Status::Completed);
-//! let pdf = client.receipt_pdf(&created.transaction_hash).await?;
-//! assert!(pdf.starts_with(b"%PDF-"));
+//! # ktpay.wait_for_delivery(created.transaction_hash.as_str(), std::time::Duration::from_secs(10))
+//! #     .await.ok_or("no callback")?;
+//! let stored = shop.0.lock().unwrap()[order.order_id()].clone();
+//! assert!(stored.status.as_ref().is_some_and(|s| s.is_completed()));
+//!
+//! // Reconciliation (for an order whose callback never came): Ktpay's own answer.
+//! let confirmed = client.confirm_status(&stored).await?; // provisional endpoint
+//! assert!(confirmed.is_paid());
+//! # merchant.shutdown().await;
 //! # Ok(())
 //! # }
 //! ```
@@ -49,6 +93,9 @@
 //! ever logged. The `app_key` is accepted in any of the four base64 forms, because the seed
 //! documentation's JS snippet (`sodium.from_base64(key)`) defaults to URL-safe without padding
 //! and throws on the documented padded key.
+//!
+//! The API and widget base URLs must be `https://`; plain `http://` is allowed only to a
+//! loopback host, with [`ClientBuilder::allow_plain_http_to_loopback`].
 //!
 //! ## Answers
 //!
@@ -70,6 +117,7 @@
 //! | [`Client::acquirer_options`] | `GET .../payment/{hash}/acquirer-options` | `payment_page` |
 //! | [`Client::receipt_pdf`] | `GET .../payment/{hash}/pdf` | checked to start with `%PDF-` |
 //! | [`Client::payment_status`] | `GET .../payment/{hash}` | **provisional** |
+//! | [`Client::confirm_status`] | the status call, checked against a [`StoredOrder`] | **provisional** |
 //! | [`Client::cancel_payment`] | `POST .../payment/{hash}/cancel` | **provisional** |
 //! | [`Client::refund_payment`] | `POST .../payment/{hash}/refund` | **provisional**, sealed `{"amount"}` |
 //!
@@ -80,58 +128,55 @@
 //!
 //! ## Callbacks
 //!
-//! See [`callback`]: parse → look up the stored order → verify (`order_id`, `amount`, and the
-//! hash once known; callbacks are unsigned) → persist → acknowledge with HTTP 200,
-//! `application/json`, `{"status":"ok"}`. [`CallbackHandler`] does it on bytes or on an
-//! `http::Request` (hyper, axum). Opening a non-JSON callback body as a sealed box with the
-//! merchant's [`Keypair`] is an opt-in **guess**.
+//! A callback body is a [`CallbackHint`]: the customer knows everything in it. The tag
+//! ([`CallbackTagger`]) that the client puts in the sealed `callback_post_url` is what tells
+//! Ktpay's callbacks from forgeries; [`CallbackReceiver`] checks it in constant time, checks the
+//! callback against the [`StoredOrder`], never replaces a stored final status
+//! ([`Transition`]), records a [`ConfirmedStatus`] through your [`CallbackStore`], and answers
+//! HTTP 200, `application/json`, `{"status":"ok"}`, all inside core's
+//! [`payments_core::inbound::InboundService`]. A merchant who cannot tag opts in by name to
+//! [`CallbackReceiver::confirm_untagged_callbacks_with_status_call`]. Opening a non-JSON
+//! callback body as a sealed box with the merchant's [`Keypair`] is an opt-in **guess**
+//! ([`CallbackReceiver::open_sealed_bodies_with`]).
 //!
 //! ## Choices made where Ktpay is silent
 //!
-//! The integration guide (`docs/providers/ktwidget.md`) lists the same choices.
-//!
-//! - The default environment is [`Environment::Test`], so nothing reaches production by accident.
-//! - Request bodies use standard padded base64; keys and sealed boxes are read in any base64 form.
-//! - Amounts are written as the shortest exact decimal (`1000.5`, `12`), never through `f64`;
-//!   answers may carry numbers or strings.
-//! - `show_close_button` is sent only when set; an answer without it means `true`.
-//! - The widget URL is built from the widget base and the hash (query-encoded), not read from the
-//!   answer.
-//! - Status, cancel and refund use provisional paths with `Auth-Identifier`; cancel has no body;
-//!   refund's body is the sealed `{"amount"}`; the status and cancel answers are read in the
-//!   callback's shape; the refund answer's fields are all optional.
-//! - `acquirer_options` and `receipt_pdf` also send `Auth-Identifier`, although the examples show
-//!   none.
-//! - A refusal with a `500xxxx` code counts as retryable ([`Error::is_retryable`]), but no
-//!   non-idempotent call (create, cancel, refund) is re-sent automatically once it may have
-//!   arrived.
-//! - Lenient reading: ids as numbers or strings; `error.code` as a number or a string; `success`
-//!   as a boolean, `0`/`1` or `"true"`/`"false"`; timestamps with a space instead of `T`.
-//! - A refused callback is answered HTTP 400 `{"status":"error"}`, so Ktpay delivers it again;
-//!   [`CallbackHandler::receive_http`] caps bodies at 64 KiB.
-//! - Order validation adds conservative limits: ids ≤ 255 characters, description ≤ 1000.
+//! The integration guide (`docs/providers/ktwidget.md`, section 9) lists every choice, with how
+//! to override each: the environment, the base64 forms, amounts, the provisional endpoints, the
+//! lenient reading of answers and callbacks, the callback tag and where it travels, the answers
+//! to refused callbacks, phones and `service_id`.
 //!
 //! ## Features
 //!
 //! `ring` (default) or `aws-lc-rs`, and `webpki-roots` (default) or `native-roots`, forwarded to
 //! [`payments_core`].
 
-pub mod callback;
-pub mod client;
-pub mod error;
-pub mod keys;
-pub mod order;
-mod transformers;
+mod client;
+mod error;
+mod inbound;
+mod keys;
+mod model;
+mod operations;
+mod tag;
+mod wire;
 
-pub use callback::{
-    CallbackError, CallbackHandler, ErrorType, ExpectedOrder, Notification, Status, StatusInfo,
-    TransactionError,
+pub use client::{
+    Client, ClientBuilder, Environment, Paths, Sealer, AUTH_IDENTIFIER, PRODUCTION_API,
+    PRODUCTION_WIDGET, PROVIDER, TEST_API, TEST_WIDGET,
 };
-pub use client::{Client, ClientBuilder, Environment, Paths, PaymentCreated, Refund, Sealer};
-pub use error::{Error, ProviderError};
-pub use keys::{AppKey, KeyError, Keypair};
-pub use order::{
-    CallbackUrl, CallbackUrls, ContractValue, Order, OrderBuilder, OrderId, PaymentKind, ServiceId,
-    TransactionHash, User, ValidationError,
+pub use error::{codes, Error, ProviderError};
+pub use inbound::{
+    acknowledgement, CallbackError, CallbackHint, CallbackReceiver, CallbackStore, ConfirmedStatus,
+    Evidence, StoredOrder,
+};
+pub use keys::{
+    decode_base64_any, encode_base64, seal, AppKey, KeyError, Keypair, KEY_LEN, SEAL_OVERHEAD,
+};
+pub use model::{
+    normalise_phone, CallbackUrl, CallbackUrls, ContractValue, ErrorType, Order, OrderBuilder,
+    OrderId, PaymentCreated, PaymentKind, Refund, ServiceId, Status, StatusInfo, Timestamp,
+    TimestampError, Transaction, TransactionError, TransactionHash, Transition, User,
+    ValidationError,
 };
 pub use payments_core::{Amount, RetryPolicy, Secret, Timeouts};
+pub use tag::{CallbackSecret, CallbackTagger, TagPlacement, DEFAULT_TAG_PARAMETER, TAG_LEN};

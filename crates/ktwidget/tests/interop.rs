@@ -2,7 +2,7 @@
 //! through Python ctypes; see `fixtures/make_sealed_box.py`) opens with this crate's
 //! `crypto_box`-based implementation, and this crate's boxes open with the same key pair.
 
-use ktwidget::keys::{decode_base64_any, encode_base64};
+use ktwidget::{decode_base64_any, encode_base64};
 use ktwidget::{AppKey, Keypair, Secret};
 
 struct Fixture {
@@ -37,7 +37,7 @@ fn libsodium_sealed_box_opens_with_crypto_box() {
     assert_eq!(order["order"]["order_id"], "Order1");
     // The box layout: 32-byte ephemeral key + 16-byte MAC + plaintext.
     let raw = decode_base64_any(&f.ciphertext, "ciphertext").unwrap();
-    assert_eq!(raw.len(), f.plaintext.len() + ktwidget::keys::SEAL_OVERHEAD);
+    assert_eq!(raw.len(), f.plaintext.len() + ktwidget::SEAL_OVERHEAD);
 }
 
 #[test]

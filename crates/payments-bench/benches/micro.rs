@@ -39,7 +39,7 @@ fn token(c: &mut Criterion) {
 
 fn parse(c: &mut Criterion) {
     c.bench_function("ktpay_callback_parse", |b| {
-        b.iter(|| ktwidget::Notification::from_json(black_box(canned::KTPAY_CALLBACK)).unwrap())
+        b.iter(|| ktwidget::CallbackHint::parse(black_box(canned::KTPAY_CALLBACK)).unwrap())
     });
     c.bench_function("kupikupi_notification_parse", |b| {
         b.iter(|| kupikupi::Notification::parse(black_box(canned::KUPI_NOTIFICATION)).unwrap())

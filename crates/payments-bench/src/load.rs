@@ -168,6 +168,7 @@ pub async fn scenarios(server: &LoopbackServer) -> Result<Vec<Scenario>, raw::Bo
         .app_id(canned::KTPAY_APP_ID)
         .app_key_base64(canned::KTPAY_APP_KEY)
         .environment(ktwidget::Environment::custom(&base, &base)?)
+        .allow_plain_http_to_loopback()
         .build()?;
     let order = Arc::new(canned::ktpay_order_1kb());
     let sdk_kt = call(move || {
@@ -478,6 +479,7 @@ pub fn run_sandbox(time: Duration, workers: usize) -> Result<(f64, u64), raw::Bo
                 &kt_emu.base_url(),
                 &kt_emu.base_url(),
             )?)
+            .allow_plain_http_to_loopback()
             .build()?;
         let kk = kupikupi::Client::builder()
             .platform_uid(kk_emu.platform_uid())

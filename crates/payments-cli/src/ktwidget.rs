@@ -1,11 +1,14 @@
 //! `payments ktwidget ...`: Ktpay (KTWidget) tools.
 
-use std::io::{Read, Write};
+use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Subcommand, ValueEnum};
-use ktwidget::callback::CallbackHandler;
-use ktwidget::{AppKey, Client, Environment, Keypair, Order, User};
+use ktwidget::{
+    AppKey, CallbackHint, CallbackSecret, CallbackTagger, Client, Environment, Keypair, Order, User,
+};
+use payments_cli::secret_input::{warn_on_stderr, SecretArg, Stdin};
 
 /// Ktpay (KTWidget) verbs.
 #[derive(Debug, Subcommand)]
@@ -21,21 +24,22 @@ pub enum Command {
         #[arg(long, allow_hyphen_values = true)]
         app_key: String,
     },
-    /// Parse a callback body on stdin and print it as normalised JSON (exit 1 with a one-line
-    /// error if it is invalid).
+    /// Parse a callback body on stdin and print what it says as normalised JSON (exit 1 with a
+    /// one-line error if it is invalid). A callback body proves nothing by itself: this only
+    /// reads it.
     ParseCallback {
         /// Opt-in (a guess): open a non-JSON body as a sealed box with this merchant secret key
-        /// (base64).
-        #[arg(
-            long,
-            env = "KTWIDGET_MERCHANT_SECRET_KEY",
-            hide_env_values = true,
-            allow_hyphen_values = true
-        )]
+        /// (base64). On the command line it is visible to other users: prefer
+        /// KTWIDGET_MERCHANT_SECRET_KEY or --merchant-secret-key-file.
+        #[arg(long, allow_hyphen_values = true)]
         merchant_secret_key: Option<String>,
+        /// Read the merchant secret key from this file.
+        #[arg(long, conflicts_with = "merchant_secret_key")]
+        merchant_secret_key_file: Option<PathBuf>,
     },
     /// Create a payment and print {"transaction_hash", "show_close_button", "widget_url"}.
-    /// Credentials come from KTWIDGET_APP_ID and KTWIDGET_APP_KEY.
+    /// Credentials come from KTWIDGET_APP_ID and KTWIDGET_APP_KEY; the callback secret (which
+    /// tags callback_post_url) from KTWIDGET_CALLBACK_SECRET or --callback-secret-file.
     Create(Box<CreateArgs>),
 }
 
@@ -46,6 +50,15 @@ pub enum Env {
     Production,
     /// fintech.test.nplus.tech / widget.test.nplus.tech
     Test,
+}
+
+/// Where the callback tag goes.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum TagIn {
+    /// A query parameter (--callback-tag-parameter).
+    Query,
+    /// One more path segment at the end of callback_post_url's path.
+    Path,
 }
 
 /// The arguments of `payments ktwidget create`.
@@ -65,9 +78,28 @@ pub struct CreateArgs {
     /// The environment (ignored when --api-url is given).
     #[arg(long, value_enum, default_value = "test")]
     env: Env,
-    /// A custom API base URL (e.g. the sandbox).
+    /// A custom API base URL: https, or plain http to loopback with
+    /// --allow-plain-http-to-loopback (e.g. the sandbox).
     #[arg(long)]
     api_url: Option<String>,
+    /// Allow plain http:// API and widget URLs, and tagged callback URLs, to a loopback host
+    /// only (a local emulator such as `payments sandbox`).
+    #[arg(long)]
+    allow_plain_http_to_loopback: bool,
+    /// The callback secret (at least 32 bytes): tags callback_post_url so that the merchant's
+    /// receiver can tell Ktpay's callbacks from forgeries. On the command line it is visible to
+    /// other users: prefer KTWIDGET_CALLBACK_SECRET, --callback-secret-file, or `-` (stdin).
+    #[arg(long, allow_hyphen_values = true)]
+    callback_secret: Option<String>,
+    /// Read the callback secret from this file (`-`: stdin).
+    #[arg(long, conflicts_with = "callback_secret")]
+    callback_secret_file: Option<PathBuf>,
+    /// Where the tag goes in callback_post_url.
+    #[arg(long, value_enum, default_value = "query")]
+    callback_tag_in: TagIn,
+    /// The query parameter of the tag (with --callback-tag-in query).
+    #[arg(long, default_value = ktwidget::DEFAULT_TAG_PARAMETER)]
+    callback_tag_parameter: String,
     /// A custom widget base URL (defaults to --api-url).
     #[arg(long)]
     widget_url: Option<String>,
@@ -80,9 +112,10 @@ pub struct CreateArgs {
     /// The description.
     #[arg(long)]
     description: Option<String>,
-    /// A Ktpay service id: makes it a `service` payment (needs --contract-value).
+    /// A Ktpay service id (a positive integer): makes it a `service` payment (needs
+    /// --contract-value).
     #[arg(long, requires = "contract_value")]
-    service_id: Option<u64>,
+    service_id: Option<String>,
     /// The service's contract value (phone, account number...).
     #[arg(long, requires = "service_id")]
     contract_value: Option<String>,
@@ -104,7 +137,8 @@ pub struct CreateArgs {
     /// user.merchant_user_id.
     #[arg(long)]
     user_id: Option<String>,
-    /// user.phone.
+    /// user.phone: spaces, hyphens and parentheses are removed, and 8XXXXXXXXXX is read as
+    /// +7XXXXXXXXXX.
     #[arg(long)]
     user_phone: Option<String>,
     /// user.email.
@@ -118,10 +152,10 @@ fn fail(msg: impl std::fmt::Display) -> ExitCode {
     ExitCode::FAILURE
 }
 
-fn read_stdin() -> Result<Vec<u8>, std::io::Error> {
-    let mut buf = Vec::new();
-    std::io::stdin().read_to_end(&mut buf)?;
-    Ok(buf)
+/// What is wrong with JSON that serde_json refused, without its message (which quotes the value
+/// it refused).
+fn json_problem(e: &serde_json::Error) -> String {
+    format!("line {}, column {}", e.line(), e.column())
 }
 
 fn print_line(s: &str) -> ExitCode {
@@ -160,12 +194,12 @@ pub async fn run(cmd: Command) -> ExitCode {
                 Ok(k) => k,
                 Err(e) => return fail(e),
             };
-            let input = match read_stdin() {
+            let input = match Stdin::default().read_all("the body") {
                 Ok(b) => b,
                 Err(e) => return fail(e),
             };
             if let Err(e) = serde_json::from_slice::<serde_json::Value>(&input) {
-                return fail(format!("stdin is not JSON: {e}"));
+                return fail(format!("stdin is not JSON ({})", json_problem(&e)));
             }
             match key.seal_base64(input.trim_ascii()) {
                 Ok(sealed) => print_line(&sealed),
@@ -174,20 +208,39 @@ pub async fn run(cmd: Command) -> ExitCode {
         }
         Command::ParseCallback {
             merchant_secret_key,
+            merchant_secret_key_file,
         } => {
-            let mut handler = CallbackHandler::new();
-            if let Some(sk) = merchant_secret_key {
-                match Keypair::from_secret_key_base64(&sk) {
-                    Ok(kp) => handler = handler.with_merchant_keypair(kp),
-                    Err(e) => return fail(e),
-                }
+            let mut stdin = Stdin::default();
+            let secret = SecretArg {
+                flag: "merchant-secret-key",
+                value: merchant_secret_key,
+                file: merchant_secret_key_file.as_deref(),
+                env: "KTWIDGET_MERCHANT_SECRET_KEY",
             }
-            let body = match read_stdin() {
+            .resolve(&mut stdin, &mut warn_on_stderr);
+            let secret = match secret {
+                Ok(s) => s,
+                Err(e) => return fail(e),
+            };
+            // The body is claimed before the key is decoded: a key and a body both on stdin is
+            // the clearer error.
+            let body = match stdin.read_all("the body") {
                 Ok(b) => b,
                 Err(e) => return fail(e),
             };
-            match handler.parse(&body) {
-                Ok(n) => print_line(&n.to_json()),
+            let keypair = match secret {
+                None => None,
+                Some(sk) => match Keypair::from_secret_key_base64(sk.expose_str().unwrap_or("")) {
+                    Ok(kp) => Some(kp),
+                    Err(e) => return fail(format!("--merchant-secret-key: {e}")),
+                },
+            };
+            let hint = match &keypair {
+                Some(kp) => CallbackHint::open_and_parse(&body, kp),
+                None => CallbackHint::parse(&body),
+            };
+            match hint {
+                Ok(h) => print_line(&h.to_json()),
                 Err(e) => fail(e),
             }
         }
@@ -209,12 +262,39 @@ async fn create(a: CreateArgs) -> ExitCode {
             Env::Test => Environment::Test,
         },
     };
-    let client = match Client::builder()
+    let mut builder = Client::builder()
         .app_id(a.app_id)
         .app_key_base64(&a.app_key)
-        .environment(env)
-        .build()
-    {
+        .environment(env);
+    if a.allow_plain_http_to_loopback {
+        builder = builder.allow_plain_http_to_loopback();
+    }
+    let secret = SecretArg {
+        flag: "callback-secret",
+        value: a.callback_secret,
+        file: a.callback_secret_file.as_deref(),
+        env: "KTWIDGET_CALLBACK_SECRET",
+    }
+    .resolve(&mut Stdin::default(), &mut warn_on_stderr);
+    match secret {
+        Ok(None) => {}
+        Ok(Some(secret)) => {
+            let tagger = match CallbackSecret::new(secret) {
+                Ok(s) => CallbackTagger::new(s),
+                Err(e) => return fail(format!("--callback-secret: {e}")),
+            };
+            let tagger = match a.callback_tag_in {
+                TagIn::Path => tagger.in_last_path_segment(),
+                TagIn::Query => match tagger.in_query(&a.callback_tag_parameter) {
+                    Ok(t) => t,
+                    Err(e) => return fail(format!("--callback-tag-parameter: {e}")),
+                },
+            };
+            builder = builder.tag_callbacks(tagger);
+        }
+        Err(e) => return fail(e),
+    }
+    let client = match builder.build() {
         Ok(c) => c,
         Err(e) => return fail(e),
     };
@@ -224,7 +304,7 @@ async fn create(a: CreateArgs) -> ExitCode {
     };
     let mut b = Order::builder(a.order_id, amount);
     if let (Some(id), Some(contract)) = (a.service_id, a.contract_value) {
-        b = b.service(id, contract);
+        b = b.service(id.as_str(), contract);
     }
     if let Some(d) = a.description {
         b = b.description(d);

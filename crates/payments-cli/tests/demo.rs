@@ -23,7 +23,7 @@ fn demo_json_exits_0_with_every_flow_ok() {
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(v["ok"], true);
     let flows = v["flows"].as_array().unwrap();
-    assert_eq!(flows.len(), 12);
+    assert_eq!(flows.len(), 13);
     for provider in ["ktwidget", "smartpay", "kupikupi"] {
         assert!(
             flows.iter().any(|f| f["provider"] == provider),
@@ -46,6 +46,7 @@ fn demo_json_exits_0_with_every_flow_ok() {
         "REJECTED",
         "CANCELED",
         "cancelled",
+        "forgery refused, order unpaid",
     ] {
         assert!(observed.contains(&expected), "{expected} in {observed:?}");
     }
@@ -69,7 +70,7 @@ fn demo_prints_a_plain_table_when_not_a_terminal() {
     for col in ["flow", "expected", "observed", "time"] {
         assert!(header.contains(col), "{header}");
     }
-    assert!(stdout.contains("12 of 12 flows reached their expected outcome"));
+    assert!(stdout.contains("13 of 13 flows reached their expected outcome"));
     // Progress is plain lines on stderr, one per step.
     assert!(stderr.contains("ktwidget  ecom payment + callback: expecting completed"));
     assert!(stderr.contains("· open the transfer form"));
@@ -100,7 +101,15 @@ fn rust_log_trace_never_prints_a_secret() {
     let mut needles: Vec<String> = vec![
         secrets["kupikupi_secret_key"].as_str().unwrap().to_owned(),
         secrets["smartpay_password"].as_str().unwrap().to_owned(),
+        secrets["ktwidget_callback_secret"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
     ];
+    // Each Ktpay callback tag lets its holder post that order's status.
+    let tags = secrets["ktwidget_callback_tags"].as_array().unwrap();
+    assert!(tags.len() >= 6, "every Ktpay payment was tagged: {tags:?}");
+    needles.extend(tags.iter().map(|t| t.as_str().unwrap().to_owned()));
     let cookies = secrets["smartpay_cookies"].as_array().unwrap();
     assert!(!cookies.is_empty(), "the demo authenticated at Smart Pay");
     needles.extend(cookies.iter().map(|c| c.as_str().unwrap().to_owned()));
@@ -117,7 +126,12 @@ fn rust_log_trace_never_prints_a_secret() {
         assert!(!stdout.contains(needle.as_str()), "a secret in stdout");
         assert!(!stderr.contains(needle.as_str()), "a secret in stderr");
     }
-    for marker in ["PRIVATE KEY", "kassa_session=", "\"token\""] {
+    for marker in [
+        "PRIVATE KEY",
+        "kassa_session=",
+        "\"token\"",
+        "ktwidget_tag=",
+    ] {
         assert!(!stderr.contains(marker), "{marker} in stderr");
         assert!(!stdout.contains(marker), "{marker} in stdout");
     }

@@ -4,14 +4,14 @@ mod common;
 
 use std::process::Output;
 
-use ktwidget::keys::{decode_base64_any, KEY_LEN};
-use ktwidget::Keypair;
+use ktwidget::{decode_base64_any, Keypair, KEY_LEN};
 use serde_json::Value;
 
 const UNSET: &[&str] = &[
     "KTWIDGET_APP_ID",
     "KTWIDGET_APP_KEY",
     "KTWIDGET_MERCHANT_SECRET_KEY",
+    "KTWIDGET_CALLBACK_SECRET",
 ];
 
 fn run(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Output {
@@ -64,9 +64,15 @@ fn seal_prints_standard_base64_that_opens() {
     assert!(!sealed.contains(['-', '_']));
     assert_eq!(&kp.open_base64(sealed).unwrap()[..], json);
 
-    let o = run(&["ktwidget", "seal", "--app-key", pk], b"not json", &[]);
+    let o = run(
+        &["ktwidget", "seal", "--app-key", pk],
+        br#"{"order": s3cr3t}"#,
+        &[],
+    );
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).starts_with("error: stdin is not JSON"));
+    // serde_json's own message would quote the input; the error says where, not what.
+    assert!(!stderr(&o).contains("s3cr3t"), "{}", stderr(&o));
     let o = run(&["ktwidget", "seal", "--app-key", "c2hvcnQ="], json, &[]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("32 bytes"), "{}", stderr(&o));
@@ -100,17 +106,68 @@ fn parse_callback_normalises_or_fails_with_one_line() {
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(stderr(&o).lines().count(), 1);
 
+    // A timestamp without an offset (PHP's default) is read and kept as sent.
+    let naive = CALLBACK.replace("2019-02-05T14:22:53+06:00", "2019-02-05 14:22:53");
+    let o = run(&["ktwidget", "parse-callback"], naive.as_bytes(), &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["created_at"], "2019-02-05 14:22:53");
+}
+
+#[test]
+fn the_merchant_secret_key_comes_from_the_environment_a_file_or_the_command_line_with_a_warning() {
     // Opt-in sealed body with the merchant's secret key.
     let kp = Keypair::generate();
     let sealed = kp.app_key().seal_base64(CALLBACK.as_bytes()).unwrap();
     let sk = kp.export_secret_key_base64();
+    let sk = sk.expose_str().unwrap();
     let o = run(
         &["ktwidget", "parse-callback"],
         sealed.as_bytes(),
-        &[("KTWIDGET_MERCHANT_SECRET_KEY", sk.expose_str().unwrap())],
+        &[("KTWIDGET_MERCHANT_SECRET_KEY", sk)],
     );
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("af7ed500aa9f2132fae4b63e936af641bcc4ebaf"));
+    assert!(stderr(&o).is_empty(), "{}", stderr(&o));
+
+    let dir = std::env::temp_dir().join(format!("payments-cli-kt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("merchant.key");
+    std::fs::write(&file, format!("{sk}\n")).unwrap();
+    let o = run(
+        &[
+            "ktwidget",
+            "parse-callback",
+            "--merchant-secret-key-file",
+            file.to_str().unwrap(),
+        ],
+        sealed.as_bytes(),
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).is_empty(), "{}", stderr(&o));
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    let o = run(
+        &["ktwidget", "parse-callback", "--merchant-secret-key", sk],
+        sealed.as_bytes(),
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("visible to other users"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!stderr(&o).contains(sk));
+    // The key and the body cannot both come from stdin.
+    let o = run(
+        &["ktwidget", "parse-callback", "--merchant-secret-key", "-"],
+        sealed.as_bytes(),
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("stdin"), "{}", stderr(&o));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -131,6 +188,7 @@ async fn create_against_the_sandbox() {
                 "create",
                 "--api-url",
                 &b,
+                "--allow-plain-http-to-loopback",
                 "--order-id",
                 "cli-1",
                 "--amount",
@@ -160,7 +218,7 @@ async fn create_against_the_sandbox() {
     assert_eq!(p.order_id, "cli-1");
 
     // A duplicate order id is Ktpay's validation error, on one line.
-    let b = base.clone();
+    let (b, i, k) = (base.clone(), id.clone(), key.clone());
     let o = tokio::task::spawn_blocking(move || {
         run(
             &[
@@ -168,13 +226,14 @@ async fn create_against_the_sandbox() {
                 "create",
                 "--api-url",
                 &b,
+                "--allow-plain-http-to-loopback",
                 "--order-id",
                 "cli-1",
                 "--amount",
                 "1",
             ],
             b"",
-            &[("KTWIDGET_APP_ID", &id), ("KTWIDGET_APP_KEY", &key)],
+            &[("KTWIDGET_APP_ID", &i), ("KTWIDGET_APP_KEY", &k)],
         )
     })
     .await
@@ -183,6 +242,107 @@ async fn create_against_the_sandbox() {
     let err = stderr(&o);
     assert!(err.contains("4220002"), "{err}");
     assert_eq!(err.lines().count(), 1);
+
+    // Plain http without the opt-in: refused before anything is sent.
+    let (b, i, k) = (base.clone(), id.clone(), key.clone());
+    let o = tokio::task::spawn_blocking(move || {
+        run(
+            &[
+                "ktwidget",
+                "create",
+                "--api-url",
+                &b,
+                "--order-id",
+                "clear-1",
+                "--amount",
+                "1",
+            ],
+            b"",
+            &[("KTWIDGET_APP_ID", &i), ("KTWIDGET_APP_KEY", &k)],
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("in clear"), "{}", stderr(&o));
+    assert!(emu.payment_by_order("clear-1").is_none());
+
+    // A callback secret (from the environment) tags callback_post_url.
+    let secret = "s".repeat(40);
+    let (b, i, k, sec) = (base.clone(), id.clone(), key.clone(), secret.clone());
+    let o = tokio::task::spawn_blocking(move || {
+        run(
+            &[
+                "ktwidget",
+                "create",
+                "--api-url",
+                &b,
+                "--allow-plain-http-to-loopback",
+                "--order-id",
+                "cli-tagged",
+                "--amount",
+                "12",
+                "--callback-post-url",
+                "http://127.0.0.1:9/ktpay/callback",
+            ],
+            b"",
+            &[
+                ("KTWIDGET_APP_ID", &i),
+                ("KTWIDGET_APP_KEY", &k),
+                ("KTWIDGET_CALLBACK_SECRET", &sec),
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).is_empty(), "{}", stderr(&o));
+    let p = emu.payment_by_order("cli-tagged").unwrap();
+    let tagger = ktwidget::CallbackTagger::new(
+        ktwidget::CallbackSecret::new(ktwidget::Secret::from(secret.as_str())).unwrap(),
+    );
+    let expected = tagger.tagged_url(
+        ktwidget::CallbackUrl::parse("callback_post_url", "http://127.0.0.1:9/ktpay/callback")
+            .unwrap()
+            .as_url(),
+        &ktwidget::OrderId::new("cli-tagged").unwrap(),
+        "12".parse().unwrap(),
+    );
+    assert_eq!(p.urls["callback_post_url"], expected.as_str());
+    // On the command line it works, with a warning; too short, it is refused.
+    let (b, i, k) = (base.clone(), id.clone(), key.clone());
+    let o = tokio::task::spawn_blocking(move || {
+        run(
+            &[
+                "ktwidget",
+                "create",
+                "--api-url",
+                &b,
+                "--allow-plain-http-to-loopback",
+                "--order-id",
+                "cli-short",
+                "--amount",
+                "1",
+                "--callback-post-url",
+                "http://127.0.0.1:9/cb",
+                "--callback-secret",
+                "short",
+            ],
+            b"",
+            &[("KTWIDGET_APP_ID", &i), ("KTWIDGET_APP_KEY", &k)],
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.contains("visible to other users"), "{err}");
+    assert!(err.contains("at least 32 bytes"), "{err}");
+    assert!(
+        !err.contains("short\n") && !err.contains("\"short\""),
+        "{err}"
+    );
+    assert!(emu.payment_by_order("cli-short").is_none());
 
     // Missing credentials: clap refuses before anything is sent.
     let o = tokio::task::spawn_blocking(move || {

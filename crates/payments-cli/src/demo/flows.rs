@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use ktwidget::{CallbackSecret, CallbackTagger};
 use payments_core::{Amount, Secret};
 use payments_sandbox::ktwidget::{CARD_DECLINE, CARD_SUCCESS};
 use payments_sandbox::{Sandbox, SandboxConfig};
@@ -37,6 +38,7 @@ pub struct Demo {
     pub smartpay: smartpay::Client,
     /// The Kupi-Kupi client.
     pub kupikupi: kupikupi::Client,
+    ktwidget_callback_secret: CallbackSecret,
     kassa_ids: smartpay::KassaIdGenerator,
     run: String,
     seq: AtomicU64,
@@ -58,9 +60,17 @@ impl Demo {
         // The merchant's Kupi-Kupi credentials are the sandbox's defaults; they are checked
         // against what the sandbox reports below.
         let defaults = payments_sandbox::kupikupi::Config::default();
+        // Ktpay: one callback secret, shared by the client (which tags callback URLs) and the
+        // merchant's receiver (which refuses callbacks without the tag). The merchant id is the
+        // sandbox's (it starts from the emulator's default configuration).
+        let ktwidget_callback_secret = CallbackSecret::generate();
+        let ktpay_tagger = CallbackTagger::new(ktwidget_callback_secret.clone());
+        let ktpay_merchant_id = payments_sandbox::ktwidget::Config::default().merchant_id;
         let merchant = Merchant::start(
             &defaults.platform_uid,
             Secret::from(defaults.secret_key.as_str()),
+            ktpay_tagger.clone(),
+            ktpay_merchant_id,
         )
         .await?;
         let sandbox = Sandbox::start(
@@ -83,6 +93,8 @@ impl Demo {
                 &info.ktwidget.api_base,
                 &info.ktwidget.widget_base,
             )?)
+            .allow_plain_http_to_loopback() // the sandbox on 127.0.0.1
+            .tag_callbacks(ktpay_tagger)
             .build()?;
 
         let read = |p: &std::path::Path| {
@@ -118,6 +130,7 @@ impl Demo {
             ktwidget,
             smartpay,
             kupikupi,
+            ktwidget_callback_secret,
             kassa_ids: smartpay::KassaIdGenerator::new(),
             run: format!("{:08x}", run_nonce()),
             seq: AtomicU64::new(1),
@@ -131,6 +144,12 @@ impl Demo {
             self.run,
             self.seq.fetch_add(1, Ordering::Relaxed)
         )
+    }
+
+    /// The Ktpay callback secret the client tags with and the merchant checks (for the SDK's
+    /// leak test).
+    pub fn ktwidget_callback_secret(&self) -> &CallbackSecret {
+        &self.ktwidget_callback_secret
     }
 
     /// Stops the merchant and the sandbox.
@@ -197,6 +216,12 @@ pub fn catalog() -> Vec<Spec> {
             name: "callback after merchant failure",
             expected: "acknowledged on attempt 2",
             run: |d, s| Box::pin(ktwidget_redelivered(d, s)),
+        },
+        Spec {
+            provider: "ktwidget",
+            name: "forged callback",
+            expected: "forgery refused, order unpaid",
+            run: |d, s| Box::pin(ktwidget_forged(d, s)),
         },
         Spec {
             provider: "ktwidget",
@@ -288,10 +313,11 @@ async fn ktwidget_pay(
         .callback_force_success_url(m.success_url())
         .callback_force_failed_url(m.failed_url())
         .build()?;
-    // The shop stores the order before sending the customer away, so the callback can be
-    // checked against it.
+    // The shop stores the order before creating the payment, so the callback can be checked
+    // against it, and the hash once Ktpay answers.
     m.expect_ktwidget(order_id, amount);
     let created = demo.ktwidget.create_payment(&order).await?;
+    m.ktwidget_created(order_id, &created.transaction_hash);
 
     s.step("open the card page");
     let page = demo.browser.get(created.widget_url.as_str()).await?;
@@ -322,7 +348,7 @@ async fn ktwidget_pay(
 
 /// Waits for the callback to be applied and acknowledged, and checks the provider agrees.
 async fn ktwidget_callback(demo: &Demo, s: &Steps, paid: &KtPaid) -> Result<String, FlowError> {
-    s.step("callback: received, checked against the order, acknowledged");
+    s.step("callback: tag checked, matched to the order, recorded, acknowledged");
     let r = demo
         .merchant
         .wait_ktwidget(&paid.order_id, WAIT, |r| r.acknowledged >= 1)
@@ -370,31 +396,6 @@ async fn ktwidget_ecom(demo: Arc<Demo>, s: Steps) -> FlowResult {
     )?;
     let status = ktwidget_callback(&demo, &s, &paid).await?;
 
-    // Callbacks are unsigned: the check against the stored order is what stops a forgery.
-    s.step("a forged callback (amount changed) is refused");
-    let n = demo.ktwidget.payment_status(&paid.hash).await?;
-    let mut forged: serde_json::Value = serde_json::from_str(&n.to_json())?;
-    forged["amount"] = serde_json::json!(1);
-    let answer = demo
-        .browser
-        .post_json(&demo.merchant.ktwidget_callback_url(), forged.to_string())
-        .await?;
-    ensure(
-        answer.status == 400,
-        format!(
-            "the merchant answered a forged callback with HTTP {}",
-            answer.status
-        ),
-    )?;
-    let r = demo
-        .merchant
-        .ktwidget(&paid.order_id)
-        .ok_or("the merchant lost the order")?;
-    ensure(
-        r.invalid == 1 && r.applied == 1 && r.status.as_deref() == Some(status.as_str()),
-        "the forged callback changed the order",
-    )?;
-
     s.step("the receipt (PDF)");
     let pdf = demo.ktwidget.receipt_pdf(&paid.hash).await?;
     ensure(pdf.starts_with(b"%PDF-"), "the receipt is not a PDF")?;
@@ -430,6 +431,105 @@ async fn ktwidget_declined(demo: Arc<Demo>, s: Steps) -> FlowResult {
         .map(|t| t.as_str().to_owned())
         .unwrap_or_else(|| "no error type".into());
     Ok(format!("{status} {kind}"))
+}
+
+/// Issue 11's attack: the customer knows the order id, the amount and the hash (it is in the
+/// widget URL their browser opens) and the shop's callback route. A `completed` callback made
+/// of those passes every check against the stored order; it is refused only because it lacks
+/// the tag that travels, sealed, in `callback_post_url`. The outcome is `ok` only when both
+/// forgeries were refused and the order is still unpaid.
+async fn ktwidget_forged(demo: Arc<Demo>, s: Steps) -> FlowResult {
+    let m = &demo.merchant;
+    let order_id = demo.order_id("kt-forged");
+    let amount: Amount = "4990".parse()?;
+    s.step("create the payment (sealed box, tagged callback URL)");
+    let order = ktwidget::Order::builder(order_id.as_str(), amount)
+        .description("payments demo")
+        .callback_post_url(m.ktwidget_callback_url())
+        .callback_force_success_url(m.success_url())
+        .callback_force_failed_url(m.failed_url())
+        .build()?;
+    m.expect_ktwidget(&order_id, amount);
+    let created = demo.ktwidget.create_payment(&order).await?;
+    m.ktwidget_created(&order_id, &created.transaction_hash);
+
+    s.step("the customer opens the card page and reads the hash in its URL");
+    let page = demo.browser.get(created.widget_url.as_str()).await?;
+    ensure(
+        page.status == 200,
+        format!("card page: HTTP {}", page.status),
+    )?;
+    let hash = created
+        .widget_url
+        .query_pairs()
+        .find(|(k, _)| k == "hash")
+        .map(|(_, v)| v.into_owned())
+        .ok_or("the widget URL has no hash")?;
+
+    s.step("the customer POSTs a `completed` callback from their browser");
+    let forged = serde_json::json!({
+        "merchant_id": payments_sandbox::ktwidget::Config::default().merchant_id,
+        "order_id": order_id,
+        "description": "payments demo",
+        "amount": 4990,
+        "transaction_hash": hash,
+        "created_at": "2026-12-01T10:00:00+05:00",
+        "updated_at": null,
+        "status": {
+            "status": "completed",
+            "created_at": "2026-12-01T10:01:00+05:00",
+            "updated_at": null,
+            "error": null
+        }
+    })
+    .to_string();
+    let untagged = demo
+        .browser
+        .post_json(&m.ktwidget_callback_url(), forged.clone())
+        .await?;
+    let guessed_url = format!(
+        "{}?{}={}",
+        m.ktwidget_callback_url(),
+        ktwidget::DEFAULT_TAG_PARAMETER,
+        "0".repeat(64)
+    );
+    let guessed = demo.browser.post_json(&guessed_url, forged).await?;
+    ensure(
+        untagged.status == 403 && guessed.status == 403,
+        format!(
+            "the merchant answered the forgeries with HTTP {} and {} (expected 403)",
+            untagged.status, guessed.status
+        ),
+    )?;
+
+    s.step("the order is still unpaid");
+    let r = m.ktwidget(&order_id).ok_or("the merchant lost the order")?;
+    ensure(
+        r.applied == 0 && r.status.is_none() && r.acknowledged == 0 && r.invalid == 2,
+        format!("a forged callback changed the order: {r:?}"),
+    )?;
+    let t = demo
+        .ktwidget
+        .payment_status(&created.transaction_hash)
+        .await?;
+    ensure(
+        t.status.status == ktwidget::Status::Pending,
+        format!("Ktpay holds the payment as {}", t.status.status),
+    )?;
+
+    s.step("the shop cancels the unpaid order (provisional endpoint)");
+    demo.ktwidget
+        .cancel_payment(&created.transaction_hash)
+        .await?;
+    let r = m
+        .wait_ktwidget(&order_id, WAIT, |r| r.acknowledged >= 1)
+        .await
+        .ok_or("the cancellation's callback never arrived")?;
+    ensure(
+        r.status.as_deref() == Some("denied") && r.applied == 1,
+        format!("after the cancellation the order is {:?}", r.status),
+    )?;
+    Ok("forgery refused, order unpaid".to_string())
 }
 
 async fn ktwidget_redelivered(demo: Arc<Demo>, s: Steps) -> FlowResult {

@@ -3,6 +3,11 @@
 //! to. It keeps what it received per order, so flows and tests can check that every callback
 //! was verified, applied once and acknowledged.
 //!
+//! The Ktpay endpoint is the safe default flow: `ktwidget::CallbackReceiver::tagged` served by
+//! `payments_core::inbound::InboundService`, over an order store ([`Merchant::expect_ktwidget`]).
+//! A callback without the tag the client put in `callback_post_url` is refused (403), and what
+//! it records is a `ktwidget::ConfirmedStatus`, never a body.
+//!
 //! It can also misbehave on purpose: fail the first deliveries of one order
 //! ([`Merchant::fail_first_ktwidget`]), or refuse everything for a while
 //! ([`Merchant::set_outage`]), so the providers' retry schedules can be seen at work.
@@ -12,13 +17,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use ktwidget::callback::{CallbackHandler, ExpectedOrder};
+use ktwidget::{
+    CallbackReceiver, CallbackStore, CallbackTagger, ConfirmedStatus, OrderId, StoredOrder,
+    TransactionHash,
+};
 use kupikupi::service::NotificationService;
 use kupikupi::{Notification as KkNotification, NotificationVerifier};
 use payments_core::{Amount, Secret};
@@ -39,13 +47,13 @@ pub struct Received {
     pub applied: u32,
     /// How many were refused on purpose (injected failures, outage).
     pub refused: u32,
-    /// How many failed verification.
+    /// How many the SDK's endpoint refused (a forgery, a mismatch, an unreadable body).
     pub invalid: u32,
 }
 
 #[derive(Default)]
 struct Book {
-    ktwidget_orders: HashMap<String, Amount>,
+    ktwidget_orders: HashMap<String, StoredOrder>,
     ktwidget: HashMap<String, Received>,
     kupikupi: HashMap<String, Received>,
     fail_first: HashMap<String, u32>,
@@ -55,7 +63,37 @@ struct Inner {
     book: Mutex<Book>,
     changed: Notify,
     outage: AtomicBool,
-    kt_handler: CallbackHandler,
+}
+
+/// The shop's Ktpay orders, as the SDK's callback receiver reads and writes them.
+struct KtOrders(Arc<Inner>);
+
+impl CallbackStore for KtOrders {
+    type Error = std::convert::Infallible;
+
+    async fn stored_order(&self, id: &OrderId) -> Result<Option<StoredOrder>, Self::Error> {
+        Ok(self.0.book().ktwidget_orders.get(id.as_str()).cloned())
+    }
+
+    async fn record(&self, confirmed: ConfirmedStatus) -> Result<(), Self::Error> {
+        let id = confirmed.order_id().as_str();
+        {
+            let mut book = self.0.book();
+            let Some(stored) = book.ktwidget_orders.get_mut(id) else {
+                return Ok(());
+            };
+            // The transition rule, applied with the write (deliveries can race).
+            if !confirmed.transition_from(stored.status.as_ref()).applies() {
+                return Ok(());
+            }
+            stored.status = Some(confirmed.status().clone());
+            let r = book.ktwidget.entry(id.to_owned()).or_default();
+            r.status = Some(confirmed.status().as_str().to_owned());
+            r.applied += 1;
+        }
+        self.0.changed.notify_waiters();
+        Ok(())
+    }
 }
 
 impl Inner {
@@ -80,14 +118,22 @@ impl std::fmt::Debug for Merchant {
 
 impl Merchant {
     /// Starts the receiver on `127.0.0.1:0`. Kupi-Kupi notifications are verified against
-    /// `platform_uid` and `secret_key`.
-    pub async fn start(platform_uid: &str, secret_key: Secret) -> Result<Merchant, ServeError> {
+    /// `platform_uid` and `secret_key`; Ktpay callbacks need the tag of `ktwidget_tagger` (give
+    /// the Ktpay client the same tagger) and the merchant id `ktwidget_merchant_id`.
+    pub async fn start(
+        platform_uid: &str,
+        secret_key: Secret,
+        ktwidget_tagger: CallbackTagger,
+        ktwidget_merchant_id: u64,
+    ) -> Result<Merchant, ServeError> {
         let inner = Arc::new(Inner {
             book: Mutex::new(Book::default()),
             changed: Notify::new(),
             outage: AtomicBool::new(false),
-            kt_handler: CallbackHandler::new(),
         });
+        let ktpay = CallbackReceiver::tagged(ktwidget_tagger, KtOrders(inner.clone()))
+            .merchant_id(ktwidget_merchant_id)
+            .into_service();
         let persist = inner.clone();
         let service = NotificationService::new(
             NotificationVerifier::new(platform_uid, secret_key),
@@ -105,7 +151,13 @@ impl Merchant {
             },
         );
         let router = Router::new()
-            .route("/ktwidget/callback", post(ktwidget_callback))
+            .route(
+                "/ktwidget/callback",
+                post(move |State(inner): State<Arc<Inner>>, req: Request| {
+                    let ktpay = ktpay.clone();
+                    async move { ktwidget_callback(inner, ktpay, req).await }
+                }),
+            )
             .route(
                 "/kupikupi/notify",
                 post(move |State(inner): State<Arc<Inner>>, req: Request| {
@@ -157,13 +209,23 @@ impl Merchant {
         format!("{}/shop/failed", self.base_url())
     }
 
-    /// Stores a Ktpay order, as a shop does before sending the customer to pay: callbacks are
-    /// checked against its id and amount.
+    /// Stores a Ktpay order, as a shop does before creating the payment: callbacks are checked
+    /// against its id and amount.
     pub fn expect_ktwidget(&self, order_id: &str, amount: Amount) {
-        self.inner
-            .book()
-            .ktwidget_orders
-            .insert(order_id.to_owned(), amount);
+        if let Ok(id) = OrderId::new(order_id) {
+            self.inner
+                .book()
+                .ktwidget_orders
+                .insert(order_id.to_owned(), StoredOrder::new(id, amount));
+        }
+    }
+
+    /// Stores the transaction hash Ktpay returned for an order: callbacks are then checked
+    /// against it too.
+    pub fn ktwidget_created(&self, order_id: &str, hash: &TransactionHash) {
+        if let Some(o) = self.inner.book().ktwidget_orders.get_mut(order_id) {
+            o.transaction_hash = Some(hash.clone());
+        }
     }
 
     /// Answers the first `n` callbacks of `order_id` with HTTP 500, as a merchant whose database
@@ -297,8 +359,16 @@ fn refused_delivery(
     Some((StatusCode::SERVICE_UNAVAILABLE, "try again later").into_response())
 }
 
-async fn ktwidget_callback(State(inner): State<Arc<Inner>>, body: Bytes) -> Response {
-    let order = order_id_of(&body);
+async fn ktwidget_callback<S: CallbackStore>(
+    inner: Arc<Inner>,
+    endpoint: payments_core::inbound::InboundService<CallbackReceiver<S>>,
+    req: Request,
+) -> Response {
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return (StatusCode::PAYLOAD_TOO_LARGE, "too large").into_response();
+    };
+    let order = order_id_of(&bytes);
     if let Some(refused) = refused_delivery(&inner, |b| &mut b.ktwidget, order.as_deref()) {
         return refused;
     }
@@ -314,32 +384,27 @@ async fn ktwidget_callback(State(inner): State<Arc<Inner>>, body: Bytes) -> Resp
             return (StatusCode::INTERNAL_SERVER_ERROR, "database unavailable").into_response();
         }
     }
-    let received = inner.kt_handler.receive(&body, |n| {
-        let book = inner.book();
-        let amount = book.ktwidget_orders.get(n.order_id.as_str())?;
-        Some(ExpectedOrder::new(n.order_id.clone(), *amount))
-    });
-    match received.outcome {
-        Ok(n) => {
-            // Persist first, then acknowledge.
-            record(
-                &inner,
-                |b| &mut b.ktwidget,
-                n.order_id.as_str(),
-                n.status.status.as_str(),
-            );
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "ktwidget callback refused");
-            count(
-                &inner,
-                |b| &mut b.ktwidget,
-                order.as_deref(),
-                |r| r.invalid += 1,
-            );
-        }
-    }
-    received.ack.into_http_response().map(Body::new)
+    // The SDK's endpoint: tag, stored order, transition, record, answer.
+    let resp = endpoint
+        .handle(http::Request::from_parts(
+            parts,
+            http_body_util::Full::new(bytes),
+        ))
+        .await;
+    let taken = resp.status().is_success();
+    count(
+        &inner,
+        |b| &mut b.ktwidget,
+        order.as_deref(),
+        |r| {
+            if taken {
+                r.acknowledged += 1;
+            } else {
+                r.invalid += 1;
+            }
+        },
+    );
+    resp.map(Body::new)
 }
 
 async fn kupikupi_notify<H: kupikupi::service::NotificationHandler>(

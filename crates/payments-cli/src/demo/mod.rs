@@ -34,7 +34,8 @@ pub async fn run(json: bool) -> ExitCode {
 }
 
 /// [`run`], and when `secrets_out` is set, writes the sandbox's secrets (the Kupi-Kupi secret
-/// key, the Smart Pay password, the session cookies issued and the client key PEM) to that file
+/// key, the Smart Pay password, the session cookies issued, the client key PEM, the Ktpay
+/// callback secret and the callback tags sent) to that file
 /// (mode 0600) before stopping. It exists for the SDK's leak test, which checks that none of
 /// them appears in the demo's output, even with `RUST_LOG=trace`.
 pub async fn run_with(json: bool, secrets_out: Option<std::path::PathBuf>) -> ExitCode {
@@ -123,7 +124,25 @@ fn write_secrets(demo: &flows::Demo, path: &std::path::Path) -> std::io::Result<
         .iter()
         .map(|c| String::from_utf8_lossy(c.expose()).into_owned())
         .collect();
+    // The tags the client put in callback_post_url: each lets its holder post that order's
+    // status, so they are secrets too.
+    let tags: Vec<String> = demo
+        .sandbox
+        .ktwidget()
+        .payments()
+        .iter()
+        .filter_map(|p| p.urls.get("callback_post_url"))
+        .filter_map(|u| ktwidget::CallbackUrl::parse("callback_post_url", u).ok())
+        .filter_map(|u| {
+            u.as_url()
+                .query_pairs()
+                .find(|(k, _)| k == ktwidget::DEFAULT_TAG_PARAMETER)
+                .map(|(_, v)| v.into_owned())
+        })
+        .collect();
     let json = serde_json::json!({
+        "ktwidget_callback_secret": demo.ktwidget_callback_secret().expose().expose_str(),
+        "ktwidget_callback_tags": tags,
         "kupikupi_secret_key": info.kupikupi.secret_key,
         "smartpay_password": info.smartpay.auth.password,
         "smartpay_cookies": cookies,

@@ -1,5 +1,8 @@
-//! Wire structs and the conversions between them and the domain types. Private: the wire format
-//! can change without changing the public API.
+//! Wire structs and the conversions between them and the domain types (`TryFrom`). Private: the
+//! wire format can change without changing the public API.
+//!
+//! No error made here quotes a value from a body: serde_json's messages quote the values they
+//! refuse, so they are never passed on, and field errors say what is wrong, not what came.
 
 use std::collections::BTreeMap;
 
@@ -8,12 +11,12 @@ use payments_core::Amount;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::Value;
-use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
 
-use crate::callback::{ErrorType, Notification, Status, StatusInfo, TransactionError};
 use crate::error::ProviderError;
-use crate::order::{Order, OrderId, PaymentKind, TransactionHash, User};
+use crate::model::{
+    CallbackUrl, ErrorType, Order, OrderId, PaymentKind, Status, StatusInfo, Timestamp,
+    Transaction, TransactionError, TransactionHash, User,
+};
 
 // ---------------------------------------------------------------------------------------------
 // Outbound
@@ -56,6 +59,7 @@ struct OrderWire<'a> {
 
 #[derive(Serialize)]
 struct ServiceWire<'a> {
+    /// A JSON number, the widget guide's type.
     service_id: u64,
     contract_value: &'a str,
 }
@@ -70,10 +74,22 @@ struct UserWire<'a> {
     email: Option<&'a str>,
 }
 
+impl<'a> CreatePaymentWire<'a> {
+    /// The wire form of `o`, with `callback_post_url` replaced by `tagged_post_url` when the
+    /// client tags callbacks.
+    pub(crate) fn new(o: &'a Order, tagged_post_url: Option<&'a str>) -> Self {
+        let mut wire = CreatePaymentWire::from(o);
+        if let Some(url) = tagged_post_url {
+            wire.order.callback_post_url = Some(url);
+        }
+        wire
+    }
+}
+
 impl<'a> From<&'a Order> for CreatePaymentWire<'a> {
     fn from(o: &'a Order) -> Self {
         let c = &o.callbacks;
-        let url = |u: &'a Option<crate::order::CallbackUrl>| u.as_ref().map(|u| u.as_str());
+        let url = |u: &'a Option<CallbackUrl>| u.as_ref().map(|u| u.as_str());
         let service = match &o.kind {
             PaymentKind::Ecom => None,
             PaymentKind::Service {
@@ -319,15 +335,17 @@ pub(crate) struct RefundAnswerWire {
     status: Option<String>,
 }
 
-impl TryFrom<RefundAnswerWire> for crate::client::Refund {
+impl TryFrom<RefundAnswerWire> for crate::model::Refund {
     type Error = String;
     fn try_from(w: RefundAnswerWire) -> Result<Self, String> {
         let amount = |raw: &Option<Box<RawValue>>| -> Result<Option<Amount>, String> {
             raw.as_ref()
-                .map(|r| parse_amount(r.get()).map_err(|e| format!("an amount ({e})")))
+                .map(|r| {
+                    parse_amount(r.get()).map_err(|e| format!("an amount ({})", amount_problem(&e)))
+                })
                 .transpose()
         };
-        Ok(crate::client::Refund {
+        Ok(crate::model::Refund {
             transaction_hash: w
                 .transaction_hash
                 .as_ref()
@@ -337,6 +355,19 @@ impl TryFrom<RefundAnswerWire> for crate::client::Refund {
             refunded_total: amount(&w.refunded_total)?,
             status: w.status.map(|s| Status::from_wire(&s)),
         })
+    }
+}
+
+/// What is wrong with an amount, without quoting it (`AmountError::Malformed` quotes the text).
+pub(crate) fn amount_problem(e: &payments_core::AmountError) -> &'static str {
+    use payments_core::AmountError as E;
+    match e {
+        E::Empty => "empty",
+        E::Negative => "negative",
+        E::TooManyDecimals => "more than 2 decimal places",
+        E::Overflow { .. } => "too large",
+        E::Zero => "zero",
+        _ => "not a decimal number with at most 2 decimal places",
     }
 }
 
@@ -350,10 +381,10 @@ pub(crate) fn parse_amount(raw: &str) -> Result<Amount, payments_core::AmountErr
 }
 
 // ---------------------------------------------------------------------------------------------
-// Notifications (callbacks and the provisional status answer)
+// Transactions (callbacks and the provisional status and cancel answers)
 
 #[derive(Deserialize)]
-pub(crate) struct NotificationWire {
+pub(crate) struct TransactionWire {
     #[serde(default)]
     merchant_id: Option<Value>,
     #[serde(default)]
@@ -365,9 +396,9 @@ pub(crate) struct NotificationWire {
     #[serde(default)]
     transaction_hash: Option<Value>,
     #[serde(default)]
-    created_at: Option<String>,
+    created_at: Option<Value>,
     #[serde(default)]
-    updated_at: Option<String>,
+    updated_at: Option<Value>,
     #[serde(default)]
     status: Option<StatusWire>,
 }
@@ -375,11 +406,11 @@ pub(crate) struct NotificationWire {
 #[derive(Deserialize)]
 struct StatusWire {
     #[serde(default)]
-    status: Option<String>,
+    status: Option<Value>,
     #[serde(default)]
-    created_at: Option<String>,
+    created_at: Option<Value>,
     #[serde(default)]
-    updated_at: Option<String>,
+    updated_at: Option<Value>,
     #[serde(default)]
     error: Option<TxErrorWire>,
 }
@@ -387,90 +418,102 @@ struct StatusWire {
 #[derive(Deserialize)]
 struct TxErrorWire {
     #[serde(default)]
-    error_type: Option<String>,
+    error_type: Option<Value>,
     #[serde(default)]
-    error_message: Option<String>,
+    error_message: Option<Value>,
 }
 
-/// Why a notification's field was refused: (field, reason).
-pub(crate) type FieldError = (&'static str, String);
+/// Why a transaction's field was refused: (field, what is wrong). Never the value.
+pub(crate) type FieldError = (&'static str, &'static str);
 
-/// Parses an RFC 3339 timestamp, keeping its offset. A space instead of `T` is accepted.
-pub(crate) fn parse_time(field: &'static str, text: &str) -> Result<OffsetDateTime, FieldError> {
-    let t = text.trim();
-    OffsetDateTime::parse(t, &Rfc3339)
-        .or_else(|e| {
-            if t.len() > 10 && t.as_bytes().get(10) == Some(&b' ') {
-                let fixed = format!("{}T{}", &t[..10], &t[11..]);
-                OffsetDateTime::parse(&fixed, &Rfc3339)
-            } else {
-                Err(e)
-            }
-        })
-        .map_err(|e| (field, format!("not an RFC 3339 timestamp with offset: {e}")))
+/// A summary of a serde_json error that quotes nothing from the input: its category and
+/// position. (serde_json's own message quotes the value it refused.)
+pub(crate) fn json_problem(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let what = match e.classify() {
+        Category::Syntax => "not valid JSON",
+        Category::Eof => "JSON cut short",
+        Category::Data => "JSON of another shape",
+        Category::Io => "unreadable",
+    };
+    format!("{what} (line {}, column {})", e.line(), e.column())
 }
 
-fn opt_time(field: &'static str, v: Option<String>) -> Result<Option<OffsetDateTime>, FieldError> {
-    match v.as_deref().map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(t) => parse_time(field, t).map(Some),
+fn opt_text(field: &'static str, v: Option<Value>) -> Result<Option<String>, FieldError> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => text_of(&v).map(Some).ok_or((field, "not a string")),
     }
 }
 
-fn req_time(field: &'static str, v: Option<String>) -> Result<OffsetDateTime, FieldError> {
-    opt_time(field, v)?.ok_or((field, "missing".to_owned()))
+fn opt_time(field: &'static str, v: Option<Value>) -> Result<Option<Timestamp>, FieldError> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(t)) if t.trim().is_empty() => Ok(None),
+        Some(Value::String(t)) => Timestamp::parse(&t)
+            .map(Some)
+            .map_err(|_| (field, "not a timestamp (RFC 3339, or Y-m-d H:i:s)")),
+        Some(_) => Err((field, "not a timestamp (RFC 3339, or Y-m-d H:i:s)")),
+    }
 }
 
-impl TryFrom<NotificationWire> for Notification {
+impl TryFrom<TransactionWire> for Transaction {
     type Error = FieldError;
-    fn try_from(w: NotificationWire) -> Result<Self, FieldError> {
+    fn try_from(w: TransactionWire) -> Result<Self, FieldError> {
         let merchant_id = match &w.merchant_id {
             None | Some(Value::Null) => None,
             Some(v) => Some(
                 text_of(v)
-                    .and_then(|t| t.parse::<u64>().ok())
-                    .ok_or(("merchant_id", "not a non-negative integer".to_owned()))?,
+                    .and_then(|t| t.trim().parse::<u64>().ok())
+                    .ok_or(("merchant_id", "not a non-negative integer"))?,
             ),
         };
         let order_id = w
             .order_id
             .as_ref()
             .and_then(text_of)
-            .ok_or(("order_id", "missing".to_owned()))?;
-        let order_id = OrderId::new(order_id).map_err(|e| ("order_id", e.to_string()))?;
-        let description = match w.description {
-            None | Some(Value::Null) => None,
-            Some(v) => Some(text_of(&v).ok_or(("description", "not a string".to_owned()))?),
-        };
-        let amount = w.amount.ok_or(("amount", "missing".to_owned()))?;
-        let amount = parse_amount(amount.get()).map_err(|e| ("amount", e.to_string()))?;
+            .ok_or(("order_id", "missing"))?;
+        let order_id = OrderId::new(order_id)
+            .map_err(|_| ("order_id", "empty, too long, or with control characters"))?;
+        let description = opt_text("description", w.description)?;
+        let amount = w.amount.ok_or(("amount", "missing"))?;
+        let amount = parse_amount(amount.get()).map_err(|e| ("amount", amount_problem(&e)))?;
         let hash = w
             .transaction_hash
             .as_ref()
             .and_then(text_of)
-            .ok_or(("transaction_hash", "missing".to_owned()))?;
-        let transaction_hash =
-            TransactionHash::new(hash).map_err(|e| ("transaction_hash", e.to_string()))?;
-        let created_at = req_time("created_at", w.created_at)?;
+            .ok_or(("transaction_hash", "missing"))?;
+        let transaction_hash = TransactionHash::new(hash).map_err(|_| {
+            (
+                "transaction_hash",
+                "empty, too long, or with control characters",
+            )
+        })?;
+        let created_at = opt_time("created_at", w.created_at)?.ok_or(("created_at", "missing"))?;
         let updated_at = opt_time("updated_at", w.updated_at)?;
-        let s = w.status.ok_or(("status", "missing".to_owned()))?;
-        let status = s
-            .status
+        let s = w.status.ok_or(("status", "missing"))?;
+        let status = opt_text("status.status", s.status)?
             .as_deref()
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .map(Status::from_wire)
-            .ok_or(("status.status", "missing".to_owned()))?;
+            .ok_or(("status.status", "missing"))?;
+        let error = match s.error {
+            None => None,
+            Some(e) => Some(TransactionError {
+                error_type: opt_text("status.error.error_type", e.error_type)?
+                    .as_deref()
+                    .map(ErrorType::from_wire),
+                error_message: opt_text("status.error.error_message", e.error_message)?,
+            }),
+        };
         let status = StatusInfo {
             status,
             created_at: opt_time("status.created_at", s.created_at)?,
             updated_at: opt_time("status.updated_at", s.updated_at)?,
-            error: s.error.map(|e| TransactionError {
-                error_type: e.error_type.as_deref().map(ErrorType::from_wire),
-                error_message: e.error_message,
-            }),
+            error,
         };
-        Ok(Notification {
+        Ok(Transaction {
             merchant_id,
             order_id,
             description,
@@ -481,6 +524,22 @@ impl TryFrom<NotificationWire> for Notification {
             status,
         })
     }
+}
+
+/// Reads a transaction from JSON bytes: (what is wrong, never quoting the body) on failure.
+pub(crate) fn read_transaction(body: &[u8]) -> Result<Transaction, TransactionProblem> {
+    let wire: TransactionWire =
+        serde_json::from_slice(body).map_err(|e| TransactionProblem::Json(json_problem(&e)))?;
+    Transaction::try_from(wire).map_err(|(field, reason)| TransactionProblem::Field(field, reason))
+}
+
+/// Why [`read_transaction`] refused a body.
+#[derive(Debug)]
+pub(crate) enum TransactionProblem {
+    /// Not JSON, or not an object of the documented shape.
+    Json(String),
+    /// A field is missing or wrong.
+    Field(&'static str, &'static str),
 }
 
 #[cfg(test)]
@@ -662,5 +721,155 @@ mod tests {
         assert!(serde_json::to_string(&CreatePaymentWire::from(&big))
             .unwrap()
             .contains(r#""amount":90071992547409.93"#));
+    }
+
+    const OK: &str = r#"{"merchant_id":1,"order_id":"1","description":"Description of transactions","amount":1000,"transaction_hash":"af7ed500aa9f2132fae4b63e936af641bcc4ebaf","created_at":"2019-02-05T14:22:53+06:00","updated_at":null,"status":{"status":"completed","created_at":"2019-02-05T14:23:09+06:00","updated_at":null,"error":null}}"#;
+
+    fn tx(body: &str) -> Transaction {
+        read_transaction(body.as_bytes()).unwrap_or_else(|e| panic!("{body}: {e:?}"))
+    }
+
+    #[test]
+    fn the_documented_callback_body() {
+        let t = tx(OK);
+        assert_eq!(t.merchant_id, Some(1));
+        assert_eq!(t.status.status, Status::Completed);
+        assert!(t.updated_at.is_none());
+        assert!(t.status.error.is_none());
+        let created = t.created_at.offset_date_time().unwrap();
+        assert_eq!((created.offset().whole_hours(), created.hour()), (6, 14));
+        let json = t.to_json();
+        assert!(
+            json.contains(r#""created_at":"2019-02-05T14:22:53+06:00""#),
+            "{json}"
+        );
+        assert!(json.contains(r#""amount":1000"#), "{json}");
+        assert_eq!(tx(&json), t);
+    }
+
+    #[test]
+    fn open_enums_keep_unknown_values() {
+        let body = OK
+            .replace(r#""status":"completed""#, r#""status":"refunded""#)
+            .replace(
+                r#""error":null"#,
+                r#""error":{"error_type":"ERROR_NEW","error_message":"x"}"#,
+            );
+        let t = tx(&body);
+        assert_eq!(t.status.status, Status::Unknown("refunded".into()));
+        assert!(!t.status.status.is_final());
+        let err = t.status.error.as_ref().unwrap();
+        assert_eq!(err.error_type, Some(ErrorType::Unknown("ERROR_NEW".into())));
+        assert!(t.to_json().contains(r#""error_type":"ERROR_NEW""#));
+        for s in [
+            "pending",
+            "authorized",
+            "success",
+            "error",
+            "denied",
+            "completed",
+            "new",
+        ] {
+            let st: Status = serde_json::from_str(&format!("\"{s}\"")).unwrap();
+            assert_eq!(st.as_str(), s);
+            assert_eq!(serde_json::to_string(&st).unwrap(), format!("\"{s}\""));
+            assert_eq!(st.is_final(), matches!(s, "error" | "denied" | "completed"));
+        }
+    }
+
+    #[test]
+    fn bad_bodies_name_the_field_and_quote_nothing() {
+        for (body, field) in [
+            (
+                OK.replace(r#""amount":1000"#, r#""amount":10.001"#),
+                "amount",
+            ),
+            (OK.replace(r#""amount":1000"#, r#""amount":-1"#), "amount"),
+            (
+                OK.replace(r#""amount":1000"#, r#""amount":"1O00""#),
+                "amount",
+            ),
+            (
+                OK.replace(r#""order_id":"1""#, r#""order_id":"""#),
+                "order_id",
+            ),
+            (
+                OK.replace("2019-02-05T14:22:53+06:00", "yesterday"),
+                "created_at",
+            ),
+            (OK.replace(r#""status":"completed","#, ""), "status.status"),
+            (
+                OK.replace(r#""merchant_id":1"#, r#""merchant_id":"one""#),
+                "merchant_id",
+            ),
+            (
+                OK.replace(
+                    r#""transaction_hash":"af7ed500aa9f2132fae4b63e936af641bcc4ebaf","#,
+                    "",
+                ),
+                "transaction_hash",
+            ),
+        ] {
+            match read_transaction(body.as_bytes()) {
+                Err(TransactionProblem::Field(f, reason)) => {
+                    assert_eq!(f, field, "{body}");
+                    for quoted in ["1O00", "yesterday", "10.001", "one"] {
+                        assert!(!reason.contains(quoted), "{reason}");
+                    }
+                }
+                other => panic!("{body}: {other:?}"),
+            }
+        }
+        for body in ["", "null", "[1]", "{", "\u{0}", r#"{"amount": {"x": 1}}"#] {
+            assert!(read_transaction(body.as_bytes()).is_err(), "{body}");
+        }
+        // serde_json would quote "s3cr3t" in its message; the summary does not.
+        match read_transaction(br#"{"status": "s3cr3t"}"#) {
+            Err(TransactionProblem::Json(reason)) => {
+                assert!(!reason.contains("s3cr3t"), "{reason}");
+                assert!(reason.contains("line 1"), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn lenient_about_shapes() {
+        let body = OK
+            .replace(r#""order_id":"1""#, r#""order_id":1"#)
+            .replace(r#""merchant_id":1"#, r#""merchant_id":"1""#)
+            .replace(r#""amount":1000"#, r#""amount":"1000.00""#)
+            .replace("2019-02-05T14:23:09+06:00", "2019-02-05 14:23:09+06:00")
+            .replace("2019-02-05T14:22:53+06:00", "2019-02-05 14:22:53")
+            .replace(
+                r#""updated_at":null,"status""#,
+                r#""updated_at":"","extra":[1],"status""#,
+            );
+        let t = tx(&body);
+        assert_eq!(t.order_id.as_str(), "1");
+        assert_eq!(t.merchant_id, Some(1));
+        assert_eq!(t.amount, Amount::from_minor(100_000));
+        assert!(matches!(t.created_at, Timestamp::Local(_)));
+        assert_eq!(t.updated_at, None);
+        // The normalised JSON keeps the timestamp as sent, and reads back the same.
+        assert!(t
+            .to_json()
+            .contains(r#""created_at":"2019-02-05 14:22:53""#));
+        assert_eq!(tx(&t.to_json()), t);
+    }
+
+    #[test]
+    fn service_ids_are_sent_as_numbers() {
+        let order = Order::builder("o", "1".parse().unwrap())
+            .service("1", "17-25022")
+            .user(User::with_id("u").phone("8 777 888 99 00"))
+            .build()
+            .unwrap();
+        let json = serde_json::to_string(&CreatePaymentWire::from(&order)).unwrap();
+        assert!(
+            json.contains(r#""service":{"service_id":1,"contract_value":"17-25022"}"#),
+            "{json}"
+        );
+        assert!(json.contains(r#""phone":"+77778889900""#), "{json}");
     }
 }

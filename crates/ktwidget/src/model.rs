@@ -1,0 +1,1341 @@
+//! The data: the payment order [`crate::Client::create_payment`] seals and sends, and Ktpay's
+//! view of a transaction ([`Transaction`], [`Status`]).
+//!
+//! Every rule Ktpay's validation applies that the SDK can know is checked once, when a value is
+//! built: non-empty ids, a positive amount with at most two decimals (guaranteed by [`Amount`]),
+//! absolute `http(s)` callback URLs, a phone normalised to `+` and digits, and a `service`
+//! object exactly when `type = service` (the [`PaymentKind::Service`] variant).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::OnceLock;
+
+use payments_core::Amount;
+use time::format_description::well_known::Rfc3339;
+use time::format_description::BorrowedFormatItem;
+use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
+use url::Url;
+
+/// Field-level validation failures, collected the way Ktpay's own `validation` map is:
+/// field name → messages.
+#[derive(Clone, Debug, Default, PartialEq, Eq, thiserror::Error)]
+#[error("invalid order: {}", summary(.fields))]
+pub struct ValidationError {
+    /// Field name (as on the wire, e.g. `order_id`, `callback_post_url`) → messages.
+    pub fields: BTreeMap<String, Vec<String>>,
+}
+
+fn summary(fields: &BTreeMap<String, Vec<String>>) -> String {
+    fields
+        .iter()
+        .map(|(k, v)| format!("{k}: {}", v.join("; ")))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl ValidationError {
+    /// One failure.
+    pub fn single(field: &str, message: impl Into<String>) -> Self {
+        let mut e = ValidationError::default();
+        e.push(field, message);
+        e
+    }
+
+    /// Adds a failure.
+    pub fn push(&mut self, field: &str, message: impl Into<String>) {
+        self.fields
+            .entry(field.to_owned())
+            .or_default()
+            .push(message.into());
+    }
+
+    /// Whether there are no failures.
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+
+    /// Whether `field` failed.
+    pub fn has(&self, field: &str) -> bool {
+        self.fields.contains_key(field)
+    }
+
+    fn into_result<T>(self, ok: T) -> Result<T, ValidationError> {
+        if self.is_empty() {
+            Ok(ok)
+        } else {
+            Err(self)
+        }
+    }
+}
+
+fn check_text(field: &str, value: &str, max: usize) -> Result<(), ValidationError> {
+    if value.trim().is_empty() {
+        return Err(ValidationError::single(field, "must not be empty"));
+    }
+    if value.chars().count() > max {
+        return Err(ValidationError::single(
+            field,
+            format!("must be at most {max} characters"),
+        ));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(ValidationError::single(
+            field,
+            "must not contain control characters",
+        ));
+    }
+    Ok(())
+}
+
+macro_rules! text_newtype {
+    ($(#[$doc:meta])* $name:ident, $field:literal, $max:expr) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            /// Checks and wraps the value: not empty or blank, no control characters, bounded
+            /// length.
+            pub fn new(value: impl Into<String>) -> Result<Self, ValidationError> {
+                let value = value.into();
+                check_text($field, &value, $max)?;
+                Ok($name(value))
+            }
+
+            /// The value.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = ValidationError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                $name::new(s)
+            }
+        }
+    };
+}
+
+text_newtype!(
+    /// The merchant's order id (`order_id`): unique per payment, chosen by the merchant.
+    OrderId,
+    "order_id",
+    255
+);
+text_newtype!(
+    /// Ktpay's id of a transaction (`transaction_hash`), e.g. `af7ed500aa9f2132fae4b63e936af641bcc4ebaf`.
+    TransactionHash,
+    "transaction_hash",
+    255
+);
+text_newtype!(
+    /// The contract number for a `service` payment (`service.contract_value`): a phone number for a
+    /// mobile operator, an account number for a utility...
+    ContractValue,
+    "service.contract_value",
+    255
+);
+
+/// A Ktpay service id (`service.service_id`). Ask your Ktpay manager for the list.
+///
+/// The widget guide types it as a number, and the API reference's own example sends the string
+/// `"1"`, so it is accepted from either: a positive integer, or its decimal digits as text
+/// (surrounding whitespace ignored). It is always sent as a JSON number, the guide's type.
+///
+/// ```
+/// use ktwidget::ServiceId;
+/// assert_eq!(ServiceId::new(1)?, "1".parse::<ServiceId>()?);
+/// assert_eq!(ServiceId::try_from(" 42 ")?.get(), 42);
+/// assert!("0".parse::<ServiceId>().is_err());
+/// assert!("1.5".parse::<ServiceId>().is_err());
+/// assert!(ServiceId::try_from(-3).is_err());
+/// # Ok::<(), ktwidget::ValidationError>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ServiceId(u64);
+
+const SERVICE_ID: &str = "service.service_id";
+
+impl ServiceId {
+    /// A service id; zero is refused.
+    pub fn new(id: u64) -> Result<Self, ValidationError> {
+        if id == 0 {
+            Err(ValidationError::single(
+                SERVICE_ID,
+                "must be a positive number",
+            ))
+        } else {
+            Ok(ServiceId(id))
+        }
+    }
+
+    /// The number.
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+impl std::str::FromStr for ServiceId {
+    type Err = ValidationError;
+
+    /// Reads the decimal digits of a positive integer (`"1"`), surrounding whitespace ignored.
+    fn from_str(text: &str) -> Result<Self, ValidationError> {
+        let t = text.trim();
+        if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ValidationError::single(
+                SERVICE_ID,
+                "must be a positive integer (a number, or its digits as text)",
+            ));
+        }
+        let id = t
+            .parse::<u64>()
+            .map_err(|_| ValidationError::single(SERVICE_ID, "is too large for a service id"))?;
+        ServiceId::new(id)
+    }
+}
+
+impl fmt::Display for ServiceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+macro_rules! service_id_from_int {
+    ($($t:ty),*) => {$(
+        impl TryFrom<$t> for ServiceId {
+            type Error = ValidationError;
+            fn try_from(id: $t) -> Result<Self, ValidationError> {
+                let id = u64::try_from(id).map_err(|_| {
+                    ValidationError::single(SERVICE_ID, "must be a positive number")
+                })?;
+                ServiceId::new(id)
+            }
+        }
+    )*};
+}
+service_id_from_int!(u32, u64, i32, i64, usize);
+
+impl TryFrom<&str> for ServiceId {
+    type Error = ValidationError;
+    fn try_from(text: &str) -> Result<Self, ValidationError> {
+        text.parse()
+    }
+}
+
+impl TryFrom<String> for ServiceId {
+    type Error = ValidationError;
+    fn try_from(text: String) -> Result<Self, ValidationError> {
+        text.parse()
+    }
+}
+
+impl TryFrom<&String> for ServiceId {
+    type Error = ValidationError;
+    fn try_from(text: &String) -> Result<Self, ValidationError> {
+        text.parse()
+    }
+}
+
+impl From<std::convert::Infallible> for ValidationError {
+    fn from(never: std::convert::Infallible) -> Self {
+        match never {}
+    }
+}
+
+/// An absolute `http` or `https` URL, for the callback and redirect fields.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct CallbackUrl(Url);
+
+impl CallbackUrl {
+    /// Parses and checks `text` (absolute, `http` or `https`, with a host). `field` names the
+    /// field in the error.
+    pub fn parse(field: &str, text: &str) -> Result<Self, ValidationError> {
+        let url = Url::parse(text.trim())
+            .map_err(|e| ValidationError::single(field, format!("is not an absolute URL: {e}")))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(ValidationError::single(field, "must be an http(s) URL"));
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err(ValidationError::single(field, "must have a host"));
+        }
+        Ok(CallbackUrl(url))
+    }
+
+    /// The URL.
+    pub fn as_url(&self) -> &Url {
+        &self.0
+    }
+
+    /// The URL as text.
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+}
+
+impl From<CallbackUrl> for Url {
+    fn from(value: CallbackUrl) -> Self {
+        value.0
+    }
+}
+
+/// The payment mode (`type`): a sale of the merchant's own goods, or a payment to a Ktpay
+/// service. The service's fields exist only in the variant that requires them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PaymentKind {
+    /// `type = "ecom"`: payment for the merchant's goods or services.
+    Ecom,
+    /// `type = "service"`: payment to a Ktpay service (mobile top-up, utilities...). The card
+    /// is charged after the service's accrual succeeds.
+    Service {
+        /// `service.service_id`.
+        service_id: ServiceId,
+        /// `service.contract_value`.
+        contract_value: ContractValue,
+    },
+}
+
+impl PaymentKind {
+    /// The wire value of `type`.
+    pub fn wire_type(&self) -> &'static str {
+        match self {
+            PaymentKind::Ecom => "ecom",
+            PaymentKind::Service { .. } => "service",
+        }
+    }
+}
+
+/// The URLs Ktpay calls or redirects to. Any left out falls back to the merchant's settings at
+/// Ktpay.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CallbackUrls {
+    /// `callback_post_url`: where Ktpay POSTs the final status (see [`crate::CallbackReceiver`]; with [`crate::ClientBuilder::tag_callbacks`] it is sent with the order's tag).
+    pub post: Option<CallbackUrl>,
+    /// `callback_back_url`: where the customer returns to the merchant's site.
+    pub back: Option<CallbackUrl>,
+    /// `callback_success_url`: where a successful payment returns.
+    pub success: Option<CallbackUrl>,
+    /// `callback_failed_url`: where a failed payment returns.
+    pub failed: Option<CallbackUrl>,
+    /// `callback_force_back_url`: redirect at once, skipping the widget's result page.
+    pub force_back: Option<CallbackUrl>,
+    /// `callback_force_success_url`: redirect a success at once.
+    pub force_success: Option<CallbackUrl>,
+    /// `callback_force_failed_url`: redirect a failure at once.
+    pub force_failed: Option<CallbackUrl>,
+}
+
+/// Normalises a phone as written by people into `+` and digits: spaces, hyphens and parentheses
+/// are removed, and a number without `+` whose 11 digits begin with `8` (the Kazakh and Russian
+/// trunk form) becomes `+7…`. The result has 5 to 15 digits (E.164's maximum).
+///
+/// ```
+/// use ktwidget::normalise_phone;
+/// assert_eq!(normalise_phone("+7 777 888 99 00").unwrap(), "+77778889900");
+/// assert_eq!(normalise_phone("8 (777) 888-99-00").unwrap(), "+77778889900");
+/// assert_eq!(normalise_phone("77778889900").unwrap(), "+77778889900");
+/// assert_eq!(normalise_phone("+86 138 0013 8000").unwrap(), "+8613800138000"); // `+8…` is a country code
+/// assert!(normalise_phone("12ab").is_err());
+/// ```
+pub fn normalise_phone(text: &str) -> Result<String, &'static str> {
+    let mut compact: String = text
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '\u{a0}' | '\t' | '-' | '(' | ')'))
+        .collect();
+    let plus = compact.starts_with('+');
+    if plus {
+        compact.remove(0);
+    }
+    if compact.len() < 5 || compact.len() > 15 || !compact.bytes().all(|b| b.is_ascii_digit()) {
+        return Err("must be 5 to 15 digits, optionally after '+' (spaces, hyphens and parentheses are allowed)");
+    }
+    if !plus && compact.len() == 11 && compact.starts_with('8') {
+        compact.replace_range(..1, "7");
+    }
+    Ok(format!("+{compact}"))
+}
+
+/// The optional `user` object: who pays, in the merchant's terms.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct User {
+    /// `merchant_user_id`.
+    pub merchant_user_id: Option<String>,
+    /// `phone`, e.g. `+77778889900`. Written as people write it: [`OrderBuilder::build`]
+    /// removes spaces, hyphens and parentheses, reads a number without `+` whose 11 digits begin
+    /// with `8` as the Kazakh (and Russian) trunk form `8 XXX…` = `+7 XXX…`, and sends `+` and
+    /// 5 to 15 digits. Write other countries' numbers with `+` and the country code.
+    pub phone: Option<String>,
+    /// `email`.
+    pub email: Option<String>,
+}
+
+impl User {
+    /// A user with only a merchant id.
+    pub fn with_id(merchant_user_id: impl Into<String>) -> Self {
+        User {
+            merchant_user_id: Some(merchant_user_id.into()),
+            ..User::default()
+        }
+    }
+
+    /// Sets the phone.
+    pub fn phone(mut self, phone: impl Into<String>) -> Self {
+        self.phone = Some(phone.into());
+        self
+    }
+
+    /// Sets the email.
+    pub fn email(mut self, email: impl Into<String>) -> Self {
+        self.email = Some(email.into());
+        self
+    }
+
+    /// Checks every field, normalising the phone.
+    fn validate(&mut self, errors: &mut ValidationError) {
+        if let Some(id) = &self.merchant_user_id {
+            if let Err(e) = check_text("user.merchant_user_id", id, 255) {
+                errors.fields.extend(e.fields);
+            }
+        }
+        if let Some(phone) = &mut self.phone {
+            match normalise_phone(phone) {
+                Ok(normal) => *phone = normal,
+                Err(why) => errors.push("user.phone", why),
+            }
+        }
+        if let Some(email) = &self.email {
+            let ok = email
+                .split_once('@')
+                .is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.starts_with('.'))
+                && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+            if !ok {
+                errors.push("user.email", "is not an email address");
+            }
+        }
+    }
+}
+
+/// A validated payment order. Build it with [`Order::builder`].
+///
+/// ```
+/// use ktwidget::{Order, PaymentKind};
+/// let order = Order::builder("Order1", "1000.5".parse()?)
+///     .service(1, "17-25022")
+///     .description("Тестовая оплата за Order1")
+///     .callback_post_url("https://site.com/callback_post_url")
+///     .show_close_button(false)
+///     .build()?;
+/// assert_eq!(order.amount().minor(), 100_050);
+/// assert!(matches!(order.kind(), PaymentKind::Service { .. }));
+///
+/// // Everything wrong is reported at once, keyed like Ktpay's `validation` map.
+/// let err = Order::builder("", payments_core::Amount::ZERO)
+///     .callback_post_url("ftp://x")
+///     .build()
+///     .unwrap_err();
+/// assert!(err.has("order_id") && err.has("amount") && err.has("callback_post_url"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Order {
+    pub(crate) order_id: OrderId,
+    pub(crate) amount: Amount,
+    pub(crate) kind: PaymentKind,
+    pub(crate) description: Option<String>,
+    pub(crate) callbacks: CallbackUrls,
+    pub(crate) show_close_button: Option<bool>,
+    pub(crate) user: Option<User>,
+}
+
+impl Order {
+    /// Starts an `ecom` order; call [`OrderBuilder::service`] for a service payment.
+    pub fn builder(order_id: impl Into<String>, amount: Amount) -> OrderBuilder {
+        OrderBuilder {
+            order_id: order_id.into(),
+            amount,
+            service: None,
+            description: None,
+            urls: Vec::new(),
+            show_close_button: None,
+            user: None,
+        }
+    }
+
+    /// `order_id`.
+    pub fn order_id(&self) -> &OrderId {
+        &self.order_id
+    }
+    /// `amount`.
+    pub fn amount(&self) -> Amount {
+        self.amount
+    }
+    /// `type` and `service`.
+    pub fn kind(&self) -> &PaymentKind {
+        &self.kind
+    }
+    /// `description`.
+    pub fn description(&self) -> Option<&str> {
+        self.description.as_deref()
+    }
+    /// The callback and redirect URLs.
+    pub fn callbacks(&self) -> &CallbackUrls {
+        &self.callbacks
+    }
+    /// `show_close_button` (`None`: not sent, Ktpay's default is `true`).
+    pub fn show_close_button(&self) -> Option<bool> {
+        self.show_close_button
+    }
+    /// `user`.
+    pub fn user(&self) -> Option<&User> {
+        self.user.as_ref()
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum UrlField {
+    Post,
+    Back,
+    Success,
+    Failed,
+    ForceBack,
+    ForceSuccess,
+    ForceFailed,
+}
+
+impl UrlField {
+    fn name(self) -> &'static str {
+        match self {
+            UrlField::Post => "callback_post_url",
+            UrlField::Back => "callback_back_url",
+            UrlField::Success => "callback_success_url",
+            UrlField::Failed => "callback_failed_url",
+            UrlField::ForceBack => "callback_force_back_url",
+            UrlField::ForceSuccess => "callback_force_success_url",
+            UrlField::ForceFailed => "callback_force_failed_url",
+        }
+    }
+}
+
+/// Builds an [`Order`]; [`OrderBuilder::build`] checks every field and reports all failures.
+#[derive(Clone, Debug)]
+pub struct OrderBuilder {
+    order_id: String,
+    amount: Amount,
+    service: Option<(Result<ServiceId, ValidationError>, String)>,
+    description: Option<String>,
+    urls: Vec<(UrlField, String)>,
+    show_close_button: Option<bool>,
+    user: Option<User>,
+}
+
+impl OrderBuilder {
+    /// Makes it a `service` payment to Ktpay service `service_id` for contract `contract_value`.
+    /// The id may be a number (`1`) or its digits as text (`"1"`, as in Ktpay's API reference);
+    /// it is checked in [`OrderBuilder::build`] ([`ServiceId`]).
+    pub fn service<I>(mut self, service_id: I, contract_value: impl Into<String>) -> Self
+    where
+        I: TryInto<ServiceId>,
+        I::Error: Into<ValidationError>,
+    {
+        self.service = Some((
+            service_id.try_into().map_err(Into::into),
+            contract_value.into(),
+        ));
+        self
+    }
+    /// `description`.
+    pub fn description(mut self, text: impl Into<String>) -> Self {
+        self.description = Some(text.into());
+        self
+    }
+    /// `callback_post_url`: where the final status is POSTed.
+    pub fn callback_post_url(self, url: impl Into<String>) -> Self {
+        self.url(UrlField::Post, url)
+    }
+    /// `callback_back_url`.
+    pub fn callback_back_url(self, url: impl Into<String>) -> Self {
+        self.url(UrlField::Back, url)
+    }
+    /// `callback_success_url`.
+    pub fn callback_success_url(self, url: impl Into<String>) -> Self {
+        self.url(UrlField::Success, url)
+    }
+    /// `callback_failed_url`.
+    pub fn callback_failed_url(self, url: impl Into<String>) -> Self {
+        self.url(UrlField::Failed, url)
+    }
+    /// `callback_force_back_url`.
+    pub fn callback_force_back_url(self, url: impl Into<String>) -> Self {
+        self.url(UrlField::ForceBack, url)
+    }
+    /// `callback_force_success_url`.
+    pub fn callback_force_success_url(self, url: impl Into<String>) -> Self {
+        self.url(UrlField::ForceSuccess, url)
+    }
+    /// `callback_force_failed_url`.
+    pub fn callback_force_failed_url(self, url: impl Into<String>) -> Self {
+        self.url(UrlField::ForceFailed, url)
+    }
+    /// `show_close_button` (Ktpay's default is `true`).
+    pub fn show_close_button(mut self, show: bool) -> Self {
+        self.show_close_button = Some(show);
+        self
+    }
+    /// The optional `user` object.
+    pub fn user(mut self, user: User) -> Self {
+        self.user = Some(user);
+        self
+    }
+
+    fn url(mut self, field: UrlField, url: impl Into<String>) -> Self {
+        self.urls.retain(|(f, _)| f.name() != field.name());
+        self.urls.push((field, url.into()));
+        self
+    }
+
+    /// Checks every field and returns the order, or every failure at once.
+    pub fn build(self) -> Result<Order, ValidationError> {
+        let mut errors = ValidationError::default();
+        let order_id = OrderId::new(self.order_id)
+            .map_err(|e| errors.fields.extend(e.fields))
+            .ok();
+        if self.amount.is_zero() {
+            errors.push("amount", "must be greater than zero");
+        }
+        let kind = match self.service {
+            None => Some(PaymentKind::Ecom),
+            Some((id, contract)) => {
+                let id = id.map_err(|e| errors.fields.extend(e.fields)).ok();
+                let contract = ContractValue::new(contract)
+                    .map_err(|e| errors.fields.extend(e.fields))
+                    .ok();
+                match (id, contract) {
+                    (Some(service_id), Some(contract_value)) => Some(PaymentKind::Service {
+                        service_id,
+                        contract_value,
+                    }),
+                    _ => None,
+                }
+            }
+        };
+        if let Some(d) = &self.description {
+            if d.chars().count() > 1000 {
+                errors.push("description", "must be at most 1000 characters");
+            }
+        }
+        let mut callbacks = CallbackUrls::default();
+        for (field, text) in &self.urls {
+            match CallbackUrl::parse(field.name(), text) {
+                Ok(u) => {
+                    let slot = match field {
+                        UrlField::Post => &mut callbacks.post,
+                        UrlField::Back => &mut callbacks.back,
+                        UrlField::Success => &mut callbacks.success,
+                        UrlField::Failed => &mut callbacks.failed,
+                        UrlField::ForceBack => &mut callbacks.force_back,
+                        UrlField::ForceSuccess => &mut callbacks.force_success,
+                        UrlField::ForceFailed => &mut callbacks.force_failed,
+                    };
+                    *slot = Some(u);
+                }
+                Err(e) => errors.fields.extend(e.fields),
+            }
+        }
+        let mut user = self.user;
+        if let Some(user) = &mut user {
+            user.validate(&mut errors);
+        }
+        match (order_id, kind) {
+            (Some(order_id), Some(kind)) => errors.into_result(Order {
+                order_id,
+                amount: self.amount,
+                kind,
+                description: self.description,
+                callbacks,
+                show_close_button: self.show_close_button,
+                user,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Answers
+
+/// What [`crate::Client::create_payment`] returns.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PaymentCreated {
+    /// Ktpay's id of the transaction. Store it with the order.
+    pub transaction_hash: TransactionHash,
+    /// Whether the widget shows its close button.
+    pub show_close_button: bool,
+    /// The widget page to send the customer to: `{widget}/payment-card?hash=<hash>`.
+    pub widget_url: Url,
+}
+
+/// What the provisional [`crate::Client::refund_payment`] returns. Every field is optional because the
+/// answer's shape was never published.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Refund {
+    /// The transaction refunded.
+    pub transaction_hash: Option<TransactionHash>,
+    /// The amount of this refund.
+    pub amount: Option<Amount>,
+    /// All refunds of the transaction so far.
+    pub refunded_total: Option<Amount>,
+    /// The transaction's status after the refund.
+    pub status: Option<Status>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ktpay's view of a transaction
+
+macro_rules! open_enum {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $wire:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum $name {
+            $($(#[$vdoc])* $variant,)+
+            /// A value this version does not know, kept as sent.
+            Unknown(String),
+        }
+
+        impl $name {
+            /// Reads the wire value; unknown values are kept in [`Self::Unknown`].
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    $($wire => $name::$variant,)+
+                    other => $name::Unknown(other.to_owned()),
+                }
+            }
+
+            /// The wire value.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $($name::$variant => $wire,)+
+                    $name::Unknown(s) => s,
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                Ok($name::from_wire(&s))
+            }
+        }
+    };
+}
+
+open_enum!(
+    /// A transaction's status (`status.status`).
+    ///
+    /// ```
+    /// use ktwidget::Status;
+    /// assert!(Status::from_wire("completed").is_final());
+    /// assert!(!Status::from_wire("authorized").is_final());
+    /// let s = Status::from_wire("refunded");
+    /// assert_eq!(s, Status::Unknown("refunded".into()));
+    /// assert_eq!(serde_json::to_string(&s).unwrap(), "\"refunded\"");
+    /// ```
+    Status {
+        /// The customer has not entered card data yet.
+        Pending => "pending",
+        /// The money is held on the card; processing continues.
+        Authorized => "authorized",
+        /// Successful, but the card's clearing is not finished.
+        Success => "success",
+        /// Final: an error during the transaction; it failed.
+        Error => "error",
+        /// Final: refused by the acquirer, the service gateway or Ktpay; it failed.
+        Denied => "denied",
+        /// Final: successful and cleared.
+        Completed => "completed",
+    }
+);
+
+impl Status {
+    /// Whether the status is final (`completed`, `error`, `denied`). Unknown statuses are not.
+    pub fn is_final(&self) -> bool {
+        matches!(self, Status::Completed | Status::Error | Status::Denied)
+    }
+
+    /// Whether the payment went through (`completed`).
+    pub fn is_completed(&self) -> bool {
+        matches!(self, Status::Completed)
+    }
+
+    /// Whether the payment failed (`error` or `denied`).
+    pub fn is_failed(&self) -> bool {
+        matches!(self, Status::Error | Status::Denied)
+    }
+
+    /// The position in the documented life cycle `pending → authorized → success → final`;
+    /// `None` for an unknown status.
+    fn rank(&self) -> Option<u8> {
+        match self {
+            Status::Pending => Some(0),
+            Status::Authorized => Some(1),
+            Status::Success => Some(2),
+            Status::Error | Status::Denied | Status::Completed => Some(3),
+            Status::Unknown(_) => None,
+        }
+    }
+}
+
+/// What to do with a confirmed status, given the one the merchant stored: the one rule for
+/// moving an order's status, used by [`crate::CallbackReceiver`] and meant for the merchant's
+/// own store (apply it atomically with the write, e.g. in the `UPDATE … WHERE`).
+///
+/// A final status (`completed`, `error`, `denied`) is never replaced: not by a later, stale
+/// delivery (`completed → pending`), and not by another final status (a conflict for a human
+/// to look at, never a silent change). A status only moves forward in the documented life cycle
+/// `pending → authorized → success → final`. An unknown status never replaces a known one.
+///
+/// ```
+/// use ktwidget::{Status, Transition};
+/// let (pending, completed) = (Status::Pending, Status::Completed);
+/// assert_eq!(Transition::between(None, &completed), Transition::Apply);
+/// assert_eq!(Transition::between(Some(&pending), &completed), Transition::Apply);
+/// assert_eq!(Transition::between(Some(&completed), &completed), Transition::Duplicate);
+/// assert_eq!(Transition::between(Some(&completed), &pending), Transition::KeepStored);
+/// assert_eq!(Transition::between(Some(&completed), &Status::Error), Transition::KeepStored);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Transition {
+    /// Record the new status: nothing is stored yet, or it moves the order forward.
+    Apply,
+    /// The stored status again (a repeated delivery): nothing to record.
+    Duplicate,
+    /// Keep the stored status: it is final, or further along than the new one. Recording the
+    /// new one would be a downgrade.
+    KeepStored,
+}
+
+impl Transition {
+    /// The transition from `stored` (`None`: nothing stored yet) to `next`.
+    pub fn between(stored: Option<&Status>, next: &Status) -> Transition {
+        let Some(stored) = stored else {
+            return Transition::Apply;
+        };
+        if stored == next {
+            return Transition::Duplicate;
+        }
+        if stored.is_final() {
+            return Transition::KeepStored;
+        }
+        match (stored.rank(), next.rank()) {
+            (Some(from), Some(to)) if to > from => Transition::Apply,
+            // A known status replaces an unknown, non-final one.
+            (None, Some(_)) => Transition::Apply,
+            _ => Transition::KeepStored,
+        }
+    }
+
+    /// Whether the new status is to be recorded.
+    pub fn applies(self) -> bool {
+        self == Transition::Apply
+    }
+}
+
+open_enum!(
+    /// The kind of failure (`status.error.error_type`).
+    ErrorType {
+        /// `ERROR_PAYMENT`: while executing the payment.
+        Payment => "ERROR_PAYMENT",
+        /// `ERROR_INPUT`: while the card data was entered.
+        Input => "ERROR_INPUT",
+        /// `ERROR_SYSTEM`: inside Ktpay.
+        System => "ERROR_SYSTEM",
+    }
+);
+
+/// `status.error`: present for `error` and `denied`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct TransactionError {
+    /// `error_type`.
+    pub error_type: Option<ErrorType>,
+    /// `error_message`, e.g. `KKB rejected payment`.
+    pub error_message: Option<String>,
+}
+
+/// A timestamp as Ktpay sent it.
+///
+/// The documented form is RFC 3339 with an offset (`2019-02-05T14:22:53+06:00`), and that is
+/// [`Timestamp::Offset`]. A PHP service's default form `Y-m-d H:i:s` (`2019-02-05 14:22:53`)
+/// carries no offset; it is read, not refused (a refused callback is lost after Ktpay's
+/// retries), and kept as [`Timestamp::Local`]: the wall-clock time Ktpay wrote, in a zone the
+/// SDK does not guess. Kazakhstan moved from +06:00 to +05:00 in 2024, so no fixed guess would
+/// be right; use [`Timestamp::assume_offset`] with the offset your Ktpay manager confirms.
+///
+/// Also read: a space instead of `T`, fractional seconds, `Z`, and `±hhmm` offsets without a
+/// colon (PHP's `DATE_ISO8601`).
+///
+/// ```
+/// use ktwidget::Timestamp;
+/// use time::UtcOffset;
+/// let t = Timestamp::parse("2019-02-05T14:22:53+06:00").unwrap();
+/// assert_eq!(t.offset_date_time().unwrap().offset().whole_hours(), 6);
+/// let local = Timestamp::parse("2019-02-05 14:22:53").unwrap();
+/// assert!(local.offset_date_time().is_none()); // no offset invented
+/// assert_eq!(local.to_string(), "2019-02-05 14:22:53"); // kept as sent
+/// let five = UtcOffset::from_hms(5, 0, 0).unwrap();
+/// assert_eq!(local.assume_offset(five).to_string(), "2019-02-05 14:22:53.0 +05:00:00");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Timestamp {
+    /// With an offset, as sent (the documented form).
+    Offset(OffsetDateTime),
+    /// Without an offset: the wall-clock time in Ktpay's zone, which was not sent.
+    Local(PrimitiveDateTime),
+}
+
+/// `Y-m-d H:i:s`, the form of a timestamp without an offset (fractional seconds are read apart).
+fn local_format() -> &'static [BorrowedFormatItem<'static>] {
+    static FORMAT: OnceLock<Vec<BorrowedFormatItem<'static>>> = OnceLock::new();
+    FORMAT.get_or_init(|| {
+        // A constant description: it parses (checked by a unit test).
+        time::format_description::parse_borrowed::<1>(
+            "[year]-[month]-[day] [hour]:[minute]:[second]",
+        )
+        .unwrap_or_default()
+    })
+}
+
+/// Reads `Y-m-d H:i:s` with optional fractional seconds (up to 9 digits).
+fn parse_local(text: &str) -> Option<PrimitiveDateTime> {
+    let (whole, frac) = match text.split_once('.') {
+        Some((w, f)) => (w, Some(f)),
+        None => (text, None),
+    };
+    let at = PrimitiveDateTime::parse(whole, local_format()).ok()?;
+    match frac {
+        None => Some(at),
+        Some(f) if (1..=9).contains(&f.len()) && f.bytes().all(|b| b.is_ascii_digit()) => {
+            let nanos: u32 = format!("{f:0<9}").parse().ok()?;
+            at.replace_nanosecond(nanos).ok()
+        }
+        Some(_) => None,
+    }
+}
+
+/// Why a timestamp was refused. It never quotes the text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("not a timestamp in RFC 3339 (with an offset) or `Y-m-d H:i:s` (without one) form")]
+pub struct TimestampError;
+
+impl Timestamp {
+    /// Reads a timestamp in any of the accepted forms (see the type's docs).
+    pub fn parse(text: &str) -> Result<Timestamp, TimestampError> {
+        let t = text.trim();
+        if t.len() < 19 || !t.is_ascii() {
+            return Err(TimestampError);
+        }
+        // A space (or lowercase `t`) between date and time: the RFC 3339 parser wants `T`.
+        let mut s = t.to_owned();
+        if matches!(s.as_bytes()[10], b' ' | b't') {
+            s.replace_range(10..11, "T");
+        }
+        // `+0600` (no colon): insert one.
+        let b = s.as_bytes();
+        let n = b.len();
+        if n >= 24
+            && matches!(b[n - 5], b'+' | b'-')
+            && b[n - 4..].iter().all(u8::is_ascii_digit)
+            && b[n - 6].is_ascii_digit()
+        {
+            s.insert(n - 2, ':');
+        }
+        if let Ok(at) = OffsetDateTime::parse(&s, &Rfc3339) {
+            return Ok(Timestamp::Offset(at));
+        }
+        let mut local = s;
+        local.replace_range(10..11, " ");
+        parse_local(&local)
+            .map(Timestamp::Local)
+            .ok_or(TimestampError)
+    }
+
+    /// The instant, when Ktpay sent an offset.
+    pub fn offset_date_time(&self) -> Option<OffsetDateTime> {
+        match self {
+            Timestamp::Offset(at) => Some(*at),
+            Timestamp::Local(_) => None,
+        }
+    }
+
+    /// The instant, taking `offset` as Ktpay's zone for a timestamp sent without one. A
+    /// timestamp sent with an offset keeps its own.
+    pub fn assume_offset(&self, offset: UtcOffset) -> OffsetDateTime {
+        match self {
+            Timestamp::Offset(at) => *at,
+            Timestamp::Local(local) => local.assume_offset(offset),
+        }
+    }
+
+    /// The date and time as Ktpay wrote them (its wall clock), with or without an offset.
+    pub fn wall_clock(&self) -> PrimitiveDateTime {
+        match self {
+            Timestamp::Offset(at) => PrimitiveDateTime::new(at.date(), at.time()),
+            Timestamp::Local(local) => *local,
+        }
+    }
+}
+
+impl fmt::Display for Timestamp {
+    /// RFC 3339 with the offset sent; `Y-m-d H:i:s` (with fractional seconds if any) without.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = match self {
+            Timestamp::Offset(at) => at.format(&Rfc3339),
+            Timestamp::Local(local) => local.format(local_format()).map(|mut s| {
+                let nanos = local.nanosecond();
+                if nanos != 0 {
+                    let frac = format!("{nanos:09}");
+                    s.push('.');
+                    s.push_str(frac.trim_end_matches('0'));
+                }
+                s
+            }),
+        };
+        f.write_str(&text.map_err(|_| fmt::Error)?)
+    }
+}
+
+impl serde::Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// The `status` object.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct StatusInfo {
+    /// `status.status`.
+    pub status: Status,
+    /// `status.created_at`.
+    pub created_at: Option<Timestamp>,
+    /// `status.updated_at` (often null).
+    pub updated_at: Option<Timestamp>,
+    /// `status.error`.
+    pub error: Option<TransactionError>,
+}
+
+/// Ktpay's view of one transaction: the documented callback body, and the assumed shape of the
+/// provisional status and cancel answers.
+///
+/// A `Transaction` is only ever made by the SDK: from the answer to the merchant's own call
+/// ([`crate::Client::payment_status`], [`crate::Client::cancel_payment`]), or inside a
+/// [`crate::ConfirmedStatus`]. A callback body that was not authenticated is a
+/// [`crate::CallbackHint`], which never becomes a `Transaction`.
+///
+/// Its `Serialize` gives the normalised JSON (the amount as an exact decimal number, timestamps
+/// as sent).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct Transaction {
+    /// `merchant_id`: the merchant's id at Ktpay.
+    pub merchant_id: Option<u64>,
+    /// `order_id`: the merchant's order id.
+    pub order_id: OrderId,
+    /// `description`.
+    pub description: Option<String>,
+    /// `amount`, exact.
+    #[serde(with = "payments_core::money::decimal")]
+    pub amount: Amount,
+    /// `transaction_hash`: Ktpay's id of the transaction.
+    pub transaction_hash: TransactionHash,
+    /// `created_at`: when Ktpay created the transaction (see [`Timestamp`] for a timestamp sent
+    /// without an offset).
+    pub created_at: Timestamp,
+    /// `updated_at`; may be null.
+    pub updated_at: Option<Timestamp>,
+    /// `status`.
+    pub status: StatusInfo,
+}
+
+impl Transaction {
+    /// The normalised JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn amt(s: &str) -> Amount {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn ecom_order_builds() {
+        let o = Order::builder("A-1", amt("10"))
+            .callback_success_url("https://shop.example/ok")
+            .callback_force_failed_url("http://shop.example/fail?x=1")
+            .user(User::with_id("u1").phone("+77778889900").email("a@b.kz"))
+            .build()
+            .unwrap();
+        assert_eq!(o.kind(), &PaymentKind::Ecom);
+        assert_eq!(o.kind().wire_type(), "ecom");
+        assert_eq!(
+            o.callbacks().success.as_ref().unwrap().as_str(),
+            "https://shop.example/ok"
+        );
+        assert!(o.callbacks().force_failed.is_some());
+        assert!(o.callbacks().post.is_none());
+    }
+
+    #[test]
+    fn every_rule_is_checked() {
+        let e = Order::builder("  ", Amount::ZERO)
+            .service(0, "")
+            .callback_post_url("/relative")
+            .callback_back_url("mailto:a@b.c")
+            .user(User::with_id("").phone("12ab").email("nope"))
+            .build()
+            .unwrap_err();
+        for f in [
+            "order_id",
+            "amount",
+            "service.service_id",
+            "service.contract_value",
+            "callback_post_url",
+            "callback_back_url",
+            "user.merchant_user_id",
+            "user.phone",
+            "user.email",
+        ] {
+            assert!(e.has(f), "{f} in {e}");
+        }
+        assert!(e.to_string().starts_with("invalid order: "));
+        assert!(OrderId::new("a\nb").is_err());
+        assert!(OrderId::new("x".repeat(256)).is_err());
+        assert!(TransactionHash::new("").is_err());
+    }
+
+    #[test]
+    fn later_url_replaces_earlier() {
+        let o = Order::builder("A", amt("1"))
+            .callback_post_url("not a url")
+            .callback_post_url("https://ok.example/cb")
+            .build()
+            .unwrap();
+        assert_eq!(
+            o.callbacks().post.as_ref().unwrap().as_str(),
+            "https://ok.example/cb"
+        );
+    }
+
+    #[test]
+    fn the_time_formats_parse() {
+        assert!(!local_format().is_empty());
+    }
+
+    #[test]
+    fn timestamps_with_and_without_offsets() {
+        for (text, shown) in [
+            ("2019-02-05T14:22:53+06:00", "2019-02-05T14:22:53+06:00"),
+            ("2019-02-05 14:22:53+06:00", "2019-02-05T14:22:53+06:00"),
+            ("2019-02-05T14:22:53+0600", "2019-02-05T14:22:53+06:00"),
+            ("2019-02-05T14:22:53.5-0130", "2019-02-05T14:22:53.5-01:30"),
+            ("2019-02-05T08:22:53Z", "2019-02-05T08:22:53Z"),
+            (
+                " 2019-02-05T14:22:53.25+05:00 ",
+                "2019-02-05T14:22:53.25+05:00",
+            ),
+        ] {
+            let t = Timestamp::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert!(t.offset_date_time().is_some(), "{text}");
+            assert_eq!(t.to_string(), shown, "{text}");
+        }
+        // PHP's default `Y-m-d H:i:s`: kept without an offset, never given one silently.
+        for (text, shown) in [
+            ("2019-02-05 14:22:53", "2019-02-05 14:22:53"),
+            ("2019-02-05T14:22:53", "2019-02-05 14:22:53"),
+            ("2019-02-05 14:22:53.120", "2019-02-05 14:22:53.12"),
+        ] {
+            let t = Timestamp::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert!(matches!(t, Timestamp::Local(_)), "{text}");
+            assert_eq!(t.offset_date_time(), None);
+            assert_eq!(t.to_string(), shown);
+            assert_eq!(t.wall_clock().hour(), 14);
+            let five = UtcOffset::from_hms(5, 0, 0).unwrap();
+            assert_eq!(t.assume_offset(five).offset(), five);
+            assert_eq!(t.assume_offset(five).hour(), 14);
+        }
+        // An offset sent is kept, whatever is assumed.
+        let t = Timestamp::parse("2019-02-05T14:22:53+06:00").unwrap();
+        assert_eq!(t.assume_offset(UtcOffset::UTC).offset().whole_hours(), 6);
+        for bad in [
+            "",
+            "yesterday",
+            "2019-02-05",
+            "2019-13-05 14:22:53",
+            "2019-02-05 25:00:00",
+            "2019-02-05 14:22:53 +6",
+            "２０１９-02-05 14:22:53",
+        ] {
+            let e = Timestamp::parse(bad).unwrap_err();
+            assert!(!e.to_string().contains(bad) || bad.is_empty(), "{e}");
+        }
+    }
+
+    #[test]
+    fn service_ids_are_numbers_or_their_digits() {
+        for id in [
+            ServiceId::new(7).unwrap(),
+            "7".parse().unwrap(),
+            ServiceId::try_from(" 7 ").unwrap(),
+            ServiceId::try_from(7i32).unwrap(),
+            ServiceId::try_from(String::from("7")).unwrap(),
+        ] {
+            assert_eq!(id.get(), 7);
+        }
+        for bad in ["", "0", "-1", "1.0", "x", "99999999999999999999999"] {
+            assert!(bad.parse::<ServiceId>().is_err(), "{bad}");
+        }
+        assert!(ServiceId::try_from(-1i64).is_err());
+        let text = Order::builder("s", "1".parse().unwrap())
+            .service("7", "c")
+            .build()
+            .unwrap();
+        let number = Order::builder("s", "1".parse().unwrap())
+            .service(7, "c")
+            .build()
+            .unwrap();
+        assert_eq!(text, number);
+        let e = Order::builder("s", "1".parse().unwrap())
+            .service("seven", "c")
+            .build()
+            .unwrap_err();
+        assert!(e.has("service.service_id"), "{e}");
+    }
+
+    #[test]
+    fn phones_are_normalised_before_they_are_checked() {
+        for (given, sent) in [
+            ("+77778889900", "+77778889900"),
+            ("+7 777 888 99 00", "+77778889900"),
+            ("8 777 888 99 00", "+77778889900"),
+            ("8(777)888-99-00", "+77778889900"),
+            ("77778889900", "+77778889900"),
+            ("+8 777 888 99 00", "+87778889900"),
+            ("8 800 555", "+8800555"),
+        ] {
+            let o = Order::builder("p", "1".parse().unwrap())
+                .user(User::default().phone(given))
+                .build()
+                .unwrap_or_else(|e| panic!("{given}: {e}"));
+            assert_eq!(o.user().unwrap().phone.as_deref(), Some(sent), "{given}");
+        }
+        for bad in [
+            "",
+            "+",
+            "1234",
+            "12ab5678",
+            "+1234567890123456",
+            "++77778889900",
+        ] {
+            let e = Order::builder("p", "1".parse().unwrap())
+                .user(User::default().phone(bad))
+                .build()
+                .unwrap_err();
+            assert!(e.has("user.phone"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_transition_rule() {
+        use Status::*;
+        let unknown = Status::Unknown("refunded".into());
+        let all = [
+            Pending,
+            Authorized,
+            Success,
+            Error,
+            Denied,
+            Completed,
+            unknown.clone(),
+        ];
+        for next in &all {
+            assert_eq!(Transition::between(None, next), Transition::Apply, "{next}");
+            assert_eq!(
+                Transition::between(Some(next), next),
+                Transition::Duplicate,
+                "{next}"
+            );
+        }
+        for stored in [Error, Denied, Completed] {
+            for next in all.iter().filter(|n| **n != stored) {
+                assert_eq!(
+                    Transition::between(Some(&stored), next),
+                    Transition::KeepStored,
+                    "{stored} -> {next}"
+                );
+            }
+        }
+        assert_eq!(
+            Transition::between(Some(&Pending), &Authorized),
+            Transition::Apply
+        );
+        assert_eq!(
+            Transition::between(Some(&Pending), &Completed),
+            Transition::Apply
+        );
+        assert_eq!(
+            Transition::between(Some(&Success), &Denied),
+            Transition::Apply
+        );
+        assert_eq!(
+            Transition::between(Some(&Success), &Pending),
+            Transition::KeepStored
+        );
+        assert_eq!(
+            Transition::between(Some(&Authorized), &Pending),
+            Transition::KeepStored
+        );
+        assert_eq!(
+            Transition::between(Some(&Pending), &unknown),
+            Transition::KeepStored
+        );
+        assert_eq!(
+            Transition::between(Some(&unknown), &Completed),
+            Transition::Apply
+        );
+        assert!(Transition::Apply.applies() && !Transition::KeepStored.applies());
+    }
+}
