@@ -660,10 +660,48 @@ mod tests {
         assert!(qr(&map(json!({}))).is_err());
     }
 
+    #[cfg(unix)]
+    #[test]
+    fn certificate_files_are_created_exclusively_never_through_a_link() {
+        let certs = Certificates::generate().unwrap();
+        let dir = std::env::temp_dir().join(format!(
+            "sandbox-smartpay-excl-{}-{:x}",
+            std::process::id(),
+            fastrand::u64(..)
+        ));
+        std::fs::create_dir(&dir).unwrap();
+        // A link planted where the key goes, pointing at a file of the attacker's choice.
+        let victim = dir.join("victim");
+        std::fs::write(&victim, "keep me").unwrap();
+        std::os::unix::fs::symlink(&victim, dir.join("client.key")).unwrap();
+        let err = certs.write_to_dir(&dir).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::AlreadyExists);
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
+        // A dangling link is not followed either.
+        std::fs::remove_file(dir.join("client.key")).unwrap();
+        std::fs::remove_file(dir.join("ca.pem")).unwrap();
+        std::fs::remove_file(dir.join("client.pem")).unwrap();
+        let absent = dir.join("absent");
+        std::os::unix::fs::symlink(&absent, dir.join("ca.pem")).unwrap();
+        let err = certs.write_to_dir(&dir).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::AlreadyExists);
+        assert!(!absent.exists());
+        // An existing regular file is not overwritten.
+        std::fs::remove_file(dir.join("ca.pem")).unwrap();
+        std::fs::write(dir.join("ca.pem"), "old").unwrap();
+        assert!(certs.write_to_dir(&dir).is_err());
+        assert_eq!(std::fs::read_to_string(dir.join("ca.pem")).unwrap(), "old");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[tokio::test]
     async fn certificates_can_be_written_and_issued() {
         let certs = Certificates::generate().unwrap();
-        let dir = std::env::temp_dir().join(format!("sandbox-smartpay-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!(
+            "sandbox-smartpay-{}-{:x}",
+            std::process::id(),
+            fastrand::u64(..)
+        ));
         let paths = certs.write_to_dir(&dir).unwrap();
         assert!(std::fs::read_to_string(&paths.ca)
             .unwrap()
