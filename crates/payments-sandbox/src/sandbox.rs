@@ -483,6 +483,55 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_limits_reach_every_emulator() {
+        let limits = Limits::new(std::time::Duration::from_millis(200), 8).unwrap();
+        let sandbox = Sandbox::start(SandboxConfig::default().with_limits(limits))
+            .await
+            .unwrap();
+        let info = sandbox.info().clone();
+        let port = |base: &str| -> u16 { base.rsplit(':').next().unwrap().parse().unwrap() };
+        for base in [
+            &info.ktwidget.api_base,
+            &info.kupikupi.api_base,
+            &info.smartpay.api_base,
+        ] {
+            // A client that connects and sends nothing (not even a TLS hello) is cut off.
+            let mut tcp = tokio::net::TcpStream::connect(("127.0.0.1", port(base)))
+                .await
+                .unwrap();
+            let mut buf = [0u8; 64];
+            let closed = tokio::time::timeout(
+                std::time::Duration::from_secs(10),
+                tokio::io::AsyncReadExt::read(&mut tcp, &mut buf),
+            )
+            .await;
+            assert!(
+                matches!(closed, Ok(Ok(0)) | Ok(Err(_))),
+                "{base}: {closed:?}"
+            );
+        }
+        sandbox.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_merchant_url_beyond_loopback_needs_the_opt_in() {
+        let far = SandboxConfig::default().with_kupikupi_notification_url("http://10.9.8.7/n");
+        let err = Sandbox::start(far.clone()).await.unwrap_err();
+        assert!(err.to_string().contains("not loopback"), "{err}");
+        let far = SandboxConfig::default().with_ktwidget_callback_url("http://shop.example/cb");
+        let err = Sandbox::start(far.clone()).await.unwrap_err();
+        assert!(err.to_string().contains("not loopback"), "{err}");
+        let sandbox = Sandbox::start(far.with_non_loopback_delivery(true))
+            .await
+            .unwrap();
+        sandbox.shutdown().await;
+        assert!(!SandboxConfig::default().listens_beyond_loopback());
+        assert!(SandboxConfig::default()
+            .with_listen("0.0.0.0:0".parse().unwrap())
+            .listens_beyond_loopback());
+    }
+
+    #[tokio::test]
     async fn starts_writes_the_pems_and_cleans_up() {
         let sandbox = Sandbox::start(SandboxConfig::default().with_time_scale(0.001))
             .await
