@@ -33,7 +33,12 @@ pub struct Options {
     kupikupi_notification_url: Option<String>,
     /// Multiplies the callback and notification retry schedules (15 s, 60 s, 3 min, ...);
     /// 0.001 turns seconds into milliseconds. From 0 to 100.
-    #[arg(long, value_name = "X", default_value = "1", allow_negative_numbers = true)]
+    #[arg(
+        long,
+        value_name = "X",
+        default_value = "1",
+        allow_negative_numbers = true
+    )]
     time_scale: TimeScale,
     /// Deliver Ktpay callbacks and Kupi-Kupi notifications to hosts that are not loopback
     /// (without it, only localhost, 127.0.0.0/8 and ::1).

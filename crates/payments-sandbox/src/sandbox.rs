@@ -113,7 +113,7 @@ impl Default for SandboxConfig {
             kupikupi_notification_url: None,
             time_scale: 1.0,
             allow_non_loopback_delivery: false,
-            max_finished: crate::ktwidget::DEFAULT_MAX_FINISHED,
+            max_finished: crate::DEFAULT_MAX_FINISHED,
             limits: Limits::default(),
         }
     }

@@ -1,8 +1,24 @@
 //! Where the emulators may deliver callbacks and notifications: loopback hosts only, unless the
 //! configuration names the opt-in (`allow_non_loopback_delivery`).
 
+use std::time::Duration;
+
 use http::Uri;
 use payments_core::endpoint::is_loopback_host;
+
+/// The longest per-attempt timeout of a callback or notification delivery.
+const MAX_DELIVERY_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// Checks a delivery timeout (named `name` in the error): above 0 and at most 10 minutes, so
+/// that adding it to an instant never overflows.
+pub(crate) fn check_timeout(name: &str, timeout: Duration) -> Result<(), String> {
+    if timeout.is_zero() || timeout > MAX_DELIVERY_TIMEOUT {
+        return Err(format!(
+            "{name} must be above 0 and at most 10 min, not {timeout:?}"
+        ));
+    }
+    Ok(())
+}
 
 /// Why a callback or notification URL is refused. Its text names the host, never the path or
 /// the query (which may carry a merchant's per-order secret).

@@ -104,7 +104,8 @@ pub struct Config {
     pub default_callback_url: Option<String>,
     /// The retry schedule after the first callback attempt (default: [`DOCUMENTED_SCHEDULE`]).
     pub callback_schedule: Vec<Duration>,
-    /// Multiplies every scheduled delay; e.g. `0.001` turns 15 s into 15 ms (default 1).
+    /// Multiplies every scheduled delay; e.g. `0.001` turns 15 s into 15 ms (default 1; from
+    /// 0 to 100, see [`TimeScale`], checked by [`start`]).
     pub time_scale: f64,
     /// The per-attempt timeout of a callback POST (default 10 s; above 0, at most 10 min).
     pub callback_timeout: Duration,
@@ -138,7 +139,7 @@ impl Default for Config {
             utc_offset_hours: 6,
             accrual_delay: Duration::ZERO,
             allow_non_loopback_delivery: false,
-            max_finished: DEFAULT_MAX_FINISHED,
+            max_finished: crate::DEFAULT_MAX_FINISHED,
             limits: Limits::default(),
         }
     }
@@ -187,12 +188,6 @@ impl Config {
         self
     }
 }
-
-/// How many finished payments, transfers or purchases an emulator keeps by default.
-pub(crate) const DEFAULT_MAX_FINISHED: usize = 10_000;
-
-/// The longest per-attempt timeout of a callback or notification.
-pub(crate) const MAX_DELIVERY_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// What a test card does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -465,12 +460,8 @@ pub async fn start(config: Config) -> Result<Emulator, StartError> {
     let offset = time::UtcOffset::from_hms(config.utc_offset_hours, 0, 0)
         .map_err(|e| StartError::Config(format!("utc_offset_hours: {e}")))?;
     let scale = TimeScale::new(config.time_scale)?;
-    if config.callback_timeout.is_zero() || config.callback_timeout > MAX_DELIVERY_TIMEOUT {
-        return Err(StartError::Config(format!(
-            "callback_timeout must be above 0 and at most 10 min, not {:?}",
-            config.callback_timeout
-        )));
-    }
+    target::check_timeout("callback_timeout", config.callback_timeout)
+        .map_err(StartError::Config)?;
     if let Some(url) = &config.default_callback_url {
         target::check(url, config.allow_non_loopback_delivery).map_err(StartError::CallbackUrl)?;
     }

@@ -101,7 +101,7 @@ pub struct Config {
     /// 3 min, 10 min, 30 min, 60 min.
     pub retry_schedule: Vec<Duration>,
     /// Multiplies every delay of the schedule; tests use a small value such as `0.001`.
-    /// Default `1.0`.
+    /// Default `1.0`; from 0 to 100 (see [`TimeScale`], checked by [`start`]).
     pub time_scale: f64,
     /// The most delivery attempts per notification. Default 50.
     pub max_attempts: u32,
@@ -143,7 +143,7 @@ impl Default for Config {
             sign_notifications: false,
             unacknowledged_status: Status::Rejected,
             allow_non_loopback_delivery: false,
-            max_finished: crate::ktwidget::DEFAULT_MAX_FINISHED,
+            max_finished: crate::DEFAULT_MAX_FINISHED,
             limits: Limits::default(),
         }
     }
@@ -425,14 +425,8 @@ pub enum StartError {
 /// `REJECTED` or `CANCELED` are refused.
 pub async fn start(config: Config) -> Result<Emulator, StartError> {
     let scale = TimeScale::new(config.time_scale)?;
-    if config.delivery_timeout.is_zero()
-        || config.delivery_timeout > crate::ktwidget::MAX_DELIVERY_TIMEOUT
-    {
-        return Err(StartError::Config(format!(
-            "delivery_timeout must be above 0 and at most 10 min, not {:?}",
-            config.delivery_timeout
-        )));
-    }
+    target::check_timeout("delivery_timeout", config.delivery_timeout)
+        .map_err(StartError::Config)?;
     if !matches!(
         config.unacknowledged_status,
         Status::Rejected | Status::Canceled

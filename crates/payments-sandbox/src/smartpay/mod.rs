@@ -115,7 +115,7 @@ impl Default for Config {
             outcome: Outcome::Success,
             refund_outcome: Outcome::Success,
             commit_ttl: DEFAULT_COMMIT_TTL,
-            max_finished: crate::ktwidget::DEFAULT_MAX_FINISHED,
+            max_finished: crate::DEFAULT_MAX_FINISHED,
             max_sessions: 1000,
             limits: Limits::default(),
         }
