@@ -19,17 +19,12 @@ impl Drop for Kill {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sandbox_json_prints_its_info_and_serves() {
+/// Starts `payments sandbox --json` with `args` and reads the JSON of its first stdout line.
+/// The process is killed when the returned guard drops.
+async fn sandbox_json(args: &[&str]) -> (Kill, serde_json::Value) {
     let child = Command::new(env!("CARGO_BIN_EXE_payments"))
-        .args([
-            "sandbox",
-            "--json",
-            "--time-scale",
-            "0.001",
-            "--kupikupi-notification-url",
-            "http://127.0.0.1:9/notify",
-        ])
+        .args(["sandbox", "--json"])
+        .args(args)
         .env_remove("RUST_LOG")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -46,7 +41,18 @@ async fn sandbox_json_prints_its_info_and_serves() {
         .expect("the first line within a minute")
         .unwrap()
         .unwrap();
-    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    (child, serde_json::from_str(&line).unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sandbox_json_prints_its_info_and_serves() {
+    let (mut child, v) = sandbox_json(&[
+        "--time-scale",
+        "0.001",
+        "--kupikupi-notification-url",
+        "http://127.0.0.1:9/notify",
+    ])
+    .await;
 
     let keys = |o: &serde_json::Value| {
         let mut k: Vec<String> = o.as_object().unwrap().keys().cloned().collect();
@@ -243,31 +249,12 @@ fn a_merchant_url_beyond_loopback_is_refused_without_the_flag() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_flag_allows_a_merchant_url_beyond_loopback() {
-    let child = Command::new(env!("CARGO_BIN_EXE_payments"))
-        .args([
-            "sandbox",
-            "--json",
-            "--allow-non-loopback-delivery",
-            "--kupikupi-notification-url",
-            "http://0.0.0.0:9/notify",
-        ])
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut child = Kill(child);
-    let stdout = child.0.stdout.take().unwrap();
-    let line = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).map(|_| line)
-    });
-    let line = tokio::time::timeout(Duration::from_secs(60), line)
-        .await
-        .expect("the first line within a minute")
-        .unwrap()
-        .unwrap();
-    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let (_child, v) = sandbox_json(&[
+        "--allow-non-loopback-delivery",
+        "--kupikupi-notification-url",
+        "http://0.0.0.0:9/notify",
+    ])
+    .await;
     assert_eq!(
         v["merchant"]["kupikupi_notification_url"],
         "http://0.0.0.0:9/notify"
