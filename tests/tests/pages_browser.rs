@@ -131,7 +131,8 @@ async fn a_person_pays_on_the_card_page_and_confirms_a_transfer() {
     let code = demo.sandbox.kupikupi().confirmation_code().to_owned();
     browser.type_into("#code", &code).await.unwrap();
     browser.click("#confirm").await.unwrap();
-    wait_for_source(&browser, "CONFIRMED").await;
+    // The transfer waits for the shop's OK to the notification before it is CONFIRMED.
+    wait_for_source(&browser, "Transfer sent to the shop").await;
 
     let received = m
         .wait_kupikupi(&kk_order_id, Duration::from_secs(20), |r| {
@@ -141,8 +142,14 @@ async fn a_person_pays_on_the_card_page_and_confirms_a_transfer() {
         .expect("the notification was delivered");
     assert_eq!(received.status.as_deref(), Some("CONFIRMED"));
     assert_eq!((received.applied, received.invalid), (1, 0));
-    let t = demo.sandbox.kupikupi().transfer(&kk_order_id).unwrap();
+    let t = demo
+        .sandbox
+        .kupikupi()
+        .wait_for(&kk_order_id, Duration::from_secs(20), |t| t.acknowledged)
+        .await
+        .unwrap();
     assert!(t.acknowledged);
+    assert_eq!(t.status, payments_sandbox::kupikupi::Status::Confirmed);
 
     browser.quit().await;
     if let Ok(demo) = Arc::try_unwrap(demo) {

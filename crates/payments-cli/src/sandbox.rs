@@ -3,14 +3,17 @@
 //!
 //! `--listen HOST:PORT` chooses the host and the first port: with port 0 (the default) each
 //! emulator gets a free port; with port P, Ktpay listens on P, Kupi-Kupi on P + 1 and Smart Pay
-//! on P + 2.
+//! on P + 2. A host that is not loopback gets a warning on stderr: the emulators are for this
+//! machine. Callbacks and notifications go only to loopback hosts unless
+//! `--allow-non-loopback-delivery` is given. `--time-scale` outside 0 to 100 is refused before
+//! anything starts.
 
 use std::io::Write;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use clap::Args;
-use payments_sandbox::{Sandbox, SandboxConfig, SandboxInfo};
+use payments_sandbox::{Sandbox, SandboxConfig, SandboxInfo, TimeScale};
 
 /// The options of `payments sandbox`.
 #[derive(Debug, Args)]
@@ -29,16 +32,33 @@ pub struct Options {
     #[arg(long, value_name = "URL")]
     kupikupi_notification_url: Option<String>,
     /// Multiplies the callback and notification retry schedules (15 s, 60 s, 3 min, ...);
-    /// 0.001 turns seconds into milliseconds.
-    #[arg(long, value_name = "X", default_value_t = 1.0)]
-    time_scale: f64,
+    /// 0.001 turns seconds into milliseconds. From 0 to 100.
+    #[arg(
+        long,
+        value_name = "X",
+        default_value = "1",
+        allow_negative_numbers = true
+    )]
+    time_scale: TimeScale,
+    /// Deliver Ktpay callbacks and Kupi-Kupi notifications to hosts that are not loopback
+    /// (without it, only localhost, 127.0.0.0/8 and ::1).
+    #[arg(long)]
+    allow_non_loopback_delivery: bool,
 }
 
 /// Runs `payments sandbox`.
 pub async fn run(opts: Options) -> ExitCode {
     let mut config = SandboxConfig::default()
         .with_listen(opts.listen)
-        .with_time_scale(opts.time_scale);
+        .with_time_scale(opts.time_scale.get())
+        .with_non_loopback_delivery(opts.allow_non_loopback_delivery);
+    if config.listens_beyond_loopback() {
+        eprintln!(
+            "warning: --listen {} is not a loopback address: other machines can reach the \
+             sandbox, whose credentials are printed and well known",
+            opts.listen
+        );
+    }
     if let Some(url) = opts.ktwidget_callback_url {
         config = config.with_ktwidget_callback_url(url);
     }
@@ -146,7 +166,7 @@ fn human(info: &SandboxInfo, sandbox: &Sandbox) -> String {
         ),
         kk_cb = none(
             &info.merchant.kupikupi_notification_url,
-            "no notification is sent"
+            "no notification is sent; a code confirms at once"
         ),
     )
 }

@@ -1,5 +1,8 @@
 //! `payments sandbox --json`: the first stdout line is the JSON the issue specifies, the base
-//! URLs answer, and SIGTERM stops it gracefully (the certificate directory is removed).
+//! URLs answer, and SIGTERM stops it gracefully (the certificate directory is removed). Hostile
+//! settings are refused at start, and a listen address beyond loopback gets a warning.
+
+mod common;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -16,17 +19,12 @@ impl Drop for Kill {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sandbox_json_prints_its_info_and_serves() {
+/// Starts `payments sandbox --json` with `args` and reads the JSON of its first stdout line.
+/// The process is killed when the returned guard drops.
+async fn sandbox_json(args: &[&str]) -> (Kill, serde_json::Value) {
     let child = Command::new(env!("CARGO_BIN_EXE_payments"))
-        .args([
-            "sandbox",
-            "--json",
-            "--time-scale",
-            "0.001",
-            "--kupikupi-notification-url",
-            "http://127.0.0.1:9/notify",
-        ])
+        .args(["sandbox", "--json"])
+        .args(args)
         .env_remove("RUST_LOG")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -43,7 +41,18 @@ async fn sandbox_json_prints_its_info_and_serves() {
         .expect("the first line within a minute")
         .unwrap()
         .unwrap();
-    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    (child, serde_json::from_str(&line).unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sandbox_json_prints_its_info_and_serves() {
+    let (mut child, v) = sandbox_json(&[
+        "--time-scale",
+        "0.001",
+        "--kupikupi-notification-url",
+        "http://127.0.0.1:9/notify",
+    ])
+    .await;
 
     let keys = |o: &serde_json::Value| {
         let mut k: Vec<String> = o.as_object().unwrap().keys().cloned().collect();
@@ -168,5 +177,86 @@ async fn sandbox_json_prints_its_info_and_serves() {
     assert!(
         !key.exists(),
         "the certificate directory is removed at exit"
+    );
+}
+
+#[test]
+fn a_time_scale_out_of_range_is_refused_before_anything_starts() {
+    for bad in ["NaN", "-1", "1e9", "inf", "abc", "100.5"] {
+        let out = common::run(&["sandbox", "--time-scale", bad], b"", &[], &[]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {stderr}");
+        assert!(
+            stderr.contains("time scale must be a number from 0 to 100"),
+            "{bad}: {stderr}"
+        );
+        assert!(out.stdout.is_empty());
+    }
+}
+
+#[test]
+fn a_listen_address_beyond_loopback_gets_a_warning() {
+    // 192.0.2.1 (TEST-NET-1) is on no interface here, so the bind fails after the warning; the
+    // notification URL beyond loopback makes it fail even if it did not.
+    let out = common::run(
+        &[
+            "sandbox",
+            "--listen",
+            "192.0.2.1:0",
+            "--kupikupi-notification-url",
+            "http://shop.example/notify",
+        ],
+        b"",
+        &["RUST_LOG"],
+        &[],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("warning: --listen 192.0.2.1:0 is not a loopback address"),
+        "{stderr}"
+    );
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let out = common::run(
+        &[
+            "sandbox",
+            "--listen",
+            "127.0.0.1:1",
+            "--kupikupi-notification-url",
+            "http://shop.example/notify",
+        ],
+        b"",
+        &["RUST_LOG"],
+        &[],
+    );
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("warning"));
+}
+
+#[test]
+fn a_merchant_url_beyond_loopback_is_refused_without_the_flag() {
+    for args in [
+        ["--kupikupi-notification-url", "http://0.0.0.0:9/notify"],
+        ["--ktwidget-callback-url", "http://shop.example/ktpay"],
+    ] {
+        let mut all = vec!["sandbox"];
+        all.extend(args);
+        let out = common::run(&all, b"", &["RUST_LOG"], &[]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains("not loopback"), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_flag_allows_a_merchant_url_beyond_loopback() {
+    let (_child, v) = sandbox_json(&[
+        "--allow-non-loopback-delivery",
+        "--kupikupi-notification-url",
+        "http://0.0.0.0:9/notify",
+    ])
+    .await;
+    assert_eq!(
+        v["merchant"]["kupikupi_notification_url"],
+        "http://0.0.0.0:9/notify"
     );
 }

@@ -29,6 +29,13 @@ mod pages;
 pub mod sandbox;
 pub mod server;
 pub mod smartpay;
+mod target;
+mod time_scale;
 
 pub use sandbox::{Sandbox, SandboxConfig, SandboxError, SandboxInfo};
 pub use server::{serve, RunningServer, ServeError};
+pub use target::RefusedTarget;
+pub use time_scale::{InvalidTimeScale, TimeScale};
+
+/// How many finished payments, transfers or purchases an emulator keeps by default.
+pub(crate) const DEFAULT_MAX_FINISHED: usize = 10_000;

@@ -38,6 +38,24 @@
 //! `P + 1` and Smart Pay on `P + 2`. Each serves the real service's paths, so a client changes
 //! only the scheme, host and port.
 //!
+//! ## Hostile clients and settings
+//!
+//! - Each emulator's server cuts off a client that does not send a request head within
+//!   [`Limits::header_read_timeout`](crate::server::Limits) (at most 30 s) and serves at most
+//!   [`Limits::max_connections`](crate::server::Limits) connections at once
+//!   ([`SandboxConfig::with_limits`]).
+//! - State is bounded: past [`SandboxConfig::max_finished`] finished payments, transfers and
+//!   purchases per emulator, the oldest are forgotten.
+//! - The time scale must be from 0 to 100 ([`TimeScale`]); anything else is refused by
+//!   [`Sandbox::start`].
+//! - Listening on an address that is not loopback logs a warning (and `payments sandbox`
+//!   prints one). Callbacks and notifications go only to loopback hosts unless
+//!   [`SandboxConfig::allow_non_loopback_delivery`] is set: a merchant URL elsewhere is
+//!   refused at start, and an order's Ktpay callback URL elsewhere is not called (the payment
+//!   shows [`ktwidget::Delivery::Refused`]).
+//! - The certificate directory and its files are created exclusively (never an existing file,
+//!   never through a symbolic link).
+//!
 //! ## Pages a person uses
 //!
 //! Both human steps are plain HTML forms that work in any browser, without JavaScript:
@@ -49,9 +67,11 @@
 //!   the order's `callback_force_success_url` or `callback_force_failed_url` (or
 //!   `callback_force_back_url`); without those, a result page links to
 //!   `callback_success_url` / `callback_failed_url` / `callback_back_url`.
-//! - Kupi-Kupi's transfer form, the `transferURL` that `init` returns: enter the code (default
-//!   `1111`) and the transfer moves to the phone's final status (79000000001 `CONFIRMED`,
-//!   79000000002 `REJECTED`, 79000000003 `CANCELED`), then the notification goes out. A wrong
+//! - Kupi-Kupi's transfer form, the `transferURL` that `init` returns: enter the code
+//!   (default `1111`) and the transfer moves
+//!   on by the phone (79000000001 `CONFIRMED`, 79000000002 `REJECTED`, 79000000003
+//!   `CANCELED`), and the notification goes out. `CONFIRMED` takes effect only once the
+//!   merchant answers the notification `OK` (at once when no NotificationURL is set). A wrong
 //!   code shows the form again.
 
 use std::net::SocketAddr;
@@ -59,6 +79,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::server::Limits;
+use crate::time_scale::{InvalidTimeScale, TimeScale};
 use crate::{ktwidget, kupikupi, smartpay};
 
 /// How the sandbox starts. Build it with [`SandboxConfig::default`] and the `with_*` methods.
@@ -72,8 +94,15 @@ pub struct SandboxConfig {
     /// The merchant's Kupi-Kupi NotificationURL (none: no notification is sent).
     pub kupikupi_notification_url: Option<String>,
     /// Multiplies the callback and notification retry schedules (documented: 15 s, 60 s,
-    /// 3 min, 10 min, 30 min, 60 min). Default `1.0`.
+    /// 3 min, 10 min, 30 min, 60 min). Default `1.0`; from 0 to 100 (see [`TimeScale`]).
     pub time_scale: f64,
+    /// Deliver callbacks and notifications to hosts that are not loopback. Default `false`.
+    pub allow_non_loopback_delivery: bool,
+    /// How many finished payments, transfers and purchases each emulator keeps. Default
+    /// 10 000.
+    pub max_finished: usize,
+    /// Each emulator's server limits (request-head timeout, connection cap).
+    pub limits: Limits,
 }
 
 impl Default for SandboxConfig {
@@ -83,6 +112,9 @@ impl Default for SandboxConfig {
             ktwidget_callback_url: None,
             kupikupi_notification_url: None,
             time_scale: 1.0,
+            allow_non_loopback_delivery: false,
+            max_finished: crate::DEFAULT_MAX_FINISHED,
+            limits: Limits::default(),
         }
     }
 }
@@ -106,10 +138,34 @@ impl SandboxConfig {
         self
     }
 
-    /// Sets the time scale of the retry schedules.
+    /// Sets the time scale of the retry schedules (checked by [`Sandbox::start`]: from 0 to
+    /// 100).
     pub fn with_time_scale(mut self, scale: f64) -> Self {
         self.time_scale = scale;
         self
+    }
+
+    /// Allows (or not) callbacks and notifications to hosts that are not loopback.
+    pub fn with_non_loopback_delivery(mut self, allow: bool) -> Self {
+        self.allow_non_loopback_delivery = allow;
+        self
+    }
+
+    /// Sets how many finished payments, transfers and purchases each emulator keeps.
+    pub fn with_max_finished(mut self, max: usize) -> Self {
+        self.max_finished = max;
+        self
+    }
+
+    /// Sets each emulator's server limits.
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Whether the sandbox would listen on an address other machines can reach.
+    pub fn listens_beyond_loopback(&self) -> bool {
+        !self.listen.ip().is_loopback()
     }
 
     fn addr(&self, offset: u16) -> Result<SocketAddr, SandboxError> {
@@ -146,6 +202,9 @@ pub enum SandboxError {
     /// The configuration is invalid.
     #[error("invalid sandbox configuration: {0}")]
     Config(String),
+    /// The time scale is out of range.
+    #[error("invalid sandbox configuration: {0}")]
+    TimeScale(#[from] InvalidTimeScale),
 }
 
 /// What an application needs to use the sandbox. Its JSON is what `payments sandbox --json`
@@ -292,24 +351,35 @@ impl Drop for CertDir {
 impl Sandbox {
     /// Starts the three emulators (see [`SandboxConfig`]).
     pub async fn start(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
-        if !(config.time_scale.is_finite() && config.time_scale >= 0.0) {
-            return Err(SandboxError::Config(format!(
-                "time_scale must be a finite number ≥ 0, not {}",
-                config.time_scale
-            )));
+        let scale = TimeScale::new(config.time_scale)?;
+        if config.listens_beyond_loopback() {
+            tracing::warn!(
+                listen = %config.listen,
+                "the sandbox listens on an address that is not loopback: other machines can reach it"
+            );
         }
-        let mut kt = ktwidget::Config::default().with_time_scale(config.time_scale);
+        let mut kt = ktwidget::Config::default()
+            .with_time_scale(scale.get())
+            .with_non_loopback_delivery(config.allow_non_loopback_delivery)
+            .with_max_finished(config.max_finished)
+            .with_limits(config.limits);
         kt.addr = config.addr(0)?;
         kt.default_callback_url = config.ktwidget_callback_url.clone();
         let ktwidget = ktwidget::start(kt).await?;
 
-        let mut kk = kupikupi::Config::default().time_scale(config.time_scale);
+        let mut kk = kupikupi::Config::default()
+            .time_scale(scale.get())
+            .non_loopback_delivery(config.allow_non_loopback_delivery)
+            .max_finished(config.max_finished)
+            .limits(config.limits);
         kk.addr = config.addr(1)?;
         kk.notification_url = config.kupikupi_notification_url.clone();
         let kupikupi = kupikupi::start(kk).await?;
 
         let sp = smartpay::Config {
             addr: config.addr(2)?,
+            max_finished: config.max_finished,
+            limits: config.limits,
             ..smartpay::Config::default()
         };
         let smartpay = smartpay::start(sp).await?;
@@ -413,6 +483,55 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_limits_reach_every_emulator() {
+        let limits = Limits::new(std::time::Duration::from_millis(200), 8).unwrap();
+        let sandbox = Sandbox::start(SandboxConfig::default().with_limits(limits))
+            .await
+            .unwrap();
+        let info = sandbox.info().clone();
+        let port = |base: &str| -> u16 { base.rsplit(':').next().unwrap().parse().unwrap() };
+        for base in [
+            &info.ktwidget.api_base,
+            &info.kupikupi.api_base,
+            &info.smartpay.api_base,
+        ] {
+            // A client that connects and sends nothing (not even a TLS hello) is cut off.
+            let mut tcp = tokio::net::TcpStream::connect(("127.0.0.1", port(base)))
+                .await
+                .unwrap();
+            let mut buf = [0u8; 64];
+            let closed = tokio::time::timeout(
+                std::time::Duration::from_secs(10),
+                tokio::io::AsyncReadExt::read(&mut tcp, &mut buf),
+            )
+            .await;
+            assert!(
+                matches!(closed, Ok(Ok(0)) | Ok(Err(_))),
+                "{base}: {closed:?}"
+            );
+        }
+        sandbox.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_merchant_url_beyond_loopback_needs_the_opt_in() {
+        let far = SandboxConfig::default().with_kupikupi_notification_url("http://10.9.8.7/n");
+        let err = Sandbox::start(far.clone()).await.unwrap_err();
+        assert!(err.to_string().contains("not loopback"), "{err}");
+        let far = SandboxConfig::default().with_ktwidget_callback_url("http://shop.example/cb");
+        let err = Sandbox::start(far.clone()).await.unwrap_err();
+        assert!(err.to_string().contains("not loopback"), "{err}");
+        let sandbox = Sandbox::start(far.with_non_loopback_delivery(true))
+            .await
+            .unwrap();
+        sandbox.shutdown().await;
+        assert!(!SandboxConfig::default().listens_beyond_loopback());
+        assert!(SandboxConfig::default()
+            .with_listen("0.0.0.0:0".parse().unwrap())
+            .listens_beyond_loopback());
+    }
+
+    #[tokio::test]
     async fn starts_writes_the_pems_and_cleans_up() {
         let sandbox = Sandbox::start(SandboxConfig::default().with_time_scale(0.001))
             .await
@@ -451,10 +570,11 @@ mod tests {
         let dir = sandbox.cert_dir().to_owned();
         sandbox.shutdown().await;
         assert!(!dir.exists());
-        assert!(
-            Sandbox::start(SandboxConfig::default().with_time_scale(f64::NAN))
+        for scale in [f64::NAN, -1.0, f64::INFINITY, 1e9] {
+            let err = Sandbox::start(SandboxConfig::default().with_time_scale(scale))
                 .await
-                .is_err()
-        );
+                .unwrap_err();
+            assert!(matches!(err, SandboxError::TimeScale(_)), "{err}");
+        }
     }
 }

@@ -715,8 +715,18 @@ async fn kupikupi_transfer(demo: Arc<Demo>, s: Steps, phone: &'static str) -> Fl
     ensure(r.invalid == 0, "a notification failed verification")?;
     let notified = r.status.unwrap_or_default();
 
+    // The service counts a transfer CONFIRMED only once it has received our OK, so checkout
+    // may still show FORM_SHOWED right after we answered: ask again until it agrees.
     s.step("checkout");
-    let checkout = demo.kupikupi.checkout(&order, amount).await?;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let mut checkout = demo.kupikupi.checkout(&order, amount).await?;
+    while checkout.transfer_status.as_str() != notified
+        && !checkout.transfer_status.is_final()
+        && tokio::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        checkout = demo.kupikupi.checkout(&order, amount).await?;
+    }
     ensure(
         checkout.transfer_status.as_str() == notified,
         format!(

@@ -116,7 +116,10 @@ impl Certificates {
         Ok((cert.pem(), key.serialize_pem()))
     }
 
-    /// Writes `ca.pem`, `client.pem` and `client.key` into `dir` (created if needed).
+    /// Writes `ca.pem`, `client.pem` and `client.key` (mode 0600 on Unix) into `dir`
+    /// (created if needed). Each file is created exclusively: if a file, a directory or a
+    /// symbolic link already has its name, nothing is written through it and the error is
+    /// [`std::io::ErrorKind::AlreadyExists`].
     pub fn write_to_dir(&self, dir: impl AsRef<Path>) -> std::io::Result<CertificatePaths> {
         let dir = dir.as_ref();
         std::fs::create_dir_all(dir)?;
@@ -125,9 +128,9 @@ impl Certificates {
             cert: dir.join("client.pem"),
             key: dir.join("client.key"),
         };
-        std::fs::write(&paths.ca, &self.ca_pem)?;
-        std::fs::write(&paths.cert, &self.client_cert_pem)?;
-        write_private(&paths.key, self.client_key_pem.as_bytes())?;
+        create_exclusive(&paths.ca, self.ca_pem.as_bytes(), 0o644)?;
+        create_exclusive(&paths.cert, self.client_cert_pem.as_bytes(), 0o644)?;
+        create_exclusive(&paths.key, self.client_key_pem.as_bytes(), 0o600)?;
         Ok(paths)
     }
 
@@ -172,20 +175,18 @@ impl FromPemCompat for rustls::pki_types::CertificateDer<'static> {
     }
 }
 
-#[cfg(unix)]
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Creates a new file (`O_CREAT | O_EXCL`: it fails if the name exists, even as a dangling
+/// symbolic link, so it never follows a link) with `mode` on Unix, and writes `bytes`.
+fn create_exclusive(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
     use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
-    f.write_all(bytes)
-}
-
-#[cfg(not(unix))]
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    std::fs::write(path, bytes)
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(mode);
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    options.open(path)?.write_all(bytes)
 }

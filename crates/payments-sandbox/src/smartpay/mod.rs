@@ -10,14 +10,26 @@
 //!
 //! The state machine:
 //! - a QR code can be committed once; committing it at another kassa (or under another
-//!   `kassa_purchase_id`) is refused with 409 `code_already_committed`;
+//!   `kassa_purchase_id`) is refused with 409 `code_already_committed`. A replayed commit (the
+//!   same code, kassa and `kassa_purchase_id`) returns the same purchase;
+//! - a committed purchase that is never released expires after [`Config::commit_ttl`]
+//!   (default 15 min) and reports `expired`; releasing it is refused (409 `purchase_expired`);
 //! - release moves `committed` to `processing`, then after the processing delay to `success` or
 //!   `declined` (or, for [`Outcome::Slow`], nowhere until the kassa cancels);
-//! - the kassa status `cancel` cancels a purchase that is not final (or a success the kassa has
-//!   not confirmed); `success` is accepted only for a successful purchase;
-//! - a refund is allowed only for a successful purchase, and the refunds (processing and
-//!   successful) may not exceed its amount (409 `refund_exceeds_purchase`);
-//! - fiscal receipts (v1 and v2) are stored.
+//! - the kassa status `cancel` cancels a purchase that is not final, or a success the kassa has
+//!   not confirmed and that has no refund processing or paid (so a customer is never paid back
+//!   twice); `success` is accepted only for a successful purchase and *confirms* it;
+//! - a refund is accepted only for a confirmed purchase (the guide: "ранее завершен в статусе
+//!   Успешен"; otherwise 409 `purchase_not_successful` or `purchase_not_confirmed`), and the
+//!   refunds (processing and successful) may not exceed its amount (409
+//!   `refund_exceeds_purchase`). A replayed refund (the same `kassa_refund_id` at the same
+//!   kassa, for the same purchase and amount) returns the same refund;
+//! - a v1 fiscal receipt is accepted only for a confirmed purchase; a v2 receipt for any (the
+//!   guide: a receipt may be sent however the purchase was paid); both are stored;
+//! - state is bounded: past [`Config::max_finished`] finished purchases (declined, cancelled,
+//!   expired, or confirmed with no refund processing) the oldest are forgotten with their
+//!   refunds and QR codes, receipts past the same number too, and sessions past
+//!   [`Config::max_sessions`].
 //!
 //! Errors are `{"code", "message"}` with a 4xx status; `/v1/error_answers` lists them all.
 //! Ids and amounts are accepted as JSON numbers or strings.
@@ -56,10 +68,13 @@ pub use certs::{CertError, CertificatePaths, Certificates};
 use state::{refusal, Refusal, State};
 pub use state::{Outcome, PurchaseView, ReceiptView, RefundView};
 
-use crate::server::{serve, RunningServer, ServeError};
+use crate::server::{serve_with_limits, Limits, RunningServer, ServeError};
 
 /// The auth cookie's name.
 pub const COOKIE_NAME: &str = "kassa_session";
+
+/// How long a committed purchase waits for its release by default: 15 minutes.
+pub const DEFAULT_COMMIT_TTL: Duration = Duration::from_secs(15 * 60);
 
 /// How the emulator starts.
 #[derive(Clone, Debug)]
@@ -77,6 +92,14 @@ pub struct Config {
     pub outcome: Outcome,
     /// What refunds turn into.
     pub refund_outcome: Outcome,
+    /// How long a committed purchase waits for its release before it expires. Default 15 min.
+    pub commit_ttl: Duration,
+    /// How many finished purchases (and receipts) are kept. Default 10 000.
+    pub max_finished: usize,
+    /// How many sessions are kept; past it the one that expires first ends. Default 1000.
+    pub max_sessions: usize,
+    /// The server's limits on request heads and connections.
+    pub limits: Limits,
 }
 
 impl Default for Config {
@@ -91,6 +114,10 @@ impl Default for Config {
             processing: Duration::from_millis(50),
             outcome: Outcome::Success,
             refund_outcome: Outcome::Success,
+            commit_ttl: DEFAULT_COMMIT_TTL,
+            max_finished: crate::DEFAULT_MAX_FINISHED,
+            max_sessions: 1000,
+            limits: Limits::default(),
         }
     }
 }
@@ -143,6 +170,9 @@ pub async fn start(config: Config) -> Result<SmartPayEmulator, StartError> {
         refund_outcome: config.refund_outcome,
         processing: config.processing,
         cookie_lifetime: config.cookie_lifetime,
+        commit_ttl: config.commit_ttl,
+        max_finished: config.max_finished,
+        max_sessions: config.max_sessions,
         ..State::default()
     };
     let app = App {
@@ -166,7 +196,7 @@ pub async fn start(config: Config) -> Result<SmartPayEmulator, StartError> {
             post(refund_kassa_status),
         )
         .with_state(app.clone());
-    let server = serve(addr, router, Some(tls)).await?;
+    let server = serve_with_limits(addr, router, Some(tls), config.limits).await?;
     Ok(SmartPayEmulator { server, certs, app })
 }
 
@@ -371,7 +401,8 @@ fn session(app: &App, headers: &HeaderMap) -> Result<String, Refusal> {
         .ok_or_else(unauthorized)?;
     let mut s = lock(&app.state);
     let now = Instant::now();
-    s.sessions.retain(|_, (_, expiry)| *expiry > now);
+    s.sessions
+        .retain(|_, (_, expiry)| expiry.is_none_or(|e| e > now));
     s.sessions
         .get(&token)
         .map(|(kassa, _)| kassa.clone())
@@ -399,8 +430,7 @@ async fn auth(AxState(app): AxState<App>, body: Bytes) -> Response {
         let token = format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
         let mut s = lock(&app.state);
         let lifetime = s.cookie_lifetime;
-        s.sessions
-            .insert(token.clone(), (login.clone(), Instant::now() + lifetime));
+        s.add_session(token.clone(), login.clone(), Instant::now());
         s.auth_calls += 1;
         Ok((token, login, lifetime))
     })();
@@ -453,7 +483,7 @@ async fn commit(AxState(app): AxState<App>, headers: HeaderMap, body: Bytes) -> 
     authed(&app, &headers, &body, |s, kassa, m| {
         let (id_loyalty, key) = qr(m)?;
         let kassa_purchase_id = text(m, "kassa_purchase_id")?;
-        let p = s.commit(kassa, key, id_loyalty, kassa_purchase_id)?;
+        let p = s.commit(kassa, key, id_loyalty, kassa_purchase_id, Instant::now())?;
         Ok(json!({ "purchase_id": p.purchase_id, "status": p.status }))
     })
 }
@@ -508,7 +538,7 @@ async fn fiscal_v1(AxState(app): AxState<App>, headers: HeaderMap, body: Bytes) 
         let id = text(m, "purchase_id")?;
         text(m, "kassa_reg_number")?;
         text(m, "fiscal_sign")?;
-        s.purchase_mut(kassa, &id)?;
+        s.confirmed_purchase(kassa, &id)?;
         let receipt_id = s.new_id("r");
         s.receipts.push(ReceiptView {
             receipt_id: receipt_id.clone(),
@@ -630,10 +660,48 @@ mod tests {
         assert!(qr(&map(json!({}))).is_err());
     }
 
+    #[cfg(unix)]
+    #[test]
+    fn certificate_files_are_created_exclusively_never_through_a_link() {
+        let certs = Certificates::generate().unwrap();
+        let dir = std::env::temp_dir().join(format!(
+            "sandbox-smartpay-excl-{}-{:x}",
+            std::process::id(),
+            fastrand::u64(..)
+        ));
+        std::fs::create_dir(&dir).unwrap();
+        // A link planted where the key goes, pointing at a file of the attacker's choice.
+        let victim = dir.join("victim");
+        std::fs::write(&victim, "keep me").unwrap();
+        std::os::unix::fs::symlink(&victim, dir.join("client.key")).unwrap();
+        let err = certs.write_to_dir(&dir).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::AlreadyExists);
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
+        // A dangling link is not followed either.
+        std::fs::remove_file(dir.join("client.key")).unwrap();
+        std::fs::remove_file(dir.join("ca.pem")).unwrap();
+        std::fs::remove_file(dir.join("client.pem")).unwrap();
+        let absent = dir.join("absent");
+        std::os::unix::fs::symlink(&absent, dir.join("ca.pem")).unwrap();
+        let err = certs.write_to_dir(&dir).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::AlreadyExists);
+        assert!(!absent.exists());
+        // An existing regular file is not overwritten.
+        std::fs::remove_file(dir.join("ca.pem")).unwrap();
+        std::fs::write(dir.join("ca.pem"), "old").unwrap();
+        assert!(certs.write_to_dir(&dir).is_err());
+        assert_eq!(std::fs::read_to_string(dir.join("ca.pem")).unwrap(), "old");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[tokio::test]
     async fn certificates_can_be_written_and_issued() {
         let certs = Certificates::generate().unwrap();
-        let dir = std::env::temp_dir().join(format!("sandbox-smartpay-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!(
+            "sandbox-smartpay-{}-{:x}",
+            std::process::id(),
+            fastrand::u64(..)
+        ));
         let paths = certs.write_to_dir(&dir).unwrap();
         assert!(std::fs::read_to_string(&paths.ca)
             .unwrap()
