@@ -3,22 +3,29 @@
 //! It reads an OpenAPI 3.0 document (YAML or JSON) with `openapiv3` and emits, with `quote`
 //! and `prettyplease` (then `rustfmt`, so that the output is exactly what `cargo fmt` keeps):
 //!
-//! - `models.rs`: one serde type per component schema. Objects become structs with the exact wire
-//!   names, docs from the descriptions, required fields as plain fields and optional ones as
-//!   `Option`; string enums become open enums with an `Unknown(String)` variant; the schemas used
-//!   as request bodies get a builder.
-//! - `operations.rs`: the operation table (method, path, request type, response type) as data and
-//!   as one marker type per operation implementing `ApiOperation`.
+//! - `models.rs`: one serde type per component schema. Objects become `#[non_exhaustive]`
+//!   structs with the exact wire names, docs from the descriptions, required fields as plain
+//!   fields and optional ones as `Option`, and a `new` constructor that takes the required fields
+//!   (so an optional property added to the spec breaks no caller); a struct without required
+//!   fields is `Default`. `additionalProperties` keeps the properties the spec does not name in a
+//!   flattened map. String enums become open enums with an `Unknown(String)` variant, matched
+//!   without regard to case. The schemas used as request bodies also get a builder.
+//! - `operations.rs`: the operation table (`http::Method`, path, request type, response type, and
+//!   a `payments_core::Operation` that carries the provider, the name and the idempotency) as
+//!   data and as one marker type per operation implementing `ApiOperation`.
 //! - `mod.rs`: the module that ties them together.
 //!
-//! The generator's modules follow those parts: [`names`](crate::upper_camel) (identifiers and
-//! docs), `types` (how a schema is represented in Rust), `models` and `operations`; this file
-//! parses the spec and formats the output.
+//! The generator's modules follow those parts: `names` (identifiers and docs), `types` (how a
+//! schema is represented in Rust), `models` and `operations`; this file parses the spec and
+//! formats the output.
 //!
 //! Extensions understood: `x-money: minor-units` on an integer (an amount in kopecks, generated as
 //! `payments_core::Amount`), `x-sensitive: true` on a property (kept as its type, but shown as
-//! `[REDACTED]` by the `Debug` of its struct and of its builder) and `x-idempotent: bool` on an
-//! operation. `format: password` becomes a `payments_core::Secret`.
+//! `[REDACTED]` by the `Debug` of its struct and of its builder), `x-idempotent: bool` on an
+//! operation, and `x-provider: NAME` on `info` (required: the provider's name in errors and
+//! traces). `format: password` becomes a `payments_core::Secret`. A `security` list with an empty
+//! requirement (`[{}, {cookie: []}]`) is optional: such an operation does not need the
+//! credential first.
 
 use std::fmt;
 use std::io::Write;
@@ -90,7 +97,8 @@ pub fn generate_from_value(
     let ops = collect_operations(&api)?;
     let request_types = models::reachable(&api, ops.iter().filter_map(|o| o.request.clone()));
     let models = models::models_file(&api, &request_types, source)?;
-    let operations = operations::operations_file(&ops, source);
+    let provider = operations::provider_name(&api)?;
+    let operations = operations::operations_file(&ops, &provider, source)?;
     let module = module_file(&api, source);
     Ok(vec![
         GeneratedFile {

@@ -218,9 +218,10 @@ fn open_enum(name: &str, description: &str, values: &[String]) -> Result<TokenSt
     let to_str = variants
         .iter()
         .map(|(id, wire)| quote! { #ident::#id => #wire, });
-    let from_str = variants
-        .iter()
-        .map(|(id, wire)| quote! { #wire => #ident::#id, });
+    // Known values are matched without regard to case; an unknown one is kept as it came.
+    let from_str = variants.iter().map(|(id, wire)| {
+        quote! { if value.eq_ignore_ascii_case(#wire) { return #ident::#id; } }
+    });
     Ok(quote! {
         #doc
         #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -242,11 +243,11 @@ fn open_enum(name: &str, description: &str, values: &[String]) -> Result<TokenSt
         }
 
         impl From<&str> for #ident {
+            /// The variant of a wire value, matched without regard to case (`SUCCESS` is
+            /// `success`); any other value is [`Self::Unknown`], kept as it came.
             fn from(value: &str) -> Self {
-                match value {
-                    #( #from_str )*
-                    other => #ident::Unknown(other.to_owned()),
-                }
+                #( #from_str )*
+                #ident::Unknown(value.to_owned())
             }
         }
 
@@ -289,6 +290,9 @@ fn object(
     let mut builder_debug_fields = Vec::new();
     let mut any_sensitive = false;
     let mut seen = BTreeSet::new();
+    // The constructor's arguments and body: the required fields are given, the others `None`.
+    let mut ctor_args = Vec::new();
+    let mut ctor_fields = Vec::new();
     for (wire, prop) in &o.properties {
         let fident = field_ident(wire);
         if !seen.insert(fident.to_string()) {
@@ -363,24 +367,84 @@ fn object(
             builder_debug_fields.push(quote! { .field(#fname, &self.#fident) });
         }
         builder_fields.push(quote! { #fident: Option<#ty>, });
+        if required {
+            ctor_args.push(quote! { #fident: impl Into<#ty> });
+            ctor_fields.push(quote! { #fident: #fident.into(), });
+        } else {
+            ctor_fields.push(quote! { #fident: None, });
+        }
         build_fields.push(if required {
             quote! { #fident: self.#fident.ok_or(MissingField(#wire))?, }
         } else {
             quote! { #fident: self.#fident, }
         });
     }
+    // `additionalProperties`: the properties the spec does not name are kept as they came and
+    // sent back as they are; `Debug` shows only their names (their values are unknown, so they
+    // are treated as secrets).
+    if allows_additional_properties(o) {
+        let fident = format_ident!("additional_properties");
+        if !seen.insert(fident.to_string()) {
+            return err(format!(
+                "schema {name}: a property maps to the field additional_properties, which holds \
+                 the additional properties"
+            ));
+        }
+        let map = quote! { serde_json::Map<String, serde_json::Value> };
+        fields.push(quote! {
+            /// The properties the spec does not name, kept as they came (sent back as they are).
+            #[serde(flatten)]
+            pub additional_properties: #map,
+        });
+        setters.push(quote! {
+            /// Sets the properties the spec does not name.
+            pub fn additional_properties(mut self, value: impl Into<#map>) -> Self {
+                self.additional_properties = Some(value.into());
+                self
+            }
+        });
+        any_sensitive = true;
+        debug_fields.push(quote! {
+            .field("additional_properties", &self.additional_properties.keys().collect::<Vec<_>>())
+        });
+        builder_debug_fields.push(quote! {
+            .field(
+                "additional_properties",
+                &self.additional_properties.as_ref().map(|m| m.keys().collect::<Vec<_>>()),
+            )
+        });
+        builder_fields.push(quote! { additional_properties: Option<#map>, });
+        ctor_fields.push(quote! { additional_properties: serde_json::Map::new(), });
+        build_fields.push(quote! {
+            additional_properties: self.additional_properties.unwrap_or_default(),
+        });
+    }
+    // A struct without required fields can be made empty.
+    let default = if ctor_args.is_empty() {
+        quote! { Default, }
+    } else {
+        quote! {}
+    };
     // A struct with a sensitive field gets a `Debug` that redacts it (and so does its builder).
     let (derive, debug) = if any_sensitive {
         (
-            quote! { #[derive(Clone, PartialEq, Serialize, Deserialize)] },
+            quote! { #[derive(Clone, #default PartialEq, Serialize, Deserialize)] },
             redacting_debug(&ident, &debug_fields),
         )
     } else {
         (
-            quote! { #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)] },
+            quote! { #[derive(Clone, Debug, #default PartialEq, Serialize, Deserialize)] },
             quote! {},
         )
     };
+    // Hand-written code builds the struct through this constructor (or the builder), never with
+    // a struct literal: an optional property added to the spec then breaks no caller.
+    let new_doc = if ctor_args.is_empty() {
+        format!(" A new, empty [`{ident}`] (every field is optional).")
+    } else {
+        format!(" A new [`{ident}`] from its required fields; the optional ones are `None`.")
+    };
+    let many_args = (ctor_args.len() > 7).then(|| quote! { #[allow(clippy::too_many_arguments)] });
     let mut out = quote! {
         #doc
         #derive
@@ -390,6 +454,16 @@ fn object(
         }
 
         #debug
+
+        impl #ident {
+            #[doc = #new_doc]
+            #many_args
+            pub fn new( #( #ctor_args ),* ) -> Self {
+                #ident {
+                    #( #ctor_fields )*
+                }
+            }
+        }
     };
     if with_builder {
         let builder = format_ident!("{}Builder", ident);
@@ -434,6 +508,16 @@ fn object(
         });
     }
     Ok(out)
+}
+
+/// Whether an object keeps properties the spec does not name (`additionalProperties: true` or a
+/// schema).
+fn allows_additional_properties(o: &openapiv3::ObjectType) -> bool {
+    matches!(
+        o.additional_properties,
+        Some(openapiv3::AdditionalProperties::Any(true))
+            | Some(openapiv3::AdditionalProperties::Schema(_))
+    )
 }
 
 /// A `Debug` impl for `ident` from its fields' lines (`.field(name, value)`).

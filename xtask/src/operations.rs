@@ -24,7 +24,8 @@ pub struct OperationRow {
     pub response: Option<String>,
     /// Whether it may be re-sent after it may have been received.
     pub idempotent: bool,
-    /// Whether it needs the auth cookie (the operation's or the document's `security`).
+    /// Whether it needs the auth cookie (the operation's or the document's `security`, when it
+    /// is not optional).
     pub authenticated: bool,
     /// The summary, for docs.
     pub summary: String,
@@ -32,7 +33,7 @@ pub struct OperationRow {
 
 /// The operations of the spec, in path order then method order.
 pub fn collect_operations(api: &OpenAPI) -> Result<Vec<OperationRow>, GenError> {
-    let global_security = api.security.as_ref().is_some_and(|s| !s.is_empty());
+    let global_security = api.security.as_deref().is_some_and(needs_credentials);
     let mut rows = Vec::new();
     for (path, item) in &api.paths.paths {
         let ReferenceOr::Item(item) = item else {
@@ -51,6 +52,12 @@ pub fn collect_operations(api: &OpenAPI) -> Result<Vec<OperationRow>, GenError> 
         }
     }
     Ok(rows)
+}
+
+/// Whether a security requirement list demands a credential: it is not empty, and none of its
+/// alternatives is the empty requirement.
+fn needs_credentials(requirements: &[openapiv3::SecurityRequirement]) -> bool {
+    !requirements.is_empty() && requirements.iter().all(|r| !r.is_empty())
 }
 
 fn operation_row(
@@ -114,8 +121,10 @@ fn operation_row(
         .get("x-idempotent")
         .and_then(|v| v.as_bool())
         .unwrap_or(method.eq_ignore_ascii_case("get"));
+    // `security: []` means none; a list with an empty requirement (`[{}, {cookie: []}]`)
+    // means optional: the credential is sent when there is one, but not obtained first.
     let authenticated = match &op.security {
-        Some(s) => !s.is_empty(),
+        Some(s) => needs_credentials(s),
         None => global_security,
     };
     Ok(OperationRow {
@@ -130,7 +139,28 @@ fn operation_row(
     })
 }
 
-pub(crate) fn operations_file(ops: &[OperationRow], source: &str) -> TokenStream {
+/// The provider's name, from the spec's `info.x-provider`: the name core's `Operation`s carry
+/// into errors and traces.
+pub(crate) fn provider_name(api: &OpenAPI) -> Result<String, GenError> {
+    match api
+        .info
+        .extensions
+        .get("x-provider")
+        .and_then(|v| v.as_str())
+    {
+        Some(name) if !name.trim().is_empty() => Ok(name.to_owned()),
+        _ => err(
+            "info.x-provider is missing: name the provider (e.g. `x-provider: smartpay`); \
+             the generated operations carry it into errors and traces",
+        ),
+    }
+}
+
+pub(crate) fn operations_file(
+    ops: &[OperationRow],
+    provider: &str,
+    source: &str,
+) -> Result<TokenStream, GenError> {
     let mut rows = Vec::new();
     let mut markers = Vec::new();
     for op in ops {
@@ -147,6 +177,17 @@ pub(crate) fn operations_file(ops: &[OperationRow], source: &str) -> TokenStream
             None => quote! { None },
         };
         let response = op.response.clone().unwrap_or_else(|| "()".into());
+        let method_const = match method.as_str() {
+            "GET" | "PUT" | "POST" | "DELETE" | "OPTIONS" | "HEAD" | "PATCH" | "TRACE" => {
+                format_ident!("{method}")
+            }
+            other => return err(format!("operation {id}: unsupported method {other}")),
+        };
+        let operation = if *idempotent {
+            quote! { payments_core::Operation::idempotent(PROVIDER, #id) }
+        } else {
+            quote! { payments_core::Operation::not_idempotent(PROVIDER, #id) }
+        };
         let marker = format_ident!("{}Op", upper_camel(id));
         // Each operation's info is stated once, on its marker; the table lists the markers'.
         rows.push(quote! { #marker::INFO, });
@@ -179,11 +220,11 @@ pub(crate) fn operations_file(ops: &[OperationRow], source: &str) -> TokenStream
                 type Response = #resp_ty;
                 const INFO: OperationInfo = OperationInfo {
                     id: #id,
-                    method: #method,
+                    method: http::Method::#method_const,
                     path: #path,
                     request: #request,
                     response: #response,
-                    idempotent: #idempotent,
+                    operation: #operation,
                     authenticated: #authenticated,
                 };
             }
@@ -192,25 +233,32 @@ pub(crate) fn operations_file(ops: &[OperationRow], source: &str) -> TokenStream
     let module_docs = inner_docs(&format!(
         "The operation table of `{source}`: every operation's method, path, request type and\nresponse type, as data ([`OPERATIONS`]) and as types ([`ApiOperation`])."
     ));
-    quote! {
+    Ok(quote! {
         #module_docs
 
+        /// The provider's name (the spec's `info.x-provider`), as core's [`payments_core::Operation`]s
+        /// carry it into errors and traces.
+        pub const PROVIDER: &str = #provider;
+
         /// One row of the operation table.
-        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        #[derive(Clone, Debug, PartialEq, Eq)]
         pub struct OperationInfo {
             /// The spec's `operationId`.
             pub id: &'static str,
             /// The HTTP method.
-            pub method: &'static str,
+            pub method: http::Method,
             /// The path, relative to the base URL.
             pub path: &'static str,
             /// The name of the request body's type, if there is a body.
             pub request: Option<&'static str>,
             /// The name of the success body's type (`()` when there is none).
             pub response: &'static str,
-            /// Whether the operation may be re-sent after it may have been received.
-            pub idempotent: bool,
-            /// Whether the operation needs the auth cookie.
+            /// The operation as core's retry machinery sees it: its name, and whether it may be
+            /// re-sent after it may have been received (the spec's `x-idempotent`).
+            pub operation: payments_core::Operation,
+            /// Whether the operation needs the auth cookie, so that the client logs in first. An
+            /// operation whose `security` is optional does not, but still gets the cookie when
+            /// the client has one.
             pub authenticated: bool,
         }
 
@@ -230,5 +278,5 @@ pub(crate) fn operations_file(ops: &[OperationRow], source: &str) -> TokenStream
         ];
 
         #( #markers )*
-    }
+    })
 }
