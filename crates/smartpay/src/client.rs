@@ -415,8 +415,8 @@ impl Client {
     }
 
     /// Calls any operation of the table and decodes the answer. An operation that needs the
-    /// session logs in first when the client has not, and a 401 to it is answered by
-    /// [`Client::resend_after_401`].
+    /// session logs in first when the client has not; a 401 to it causes one new login and one
+    /// resend (the only path on which the client sends a call again).
     pub async fn call<O: ApiOperation>(
         &self,
         body: Option<&O::Request>,
