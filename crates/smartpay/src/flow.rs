@@ -49,8 +49,9 @@ impl Client {
     }
 
     /// Requests a refund of `amount` of a successful purchase. Not idempotent: when this fails
-    /// with [`Error::may_have_been_sent`], look the refund up by its `kassa_refund_id` at the
-    /// provider instead of sending it again.
+    /// with [`Error::may_have_been_sent`], the refund may exist. Do not request it again until
+    /// the provider has told you what became of it (the guide gives no way to look a refund up
+    /// by its `kassa_refund_id`). An answer without a status is not an error.
     pub async fn refund(
         &self,
         purchase_id: &str,
