@@ -57,6 +57,7 @@ flow_tests! {
     smartpay_purchase_and_fiscal_receipt => ("smartpay", "QR purchase + fiscal receipt"),
     smartpay_refund_with_confirmation => ("smartpay", "refund with confirmation"),
     smartpay_cancelled_purchase => ("smartpay", "cancelled purchase"),
+    smartpay_plain_http_with_a_client_certificate => ("smartpay", "plain http with a client certificate"),
     kupikupi_balance => ("kupikupi", "balance"),
     kupikupi_transfer_confirmed => ("kupikupi", "transfer 79000000001"),
     kupikupi_transfer_rejected => ("kupikupi", "transfer 79000000002"),

@@ -77,6 +77,81 @@ fn models_keep_wire_names_required_optional_and_open_enums() {
 }
 
 #[test]
+fn operations_carry_core_operations_and_http_methods() {
+    let files = xtask::generate(&fixture(), "fixtures/shop.yaml").expect("generate");
+    let ops = file(&files, "operations.rs");
+    assert!(ops.contains("pub const PROVIDER: &str = \"shop\";"));
+    assert!(ops.contains("pub method: http::Method,"));
+    assert!(ops.contains("method: http::Method::POST,"));
+    assert!(ops.contains("method: http::Method::GET,"));
+    assert!(ops.contains(
+        "operation: payments_core::Operation::not_idempotent(PROVIDER, \"create_order\"),"
+    ));
+    assert!(ops.contains("operation: payments_core::Operation::idempotent(PROVIDER, \"health\"),"));
+    assert!(!ops.contains("idempotent: true") && !ops.contains("idempotent: false"));
+
+    // The provider's name is required.
+    let mut spec = xtask::parse_spec_text(&fixture()).expect("parse");
+    spec["info"].as_object_mut().unwrap().remove("x-provider");
+    let e = xtask::generate_from_value(spec, "x").unwrap_err();
+    assert!(e.to_string().contains("x-provider"), "{e}");
+}
+
+#[test]
+fn optional_security_does_not_need_the_credential_first() {
+    let base = xtask::parse_spec_text(&fixture()).expect("parse");
+    let api =
+        |spec: serde_json::Value| -> openapiv3::OpenAPI { serde_json::from_value(spec).unwrap() };
+    let health = |spec: serde_json::Value| {
+        xtask::collect_operations(&api(spec))
+            .unwrap()
+            .into_iter()
+            .find(|o| o.id == "health")
+            .unwrap()
+    };
+    assert!(!health(base.clone()).authenticated, "security: [] is none");
+    let mut optional = base.clone();
+    optional["paths"]["/v1/health"]["get"]["security"] = serde_json::json!([{}, {"session": []}]);
+    assert!(
+        !health(optional).authenticated,
+        "an empty alternative makes it optional"
+    );
+    let mut required = base.clone();
+    required["paths"]["/v1/health"]["get"]["security"] = serde_json::json!([{"session": []}]);
+    assert!(health(required).authenticated);
+    let mut inherited = base;
+    inherited["paths"]["/v1/health"]["get"]
+        .as_object_mut()
+        .unwrap()
+        .remove("security");
+    assert!(
+        health(inherited).authenticated,
+        "the document's security applies"
+    );
+}
+
+#[test]
+fn structs_get_constructors_defaults_and_additional_properties() {
+    let files = xtask::generate(&fixture(), "fixtures/shop.yaml").expect("generate");
+    let models = file(&files, "models.rs");
+    // Every struct has a constructor of its required fields, so callers need no struct literal.
+    assert!(models.contains(
+        "pub fn new(order_id: impl Into<String>, total: impl Into<payments_core::Amount>) -> Self {"
+    ));
+    assert!(models.contains("pub fn new(qty: impl Into<i32>) -> Self {"));
+    assert!(models.contains("            paid: None,\n"));
+    // Only a struct without required fields is Default.
+    assert!(models.contains("#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]\n#[non_exhaustive]\npub struct Health {"));
+    assert_eq!(models.matches("Default, PartialEq, Serialize").count(), 1);
+    // `additionalProperties: true` keeps the unnamed properties, and Debug shows their names only.
+    assert!(models.contains("    #[serde(flatten)]\n    pub additional_properties: serde_json::Map<String, serde_json::Value>,"));
+    assert!(models.contains("&self.additional_properties.keys().collect::<Vec<_>>(),"));
+    // Known enum values are matched without regard to case.
+    assert!(models.contains("if value.eq_ignore_ascii_case(\"refunded_partially\") {"));
+    assert!(models.contains("OrderState::Unknown(value.to_owned())"));
+}
+
+#[test]
 fn a_property_added_to_any_schema_shows_up() {
     let base = xtask::parse_spec_text(&fixture()).expect("parse");
     let schemas = base["components"]["schemas"]

@@ -201,6 +201,7 @@ pub async fn scenarios(server: &LoopbackServer) -> Result<Vec<Scenario>, raw::Bo
 
     let sp = smartpay::Client::builder()
         .base_url(&base)
+        .allow_plain_http_to_loopback()
         .credentials("kassa-0001", Secret::from("kassa-password-1"))
         .build()?;
     sp.auth().await?;
@@ -597,9 +598,9 @@ async fn smartpay_flow(
     let qr = smartpay::QrCode::from_parts(&format!("7000{n}"), &otp, "c2lnbmF0dXJl")?;
     let committed = sp.commit_code(&qr, &ids.next_id()).await?;
     let mut released = committed.release(Amount::from_minor(125_050)).await?;
-    let status = released.wait_for_status(Duration::from_secs(10)).await?;
-    if status != smartpay::models::PurchaseStatus::Success {
-        return Err(format!("Smart Pay purchase ended {status:?}").into());
+    let outcome = released.wait_for_status(Duration::from_secs(10)).await?;
+    if outcome != smartpay::PurchaseOutcome::Paid {
+        return Err(format!("Smart Pay purchase ended {outcome:?}").into());
     }
     released.confirm().await?;
     Ok(())

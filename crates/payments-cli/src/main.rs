@@ -27,7 +27,8 @@ enum Command {
         /// A decimal amount with at most 2 decimals, e.g. `1000.5`.
         value: String,
     },
-    /// Smart Pay / KD Pay cashier API: parse a QR payload, ping the service.
+    /// Smart Pay / KD Pay cashier API: every operation (auth, commit, release, status, ...), and
+    /// parse a QR payload.
     #[command(subcommand)]
     Smartpay(smartpay::Command),
     /// Ktpay (KTWidget): keys, sealing, callbacks, payments.

@@ -7,12 +7,21 @@ use crate::qr::QrError;
 
 /// Everything a Smart Pay call can fail with.
 ///
-/// Integration failures (transport, TLS, timeouts, undecodable answers) are
-/// [`Error::Transport`]; refusals by the service are [`Error::Provider`]; outcomes of the payment
-/// flow are [`Error::PurchaseNotSuccessful`] and [`Error::RefundNotSuccessful`].
+/// A refused configuration is [`Error::Config`] (nothing was sent); integration failures
+/// (transport, TLS, timeouts, undecodable answers) are [`Error::Transport`]; refusals by the
+/// service are [`Error::Provider`]; a flow step taken out of turn is
+/// [`Error::PurchaseNotSuccessful`] or [`Error::RefundNotSuccessful`].
+///
+/// No variant quotes a secret or a value of an answer's body: a decode error describes the
+/// body's shape (its field names and value types), never its values.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// [`ClientBuilder::build`](crate::ClientBuilder::build) refused the configuration: plain
+    /// `http://` without the opt-in, a client certificate over plain http, a bad base URL, an
+    /// unreadable certificate, key or CA. Nothing was sent.
+    #[error(transparent)]
+    Config(payments_core::Error),
     /// The call failed below the API: connect, TLS (e.g. the client certificate was refused),
     /// I/O, a timeout, a transient status after the last attempt, or an undecodable answer.
     #[error(transparent)]
@@ -30,8 +39,8 @@ pub enum Error {
     /// The service still answered 401 after one fresh authentication.
     #[error("smart pay refused the credentials or the auth cookie (401 after re-authentication)")]
     Unauthorized,
-    /// `/v1/auth` answered without setting a cookie.
-    #[error("smart pay /v1/auth answered without a Set-Cookie header")]
+    /// `/v1/auth` answered 2xx without setting a cookie.
+    #[error("smart pay /v1/auth answered without setting a cookie")]
     NoAuthCookie,
     /// The client has no credentials for `/v1/auth`.
     #[error("no credentials configured: call ClientBuilder::credentials")]
@@ -45,32 +54,40 @@ pub enum Error {
     /// A caller-supplied value was invalid.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
-    /// The purchase ended in a status other than success.
-    #[error("purchase {purchase_id} ended as {status}")]
+    /// A purchase was to be confirmed, but polling did not see `success`; nothing was sent.
+    #[error("purchase {purchase_id} is not known to be paid (last status seen: {})", seen(.status))]
     PurchaseNotSuccessful {
         /// The service's purchase id.
         purchase_id: String,
-        /// The final status.
-        status: PurchaseStatus,
+        /// The last status seen, if any.
+        status: Option<PurchaseStatus>,
         /// The service's reason, if it gave one.
         reason: Option<String>,
     },
-    /// The refund ended in a status other than success.
-    #[error("refund {refund_id} ended as {status}")]
+    /// A refund was to be confirmed, but polling did not see `success`; nothing was sent.
+    #[error("refund {refund_id} is not known to be done (last status seen: {})", seen(.status))]
     RefundNotSuccessful {
         /// The service's refund id.
         refund_id: String,
-        /// The final status.
-        status: RefundStatus,
+        /// The last status seen, if any.
+        status: Option<RefundStatus>,
         /// The service's reason, if it gave one.
         reason: Option<String>,
     },
-    /// Polling reached its deadline before a final status.
-    #[error("no final status before the deadline (last status: {last_status})")]
+    /// Polling reached its deadline while the status was still pending (`committed` or
+    /// `processing`). The purchase or refund may still succeed: poll again later (see
+    /// [`Client::resume_purchase`](crate::Client::resume_purchase)).
+    #[error("still {last_status} when the deadline passed")]
     DeadlineElapsed {
         /// The last status seen.
         last_status: String,
     },
+}
+
+fn seen(status: &Option<impl std::fmt::Display>) -> String {
+    status
+        .as_ref()
+        .map_or_else(|| "none".to_owned(), ToString::to_string)
 }
 
 impl Error {
@@ -92,10 +109,12 @@ impl Error {
             Error::Provider { .. }
             | Error::Unauthorized
             | Error::NoAuthCookie
-            | Error::PurchaseNotSuccessful { .. }
-            | Error::RefundNotSuccessful { .. }
             | Error::DeadlineElapsed { .. } => true,
-            Error::NoCredentials
+            // Refused by the flow before any call.
+            Error::PurchaseNotSuccessful { .. }
+            | Error::RefundNotSuccessful { .. }
+            | Error::Config(_)
+            | Error::NoCredentials
             | Error::Qr(_)
             | Error::MissingField(_)
             | Error::InvalidArgument(_) => false,

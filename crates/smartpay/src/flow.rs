@@ -2,12 +2,19 @@
 //! only be taken in order.
 //!
 //! Purchase: [`Client::commit_code`] → [`CommittedPurchase::release`] →
-//! [`ReleasedPurchase::wait_for_status`] → [`ReleasedPurchase::confirm`] (or
-//! [`ReleasedPurchase::cancel`]) → [`ConfirmedPurchase::send_fiscal`].
+//! [`ReleasedPurchase::wait_for_status`] → [`ReleasedPurchase::confirm`] →
+//! [`ConfirmedPurchase::send_fiscal`]. [`ReleasedPurchase::cancel`] is the cashier's (or the
+//! customer's) decision to abort, never a reaction to a deadline or to a status the SDK does not
+//! know.
 //!
 //! Refund: [`ConfirmedPurchase::refund`] or [`Client::refund`] →
 //! [`PendingRefund::wait_for_status`] → [`PendingRefund::confirm`] (or
 //! [`PendingRefund::cancel`]).
+//!
+//! Waiting ends in a typed outcome ([`PurchaseOutcome`], [`RefundOutcome`]): a known final
+//! status, or at once a status the SDK does not know ([`PurchaseOutcome::Unrecognised`]), which
+//! is neither "paid" nor "not yet final"; or, while the status stays pending, in
+//! [`Error::DeadlineElapsed`].
 
 use std::time::Duration;
 
@@ -17,7 +24,7 @@ use tokio::time::Instant;
 use crate::client::Client;
 use crate::error::Error;
 use crate::generated::models::{
-    self, FiscalResponse, FiscalV1Request, FiscalV2Request, KassaStatus,
+    CommitCodeRequest, FiscalResponse, FiscalV1Request, FiscalV2Request, KassaStatus,
     PurchaseKassaStatusRequest, PurchaseStatus, Receipt, RefundKassaStatusRequest, RefundRequest,
     RefundStatus, ReleaseRequest,
 };
@@ -32,10 +39,7 @@ impl Client {
         qr: &QrCode,
         kassa_purchase_id: &KassaId,
     ) -> Result<CommittedPurchase, Error> {
-        let req = models::CommitCodeRequest {
-            qr: qr.into(),
-            kassa_purchase_id: kassa_purchase_id.as_str().to_owned(),
-        };
+        let req = CommitCodeRequest::new(kassa_purchase_id.as_str(), qr);
         let resp = self.commit_code_raw(&req).await?;
         Ok(CommittedPurchase {
             client: self.clone(),
@@ -45,8 +49,9 @@ impl Client {
     }
 
     /// Requests a refund of `amount` of a successful purchase. Not idempotent: when this fails
-    /// with [`Error::may_have_been_sent`], look the refund up by its `kassa_refund_id` at the
-    /// provider instead of sending it again.
+    /// with [`Error::may_have_been_sent`], the refund may exist. Do not request it again until
+    /// the provider has told you what became of it (the guide gives no way to look a refund up
+    /// by its `kassa_refund_id`). An answer without a status is not an error.
     pub async fn refund(
         &self,
         purchase_id: &str,
@@ -58,11 +63,7 @@ impl Client {
                 "a refund amount must be positive".into(),
             ));
         }
-        let req = RefundRequest {
-            purchase_id: purchase_id.to_owned(),
-            kassa_refund_id: kassa_refund_id.as_str().to_owned(),
-            amount,
-        };
+        let req = RefundRequest::new(amount, kassa_refund_id.as_str(), purchase_id);
         let resp = self.refund_raw(&req).await?;
         Ok(PendingRefund {
             client: self.clone(),
@@ -72,31 +73,74 @@ impl Client {
         })
     }
 
-    /// Stores a receipt (`/v2/purchase/fiscal`) with the customer's QR data, whether or not the
-    /// purchase was paid with Smart Pay.
+    /// Stores a receipt (`/v2/purchase/fiscal`) with the customer's QR data (as scanned), whether
+    /// or not the purchase was paid with Smart Pay. Not idempotent: when this fails with
+    /// [`Error::may_have_been_sent`], the receipt may be stored; sending it again could show it
+    /// twice in the customer's history.
     pub async fn send_fiscal_v2(
         &self,
         qr: &QrCode,
         purchase_id: Option<&str>,
         receipt: Receipt,
     ) -> Result<FiscalResponse, Error> {
-        let req = FiscalV2Request {
-            qr: qr.into(),
-            purchase_id: purchase_id.map(str::to_owned),
-            receipt,
-        };
+        let mut req = FiscalV2Request::new(qr, receipt);
+        req.purchase_id = purchase_id.map(str::to_owned);
         self.fiscal_v2(&req).await
     }
 }
 
-/// Polls `status` until `is_final`, with the client's backoff, until `timeout` has passed.
-async fn poll<S, F, Fut>(
+/// How waiting for a purchase ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PurchaseOutcome {
+    /// `success`: the customer paid. Confirm it ([`ReleasedPurchase::confirm`]) and hand over
+    /// the goods.
+    Paid,
+    /// A final status in which nothing was paid: `declined`, `cancelled` or `expired`.
+    NotPaid {
+        /// The final status.
+        status: PurchaseStatus,
+        /// The service's reason, if it gave one.
+        reason: Option<String>,
+    },
+    /// A status value the SDK does not know, returned at once. It is not known whether the
+    /// customer paid: do not hand over the goods, and do not cancel (the purchase may be paid);
+    /// ask the provider (poll again later, or its support) before deciding.
+    Unrecognised(String),
+}
+
+/// How waiting for a refund ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RefundOutcome {
+    /// `success`: the money went back. Confirm it ([`PendingRefund::confirm`]).
+    Refunded,
+    /// A final status in which nothing was refunded: `declined` or `cancelled`.
+    NotRefunded {
+        /// The final status.
+        status: RefundStatus,
+        /// The service's reason, if it gave one.
+        reason: Option<String>,
+    },
+    /// A status value the SDK does not know, returned at once. It is not known whether the money
+    /// went back: ask the provider before deciding.
+    Unrecognised(String),
+}
+
+/// What one status answer means to the poller.
+enum Seen<T> {
+    /// Known and still under way: poll again.
+    Pending(String),
+    /// Anything else: stop here.
+    Done(T),
+}
+
+/// Polls `status` with the client's backoff while it is pending, until `timeout` has passed
+/// ([`Error::DeadlineElapsed`]).
+async fn poll<S, T, F, Fut>(
     client: &Client,
     timeout: Duration,
     mut status: F,
-    is_final: impl Fn(&S) -> bool,
-    describe: impl Fn(&S) -> String,
-) -> Result<S, Error>
+    read: impl Fn(S) -> Seen<T>,
+) -> Result<T, Error>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<S, Error>>,
@@ -105,15 +149,13 @@ where
     let policy = client.poll_policy();
     let mut delay = policy.initial;
     loop {
-        let s = status().await?;
-        if is_final(&s) {
-            return Ok(s);
-        }
+        let last_status = match read(status().await?) {
+            Seen::Done(outcome) => return Ok(outcome),
+            Seen::Pending(status) => status,
+        };
         let now = Instant::now();
         if now >= deadline {
-            return Err(Error::DeadlineElapsed {
-                last_status: describe(&s),
-            });
+            return Err(Error::DeadlineElapsed { last_status });
         }
         tokio::time::sleep(delay.min(deadline - now)).await;
         delay = policy.next(delay);
@@ -142,17 +184,15 @@ impl CommittedPurchase {
 
     /// Starts the payment for `amount`. Sent at most once: on an error that
     /// [`may_have_been_sent`](Error::may_have_been_sent), resume with
-    /// [`Client::resume_purchase`] and poll the status rather than releasing again.
+    /// [`Client::resume_purchase`] and poll the status rather than releasing again. An answer
+    /// without a status is not an error: the status is polled next.
     pub async fn release(self, amount: Amount) -> Result<ReleasedPurchase, Error> {
         if amount.is_zero() {
             return Err(Error::InvalidArgument(
                 "a purchase amount must be positive".into(),
             ));
         }
-        let req = ReleaseRequest {
-            purchase_id: self.purchase_id.clone(),
-            amount,
-        };
+        let req = ReleaseRequest::new(amount, self.purchase_id.as_str());
         let resp = self.client.release(&req).await?;
         Ok(ReleasedPurchase {
             client: self.client,
@@ -163,8 +203,9 @@ impl CommittedPurchase {
         })
     }
 
-    /// Aborts before release (`/v1/purchase/kassa/status` with `cancel`).
-    pub async fn cancel(self) -> Result<PurchaseStatus, Error> {
+    /// Aborts before release (`/v1/purchase/kassa/status` with `cancel`); returns the status in
+    /// the answer, if it has one.
+    pub async fn cancel(self) -> Result<Option<PurchaseStatus>, Error> {
         kassa_status(&self.client, &self.purchase_id, KassaStatus::Cancel).await
     }
 }
@@ -173,11 +214,8 @@ async fn kassa_status(
     client: &Client,
     purchase_id: &str,
     status: KassaStatus,
-) -> Result<PurchaseStatus, Error> {
-    let req = PurchaseKassaStatusRequest {
-        purchase_id: purchase_id.to_owned(),
-        status,
-    };
+) -> Result<Option<PurchaseStatus>, Error> {
+    let req = PurchaseKassaStatusRequest::new(purchase_id, status);
     Ok(client.purchase_kassa_status(&req).await?.status)
 }
 
@@ -193,7 +231,7 @@ impl Client {
             client: self.clone(),
             purchase_id: purchase_id.into(),
             amount,
-            last_status: PurchaseStatus::Processing,
+            last_status: None,
             reason: None,
         }
     }
@@ -206,7 +244,7 @@ pub struct ReleasedPurchase {
     client: Client,
     purchase_id: String,
     amount: Amount,
-    last_status: PurchaseStatus,
+    last_status: Option<PurchaseStatus>,
     reason: Option<String>,
 }
 
@@ -221,34 +259,52 @@ impl ReleasedPurchase {
         self.amount
     }
 
-    /// The last status seen.
-    pub fn last_status(&self) -> &PurchaseStatus {
-        &self.last_status
+    /// The last status seen (in the release answer or while waiting), if any.
+    pub fn last_status(&self) -> Option<&PurchaseStatus> {
+        self.last_status.as_ref()
     }
 
-    /// Polls `/v1/purchase/status` with backoff until a final status or until `timeout` has
-    /// passed ([`Error::DeadlineElapsed`]; the purchase can still be cancelled).
-    pub async fn wait_for_status(&mut self, timeout: Duration) -> Result<PurchaseStatus, Error> {
+    /// Polls `/v1/purchase/status` with backoff while the status is pending (`committed`,
+    /// `processing`), and returns what it ended in: [`PurchaseOutcome::Paid`],
+    /// [`PurchaseOutcome::NotPaid`], or at once [`PurchaseOutcome::Unrecognised`] for a status
+    /// the SDK does not know. When `timeout` passes while it is still pending, fails with
+    /// [`Error::DeadlineElapsed`]: the purchase may still be paid, so poll again later (it can be
+    /// resumed by id with [`Client::resume_purchase`]); a deadline is no reason to cancel.
+    pub async fn wait_for_status(&mut self, timeout: Duration) -> Result<PurchaseOutcome, Error> {
         let client = self.client.clone();
         let id = self.purchase_id.clone();
-        let resp = poll(
+        let (outcome, status, reason) = poll(
             &self.client,
             timeout,
             || client.purchase_status(&id),
-            |r| r.status.is_final(),
-            |r| r.status.to_string(),
+            |r| {
+                let outcome = match &r.status {
+                    PurchaseStatus::Committed | PurchaseStatus::Processing => {
+                        return Seen::Pending(r.status.to_string())
+                    }
+                    PurchaseStatus::Success => PurchaseOutcome::Paid,
+                    PurchaseStatus::Declined
+                    | PurchaseStatus::Cancelled
+                    | PurchaseStatus::Expired => PurchaseOutcome::NotPaid {
+                        status: r.status.clone(),
+                        reason: r.reason.clone(),
+                    },
+                    PurchaseStatus::Unknown(other) => PurchaseOutcome::Unrecognised(other.clone()),
+                };
+                Seen::Done((outcome, r.status, r.reason))
+            },
         )
         .await?;
-        self.last_status = resp.status.clone();
-        self.reason = resp.reason;
-        Ok(resp.status)
+        self.last_status = Some(status);
+        self.reason = reason;
+        Ok(outcome)
     }
 
-    /// Confirms a successful purchase at the kassa (`/v1/purchase/kassa/status` with `success`).
+    /// Confirms a paid purchase at the kassa (`/v1/purchase/kassa/status` with `success`).
     /// Fails with [`Error::PurchaseNotSuccessful`], without calling the service, unless
     /// [`ReleasedPurchase::wait_for_status`] saw `success`.
     pub async fn confirm(self) -> Result<ConfirmedPurchase, Error> {
-        if self.last_status != PurchaseStatus::Success {
+        if self.last_status != Some(PurchaseStatus::Success) {
             return Err(Error::PurchaseNotSuccessful {
                 purchase_id: self.purchase_id,
                 status: self.last_status,
@@ -263,9 +319,12 @@ impl ReleasedPurchase {
         })
     }
 
-    /// Aborts the purchase (`/v1/purchase/kassa/status` with `cancel`); the service then cancels
-    /// the payment on its side.
-    pub async fn cancel(self) -> Result<PurchaseStatus, Error> {
+    /// Aborts the purchase (`/v1/purchase/kassa/status` with `cancel`): the guide's way for the
+    /// cashier or the customer to stop waiting, after which the service cancels the payment on
+    /// its side. It is their decision: not a reaction to [`Error::DeadlineElapsed`] or to
+    /// [`PurchaseOutcome::Unrecognised`], when the customer may have paid. Returns the status in
+    /// the answer, if it has one.
+    pub async fn cancel(self) -> Result<Option<PurchaseStatus>, Error> {
         kassa_status(&self.client, &self.purchase_id, KassaStatus::Cancel).await
     }
 }
@@ -290,21 +349,20 @@ impl ConfirmedPurchase {
     }
 
     /// Stores the receipt by the kassa's registration number and the receipt's fiscal sign
-    /// (`/v1/purchase/fiscal`).
+    /// (`/v1/purchase/fiscal`). Not idempotent: when this fails with
+    /// [`Error::may_have_been_sent`], the receipt may be stored; sending it again could show it
+    /// twice in the customer's history.
     pub async fn send_fiscal(
         &self,
         kassa_reg_number: &str,
         fiscal_sign: &str,
     ) -> Result<FiscalResponse, Error> {
-        let req = FiscalV1Request {
-            purchase_id: self.purchase_id.clone(),
-            kassa_reg_number: kassa_reg_number.to_owned(),
-            fiscal_sign: fiscal_sign.to_owned(),
-        };
+        let req = FiscalV1Request::new(fiscal_sign, kassa_reg_number, self.purchase_id.as_str());
         self.client.fiscal_v1(&req).await
     }
 
-    /// Stores the full receipt with the customer's QR data (`/v2/purchase/fiscal`).
+    /// Stores the full receipt with the customer's QR data (`/v2/purchase/fiscal`; see
+    /// [`Client::send_fiscal_v2`]).
     pub async fn send_fiscal_v2(
         &self,
         qr: &QrCode,
@@ -333,7 +391,7 @@ impl ConfirmedPurchase {
 pub struct PendingRefund {
     client: Client,
     refund_id: String,
-    last_status: RefundStatus,
+    last_status: Option<RefundStatus>,
     reason: Option<String>,
 }
 
@@ -343,32 +401,47 @@ impl PendingRefund {
         &self.refund_id
     }
 
-    /// The last status seen.
-    pub fn last_status(&self) -> &RefundStatus {
-        &self.last_status
+    /// The last status seen (in the refund answer or while waiting), if any.
+    pub fn last_status(&self) -> Option<&RefundStatus> {
+        self.last_status.as_ref()
     }
 
-    /// Polls `/v1/purchase/refund/status` until a final status or until `timeout` has passed.
-    pub async fn wait_for_status(&mut self, timeout: Duration) -> Result<RefundStatus, Error> {
+    /// Polls `/v1/purchase/refund/status` while the status is pending (`processing`), and
+    /// returns what it ended in, at once for a status the SDK does not know; fails with
+    /// [`Error::DeadlineElapsed`] when `timeout` passes while it is still pending.
+    pub async fn wait_for_status(&mut self, timeout: Duration) -> Result<RefundOutcome, Error> {
         let client = self.client.clone();
         let id = self.refund_id.clone();
-        let resp = poll(
+        let (outcome, status, reason) = poll(
             &self.client,
             timeout,
             || client.refund_status(&id),
-            |r| r.status.is_final(),
-            |r| r.status.to_string(),
+            |r| {
+                let outcome = match &r.status {
+                    RefundStatus::Processing => return Seen::Pending(r.status.to_string()),
+                    RefundStatus::Success => RefundOutcome::Refunded,
+                    RefundStatus::Declined | RefundStatus::Cancelled => {
+                        RefundOutcome::NotRefunded {
+                            status: r.status.clone(),
+                            reason: r.reason.clone(),
+                        }
+                    }
+                    RefundStatus::Unknown(other) => RefundOutcome::Unrecognised(other.clone()),
+                };
+                Seen::Done((outcome, r.status, r.reason))
+            },
         )
         .await?;
-        self.last_status = resp.status.clone();
-        self.reason = resp.reason;
-        Ok(resp.status)
+        self.last_status = Some(status);
+        self.reason = reason;
+        Ok(outcome)
     }
 
     /// Confirms a successful refund at the kassa. Fails with [`Error::RefundNotSuccessful`],
     /// without calling the service, unless [`PendingRefund::wait_for_status`] saw `success`.
-    pub async fn confirm(self) -> Result<RefundStatus, Error> {
-        if self.last_status != RefundStatus::Success {
+    /// Returns the status in the answer, if it has one.
+    pub async fn confirm(self) -> Result<Option<RefundStatus>, Error> {
+        if self.last_status != Some(RefundStatus::Success) {
             return Err(Error::RefundNotSuccessful {
                 refund_id: self.refund_id,
                 status: self.last_status,
@@ -378,16 +451,13 @@ impl PendingRefund {
         self.kassa(KassaStatus::Success).await
     }
 
-    /// Stops waiting for the refund (`cancel`).
-    pub async fn cancel(self) -> Result<RefundStatus, Error> {
+    /// Stops waiting for the refund (`cancel`); returns the status in the answer, if it has one.
+    pub async fn cancel(self) -> Result<Option<RefundStatus>, Error> {
         self.kassa(KassaStatus::Cancel).await
     }
 
-    async fn kassa(&self, status: KassaStatus) -> Result<RefundStatus, Error> {
-        let req = RefundKassaStatusRequest {
-            refund_id: self.refund_id.clone(),
-            status,
-        };
+    async fn kassa(&self, status: KassaStatus) -> Result<Option<RefundStatus>, Error> {
+        let req = RefundKassaStatusRequest::new(self.refund_id.as_str(), status);
         Ok(self.client.refund_kassa_status(&req).await?.status)
     }
 }

@@ -6,7 +6,10 @@ use std::time::Duration;
 use base64::Engine;
 use payments_sandbox::smartpay::{self as emu, Config, Outcome, SmartPayEmulator};
 use smartpay::models::{PurchaseStatus, Receipt, ReceiptItem, RefundStatus, VatRate};
-use smartpay::{Amount, Client, Error, KassaIdGenerator, PollPolicy, QrCode, Secret};
+use smartpay::{
+    Amount, Client, Error, KassaIdGenerator, PollPolicy, PurchaseOutcome, QrCode, RefundOutcome,
+    Secret,
+};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -23,8 +26,7 @@ fn client(e: &SmartPayEmulator, kassa: usize) -> Client {
             certs.client_cert_pem.clone(),
             Secret::from(certs.client_key_pem.clone()),
         )
-        .ca_pem(certs.ca_pem.clone())
-        .only_custom_ca(true)
+        .trust_only_ca_pem(certs.ca_pem.clone())
         .credentials(login.clone(), Secret::from(password.clone()))
         .poll_policy(PollPolicy {
             initial: Duration::from_millis(10),
@@ -65,8 +67,7 @@ async fn no_client_certificate_is_refused() {
     let e = emulator().await;
     let bare = Client::builder()
         .base_url(e.base_url())
-        .ca_pem(e.certificates().ca_pem.clone())
-        .only_custom_ca(true)
+        .trust_only_ca_pem(e.certificates().ca_pem.clone())
         .build()
         .unwrap();
     let err = bare.ping().await.expect_err("the handshake must fail");
@@ -79,13 +80,55 @@ async fn no_client_certificate_is_refused() {
             other.client_cert_pem.clone(),
             Secret::from(other.client_key_pem.clone()),
         )
-        .ca_pem(e.certificates().ca_pem.clone())
-        .only_custom_ca(true)
+        .trust_only_ca_pem(e.certificates().ca_pem.clone())
         .build()
         .unwrap();
     assert!(matches!(stranger.ping().await, Err(Error::Transport(_))));
     // With the kassa's certificate the same call works.
-    assert_eq!(client(&e, 0).ping().await.unwrap().status, "ok");
+    assert_eq!(
+        client(&e, 0).ping().await.unwrap().status.as_deref(),
+        Some("ok")
+    );
+}
+
+#[tokio::test]
+async fn the_trusted_roots_are_chosen_by_shape() {
+    let e = emulator().await;
+    let certs = e.certificates();
+    let with = |b: smartpay::ClientBuilder| {
+        b.base_url(e.base_url())
+            .client_identity_pem(
+                certs.client_cert_pem.clone(),
+                Secret::from(certs.client_key_pem.clone()),
+            )
+            .build()
+            .unwrap()
+    };
+    // The sandbox's CA added to the default roots, or alone: both reach it.
+    let added = with(Client::builder().ca_pem(certs.ca_pem.clone()));
+    assert!(added.ping().await.is_ok());
+    let only = with(Client::builder().trust_only_ca_pem(certs.ca_pem.clone()));
+    assert!(only.ping().await.is_ok());
+    // The default roots alone, or only another CA: the sandbox's certificate is not trusted.
+    let other = payments_sandbox::smartpay::Certificates::generate().unwrap();
+    for c in [
+        with(Client::builder()),
+        with(Client::builder().trust_only_ca_pem(other.ca_pem.clone())),
+    ] {
+        match c.ping().await.unwrap_err() {
+            Error::Transport(t) => {
+                assert_eq!(t.kind(), &payments_core::ErrorKind::Tls, "{t:?}");
+                assert!(!t.may_have_been_sent());
+            }
+            err => panic!("{err:?}"),
+        }
+    }
+    // A CA that is not a certificate is refused when the client is built.
+    let bad = Client::builder()
+        .base_url(e.base_url())
+        .trust_only_ca_pem("not a certificate")
+        .build();
+    assert!(matches!(bad, Err(Error::Config(_))), "{bad:?}");
 }
 
 #[tokio::test]
@@ -183,10 +226,10 @@ async fn full_purchase_with_fiscal_receipts() {
         .release(Amount::from_minor(125_050))
         .await
         .unwrap();
-    assert_eq!(released.last_status(), &PurchaseStatus::Processing);
+    assert_eq!(released.last_status(), Some(&PurchaseStatus::Processing));
     assert_eq!(
         released.wait_for_status(WAIT).await.unwrap(),
-        PurchaseStatus::Success
+        PurchaseOutcome::Paid
     );
     let paid = released.confirm().await.unwrap();
     let r1 = paid
@@ -214,7 +257,7 @@ async fn full_purchase_with_fiscal_receipts() {
 
     // A receipt for a purchase paid another way.
     let other = c.send_fiscal_v2(&qr(33), None, receipt(500)).await.unwrap();
-    assert!(!other.receipt_id.is_empty());
+    assert!(other.receipt_id.is_some_and(|id| !id.is_empty()));
     assert_eq!(e.receipts().len(), 3);
 }
 
@@ -228,14 +271,17 @@ async fn declined_purchase_cannot_be_confirmed() {
         .await
         .unwrap();
     let mut released = committed.release(Amount::from_minor(1_000)).await.unwrap();
-    assert_eq!(
-        released.wait_for_status(WAIT).await.unwrap(),
-        PurchaseStatus::Declined
-    );
+    match released.wait_for_status(WAIT).await.unwrap() {
+        PurchaseOutcome::NotPaid { status, reason } => {
+            assert_eq!(status, PurchaseStatus::Declined);
+            assert!(reason.is_some());
+        }
+        other => panic!("expected a decline, got {other:?}"),
+    }
     let id = released.purchase_id().to_owned();
     match released.confirm().await {
         Err(Error::PurchaseNotSuccessful { status, reason, .. }) => {
-            assert_eq!(status, PurchaseStatus::Declined);
+            assert_eq!(status, Some(PurchaseStatus::Declined));
             assert!(reason.is_some());
         }
         other => panic!("expected a decline, got {other:?}"),
@@ -243,8 +289,10 @@ async fn declined_purchase_cannot_be_confirmed() {
     assert_eq!(e.purchase(&id).unwrap().kassa_status, None);
 }
 
+/// A purchase still processing when the wait ends is an error, not an outcome; aborting it is
+/// then the cashier's explicit decision (the guide's «Отмена оплаты»), never automatic.
 #[tokio::test]
-async fn a_slow_purchase_times_out_and_is_cancelled() {
+async fn the_cashier_can_abort_a_purchase_that_is_still_processing() {
     let e = emulator().await;
     let c = client(&e, 0);
     e.set_outcome_for("70005", Outcome::Slow);
@@ -258,7 +306,10 @@ async fn a_slow_purchase_times_out_and_is_cancelled() {
         other => panic!("expected the deadline, got {other:?}"),
     }
     let id = released.purchase_id().to_owned();
-    assert_eq!(released.cancel().await.unwrap(), PurchaseStatus::Cancelled);
+    assert_eq!(
+        released.cancel().await.unwrap(),
+        Some(PurchaseStatus::Cancelled)
+    );
     let p = e.purchase(&id).unwrap();
     assert_eq!(p.status, "cancelled");
     assert_eq!(p.kassa_status.as_deref(), Some("cancel"));
@@ -268,7 +319,10 @@ async fn a_slow_purchase_times_out_and_is_cancelled() {
         .commit_code(&qr(55), &KassaIdGenerator::new().next_id())
         .await
         .unwrap();
-    assert_eq!(committed.cancel().await.unwrap(), PurchaseStatus::Cancelled);
+    assert_eq!(
+        committed.cancel().await.unwrap(),
+        Some(PurchaseStatus::Cancelled)
+    );
 }
 
 async fn paid(
@@ -296,9 +350,9 @@ async fn refunds_up_to_the_purchase_and_no_further() {
         .unwrap();
     assert_eq!(
         refund.wait_for_status(WAIT).await.unwrap(),
-        RefundStatus::Success
+        RefundOutcome::Refunded
     );
-    assert_eq!(refund.confirm().await.unwrap(), RefundStatus::Success);
+    assert_eq!(refund.confirm().await.unwrap(), Some(RefundStatus::Success));
 
     let over = purchase
         .refund(&ids.next_id(), Amount::from_minor(4_001))
@@ -357,7 +411,10 @@ async fn refund_of_an_unsuccessful_purchase_is_refused_and_refunds_can_be_cancel
         .await
         .unwrap();
     let refund_id = refund.refund_id().to_owned();
-    assert_eq!(refund.cancel().await.unwrap(), RefundStatus::Cancelled);
+    assert_eq!(
+        refund.cancel().await.unwrap(),
+        Some(RefundStatus::Cancelled)
+    );
     assert_eq!(e.refunds()[0].refund_id, refund_id);
     assert_eq!(e.refunds()[0].status, "cancelled");
     // The cancelled refund frees the amount again.
@@ -368,7 +425,10 @@ async fn refund_of_an_unsuccessful_purchase_is_refused_and_refunds_can_be_cancel
         .unwrap();
     assert_eq!(
         declined.wait_for_status(WAIT).await.unwrap(),
-        RefundStatus::Declined
+        RefundOutcome::NotRefunded {
+            status: RefundStatus::Declined,
+            reason: Some("refund declined (sandbox)".into())
+        }
     );
     assert!(matches!(
         declined.confirm().await,

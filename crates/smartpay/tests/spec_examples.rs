@@ -55,7 +55,7 @@ fn every_operation_has_checked_examples() {
     assert_eq!(OPERATIONS.len(), 12);
     let mut checked = 0;
     for op in OPERATIONS {
-        let method = op.method.to_ascii_lowercase();
+        let method = op.method.as_str().to_ascii_lowercase();
         let item = &spec["paths"][op.path][method.as_str()];
         assert_eq!(item["operationId"], op.id, "{}", op.path);
         if let Some(request) = op.request {
@@ -97,12 +97,35 @@ fn the_table_matches_the_guide() {
     ] {
         assert!(paths.contains(&path), "{path} missing");
     }
-    let release = OPERATIONS.iter().find(|o| o.id == "release").unwrap();
-    assert!(!release.idempotent && release.authenticated);
-    let refund = OPERATIONS.iter().find(|o| o.id == "refund").unwrap();
-    assert!(!refund.idempotent);
-    let ping = OPERATIONS.iter().find(|o| o.id == "ping").unwrap();
-    assert!(!ping.authenticated && ping.method == "GET");
+    let op = |id: &str| OPERATIONS.iter().find(|o| o.id == id).unwrap();
+    let release = op("release");
+    assert!(!release.operation.is_idempotent() && release.authenticated);
+    assert_eq!(release.method, http::Method::POST);
+    assert_eq!(release.operation.provider, "smartpay");
+    assert_eq!(release.operation.name, "release");
+    // Not idempotent: anything that acts twice when sent twice, a fiscal receipt included (it
+    // would show twice in the customer's history).
+    for id in ["commit_code", "release", "refund", "fiscal_v1", "fiscal_v2"] {
+        assert!(!op(id).operation.is_idempotent(), "{id}");
+    }
+    for id in [
+        "auth",
+        "purchase_status",
+        "purchase_kassa_status",
+        "refund_status",
+        "refund_kassa_status",
+        "ping",
+        "error_answers",
+    ] {
+        assert!(op(id).operation.is_idempotent(), "{id}");
+    }
+    // Ping and the error list do not log in first (the cookie goes with them when there is one).
+    for id in ["ping", "error_answers"] {
+        assert!(
+            !op(id).authenticated && op(id).method == http::Method::GET,
+            "{id}"
+        );
+    }
 }
 
 #[test]

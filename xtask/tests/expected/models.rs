@@ -59,6 +59,20 @@ impl std::fmt::Debug for CreateOrder {
 }
 
 impl CreateOrder {
+    /// A new [`CreateOrder`] from its required fields; the optional ones are `None`.
+    pub fn new(order_id: impl Into<String>, total: impl Into<payments_core::Amount>) -> Self {
+        CreateOrder {
+            order_id: order_id.into(),
+            pin: None,
+            tip: None,
+            total: total.into(),
+            type_: None,
+            voucher: None,
+        }
+    }
+}
+
+impl CreateOrder {
     /// A builder for [`CreateOrder`].
     pub fn builder() -> CreateOrderBuilder {
         CreateOrderBuilder::default()
@@ -141,12 +155,37 @@ impl CreateOrderBuilder {
 }
 
 /// The `Health` schema.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Health {
     /// The `status` property.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// The properties the spec does not name, kept as they came (sent back as they are).
+    #[serde(flatten)]
+    pub additional_properties: serde_json::Map<String, serde_json::Value>,
+}
+
+impl std::fmt::Debug for Health {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Health")
+            .field("status", &self.status)
+            .field(
+                "additional_properties",
+                &self.additional_properties.keys().collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+impl Health {
+    /// A new, empty [`Health`] (every field is optional).
+    pub fn new() -> Self {
+        Health {
+            status: None,
+            additional_properties: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The `Line` schema.
@@ -155,6 +194,13 @@ pub struct Health {
 pub struct Line {
     /// Quantity.
     pub qty: i32,
+}
+
+impl Line {
+    /// A new [`Line`] from its required fields; the optional ones are `None`.
+    pub fn new(qty: impl Into<i32>) -> Self {
+        Line { qty: qty.into() }
+    }
 }
 
 /// An order.
@@ -186,6 +232,24 @@ impl std::fmt::Debug for Order {
     }
 }
 
+impl Order {
+    /// A new [`Order`] from its required fields; the optional ones are `None`.
+    pub fn new(
+        id: impl Into<String>,
+        lines: impl Into<Vec<Line>>,
+        receipt: impl Into<String>,
+        state: impl Into<OrderState>,
+    ) -> Self {
+        Order {
+            id: id.into(),
+            lines: lines.into(),
+            paid: None,
+            receipt: receipt.into(),
+            state: state.into(),
+        }
+    }
+}
+
 /// Where the order is.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -213,13 +277,19 @@ impl OrderState {
 }
 
 impl From<&str> for OrderState {
+    /// The variant of a wire value, matched without regard to case (`SUCCESS` is
+    /// `success`); any other value is [`Self::Unknown`], kept as it came.
     fn from(value: &str) -> Self {
-        match value {
-            "new" => OrderState::New,
-            "paid" => OrderState::Paid,
-            "refunded_partially" => OrderState::RefundedPartially,
-            other => OrderState::Unknown(other.to_owned()),
+        if value.eq_ignore_ascii_case("new") {
+            return OrderState::New;
         }
+        if value.eq_ignore_ascii_case("paid") {
+            return OrderState::Paid;
+        }
+        if value.eq_ignore_ascii_case("refunded_partially") {
+            return OrderState::RefundedPartially;
+        }
+        OrderState::Unknown(value.to_owned())
     }
 }
 

@@ -3,22 +3,29 @@
 //! The operation table of `fixtures/shop.yaml`: every operation's method, path, request type and
 //! response type, as data ([`OPERATIONS`]) and as types ([`ApiOperation`]).
 
+/// The provider's name (the spec's `info.x-provider`), as core's [`payments_core::Operation`]s
+/// carry it into errors and traces.
+pub const PROVIDER: &str = "shop";
+
 /// One row of the operation table.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OperationInfo {
     /// The spec's `operationId`.
     pub id: &'static str,
     /// The HTTP method.
-    pub method: &'static str,
+    pub method: http::Method,
     /// The path, relative to the base URL.
     pub path: &'static str,
     /// The name of the request body's type, if there is a body.
     pub request: Option<&'static str>,
     /// The name of the success body's type (`()` when there is none).
     pub response: &'static str,
-    /// Whether the operation may be re-sent after it may have been received.
-    pub idempotent: bool,
-    /// Whether the operation needs the auth cookie.
+    /// The operation as core's retry machinery sees it: its name, and whether it may be
+    /// re-sent after it may have been received (the spec's `x-idempotent`).
+    pub operation: payments_core::Operation,
+    /// Whether the operation needs the auth cookie, so that the client logs in first. An
+    /// operation whose `security` is optional does not, but still gets the cookie when
+    /// the client has one.
     pub authenticated: bool,
 }
 
@@ -44,11 +51,11 @@ impl ApiOperation for HealthOp {
     type Response = super::models::Health;
     const INFO: OperationInfo = OperationInfo {
         id: "health",
-        method: "GET",
+        method: http::Method::GET,
         path: "/v1/health",
         request: None,
         response: "Health",
-        idempotent: true,
+        operation: payments_core::Operation::idempotent(PROVIDER, "health"),
         authenticated: false,
     };
 }
@@ -62,11 +69,11 @@ impl ApiOperation for CreateOrderOp {
     type Response = super::models::Order;
     const INFO: OperationInfo = OperationInfo {
         id: "create_order",
-        method: "POST",
+        method: http::Method::POST,
         path: "/v1/orders",
         request: Some("CreateOrder"),
         response: "Order",
-        idempotent: false,
+        operation: payments_core::Operation::not_idempotent(PROVIDER, "create_order"),
         authenticated: true,
     };
 }

@@ -106,7 +106,7 @@ impl Demo {
                 read(&info.smartpay.client_cert_pem)?,
                 Secret::from(read(&info.smartpay.client_key_pem)?),
             )
-            .ca_pem(read(&info.smartpay.ca_pem)?)
+            .trust_only_ca_pem(read(&info.smartpay.ca_pem)?)
             .credentials(
                 info.smartpay.auth.login.as_str(),
                 Secret::from(info.smartpay.auth.password.as_str()),
@@ -246,6 +246,12 @@ pub fn catalog() -> Vec<Spec> {
             name: "cancelled purchase",
             expected: "cancelled",
             run: |d, s| Box::pin(smartpay_cancelled(d, s)),
+        },
+        Spec {
+            provider: "smartpay",
+            name: "plain http with a client certificate",
+            expected: REFUSED_BEFORE_ANY_CONNECTION,
+            run: |d, s| Box::pin(smartpay_plain_http(d, s)),
         },
         Spec {
             provider: "kupikupi",
@@ -606,10 +612,10 @@ async fn smartpay_paid(
     s.step("release the amount");
     let mut released = committed.release(amount).await?;
     s.step("poll the purchase status");
-    let status = released.wait_for_status(WAIT).await?;
+    let outcome = released.wait_for_status(WAIT).await?;
     ensure(
-        status == smartpay::models::PurchaseStatus::Success,
-        format!("the purchase is {status}"),
+        outcome == smartpay::PurchaseOutcome::Paid,
+        format!("the purchase ended {outcome:?}"),
     )?;
     s.step("confirm at the kassa");
     Ok(released.confirm().await?)
@@ -641,13 +647,16 @@ async fn smartpay_refund(demo: Arc<Demo>, s: Steps) -> FlowResult {
         .refund(&demo.kassa_ids.next_id(), Amount::from_minor(50_000))
         .await?;
     s.step("poll the refund status");
-    let status = refund.wait_for_status(WAIT).await?;
+    let outcome = refund.wait_for_status(WAIT).await?;
     ensure(
-        status == smartpay::models::RefundStatus::Success,
-        format!("the refund is {status}"),
+        outcome == smartpay::RefundOutcome::Refunded,
+        format!("the refund ended {outcome:?}"),
     )?;
     s.step("confirm the refund at the kassa");
-    let confirmed = refund.confirm().await?;
+    let confirmed = refund
+        .confirm()
+        .await?
+        .ok_or("the confirmation's answer carries no status")?;
     Ok(format!("refund {confirmed}"))
 }
 
@@ -659,7 +668,10 @@ async fn smartpay_cancelled(demo: Arc<Demo>, s: Steps) -> FlowResult {
         .await?;
     let id = committed.purchase_id().to_owned();
     s.step("the customer walks away: cancel at the kassa");
-    let status = committed.cancel().await?;
+    let status = committed
+        .cancel()
+        .await?
+        .ok_or("the cancel answer carries no status")?;
     let view = demo
         .sandbox
         .smartpay()
@@ -670,6 +682,75 @@ async fn smartpay_cancelled(demo: Arc<Demo>, s: Steps) -> FlowResult {
         format!("the kassa saw {status}, the provider holds {}", view.status),
     )?;
     Ok(status.to_string())
+}
+
+/// What the plain-http flow observes when the rule holds.
+const REFUSED_BEFORE_ANY_CONNECTION: &str = "refused before any connection";
+
+/// A kassa configured with the guide's `http://` form of a host, its client certificate and its
+/// password: the client must refuse to be built, so that neither the password nor the session
+/// cookie travels in clear (and the certificate, which only TLS can present, is not silently
+/// left out). A listener on 127.0.0.1 counts the connections that reach it.
+async fn smartpay_plain_http(demo: Arc<Demo>, s: Steps) -> FlowResult {
+    s.step("a listener on 127.0.0.1 that counts connections");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let accepts = Arc::new(AtomicU64::new(0));
+    let counter = {
+        let accepts = accepts.clone();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                accepts.fetch_add(1, Ordering::SeqCst);
+                drop(tcp);
+            }
+        })
+    };
+    let info = demo.sandbox.info().clone();
+    let read = |p: &std::path::Path| {
+        std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()))
+    };
+    let (cert, key) = (
+        read(&info.smartpay.client_cert_pem)?,
+        read(&info.smartpay.client_key_pem)?,
+    );
+    let builder = || {
+        smartpay::Client::builder()
+            .base_url(base.as_str())
+            .client_identity_pem(cert.clone(), Secret::from(key.clone()))
+            .credentials(
+                info.smartpay.auth.login.as_str(),
+                Secret::from(info.smartpay.auth.password.as_str()),
+            )
+    };
+
+    s.step("build a client for http:// with the certificate and the password");
+    let plain = builder().build();
+    s.step("the same with the opt-in for plain http to loopback");
+    let opted_in = builder().allow_plain_http_to_loopback().build();
+    let mut built = 0;
+    for attempt in [plain, opted_in] {
+        match attempt {
+            Err(smartpay::Error::Config(_)) => {}
+            Err(other) => return Err(format!("refused for another reason: {other}").into()),
+            // What the rule prevents: the client would log in over the connection.
+            Ok(client) => {
+                built += 1;
+                let _ = client.auth().await;
+            }
+        }
+    }
+
+    s.step("count the connections");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    counter.abort();
+    let connections = accepts.load(Ordering::SeqCst);
+    if built == 0 && connections == 0 {
+        Ok(REFUSED_BEFORE_ANY_CONNECTION.to_owned())
+    } else {
+        Ok(format!(
+            "{built} clients built, {connections} connections in clear"
+        ))
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

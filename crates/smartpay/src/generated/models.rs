@@ -19,6 +19,16 @@ pub struct AuthRequest {
 }
 
 impl AuthRequest {
+    /// A new [`AuthRequest`] from its required fields; the optional ones are `None`.
+    pub fn new(login: impl Into<String>, password: impl Into<payments_core::Secret>) -> Self {
+        AuthRequest {
+            login: login.into(),
+            password: password.into(),
+        }
+    }
+}
+
+impl AuthRequest {
     /// A builder for [`AuthRequest`].
     pub fn builder() -> AuthRequestBuilder {
         AuthRequestBuilder::default()
@@ -54,7 +64,7 @@ impl AuthRequestBuilder {
 }
 
 /// The answer to `/v1/auth`; the cookie itself comes in `Set-Cookie`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct AuthResponse {
     /// Seconds until the auth cookie expires.
@@ -65,14 +75,34 @@ pub struct AuthResponse {
     pub kassa_id: Option<String>,
 }
 
+impl AuthResponse {
+    /// A new, empty [`AuthResponse`] (every field is optional).
+    pub fn new() -> Self {
+        AuthResponse {
+            expires_in: None,
+            kassa_id: None,
+        }
+    }
+}
+
 /// Commit a QR code to this kassa.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct CommitCodeRequest {
-    /// The purchase's id at this kassa, unique per kassa (e.g. a unix timestamp).
+    /// The purchase's id at this kassa, unique per kassa. The guide suggests the unix timestamp of the new fiscal document; the SDK sends unix milliseconds as a decimal string (an assumption).
     pub kassa_purchase_id: String,
     /// The `qr` property.
     pub qr: QrCode,
+}
+
+impl CommitCodeRequest {
+    /// A new [`CommitCodeRequest`] from its required fields; the optional ones are `None`.
+    pub fn new(kassa_purchase_id: impl Into<String>, qr: impl Into<QrCode>) -> Self {
+        CommitCodeRequest {
+            kassa_purchase_id: kassa_purchase_id.into(),
+            qr: qr.into(),
+        }
+    }
 }
 
 impl CommitCodeRequest {
@@ -91,7 +121,7 @@ pub struct CommitCodeRequestBuilder {
 }
 
 impl CommitCodeRequestBuilder {
-    /// Sets `kassa_purchase_id`: the purchase's id at this kassa, unique per kassa (e.g. a unix timestamp).
+    /// Sets `kassa_purchase_id`: the purchase's id at this kassa, unique per kassa. The guide suggests the unix timestamp of the new fiscal document; the SDK sends unix milliseconds as a decimal string (an assumption).
     pub fn kassa_purchase_id(mut self, value: impl Into<String>) -> Self {
         self.kassa_purchase_id = Some(value.into());
         self
@@ -112,14 +142,25 @@ impl CommitCodeRequestBuilder {
     }
 }
 
-/// The committed purchase.
+/// The committed purchase. Only the purchase id is needed to go on.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct CommitCodeResponse {
     /// The service's purchase id.
     pub purchase_id: String,
     /// The `status` property.
-    pub status: PurchaseStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<PurchaseStatus>,
+}
+
+impl CommitCodeResponse {
+    /// A new [`CommitCodeResponse`] from its required fields; the optional ones are `None`.
+    pub fn new(purchase_id: impl Into<String>) -> Self {
+        CommitCodeResponse {
+            purchase_id: purchase_id.into(),
+            status: None,
+        }
+    }
 }
 
 /// One error answer the service can give.
@@ -135,12 +176,32 @@ pub struct ErrorAnswer {
     pub message: String,
 }
 
+impl ErrorAnswer {
+    /// A new [`ErrorAnswer`] from its required fields; the optional ones are `None`.
+    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
+        ErrorAnswer {
+            code: code.into(),
+            http_status: None,
+            message: message.into(),
+        }
+    }
+}
+
 /// The catalogue of error answers.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ErrorAnswersResponse {
     /// Every error answer.
     pub errors: Vec<ErrorAnswer>,
+}
+
+impl ErrorAnswersResponse {
+    /// A new [`ErrorAnswersResponse`] from its required fields; the optional ones are `None`.
+    pub fn new(errors: impl Into<Vec<ErrorAnswer>>) -> Self {
+        ErrorAnswersResponse {
+            errors: errors.into(),
+        }
+    }
 }
 
 /// The body of every error answer.
@@ -153,12 +214,30 @@ pub struct ErrorResponse {
     pub message: String,
 }
 
-/// A stored receipt.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+impl ErrorResponse {
+    /// A new [`ErrorResponse`] from its required fields; the optional ones are `None`.
+    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
+        ErrorResponse {
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// A stored receipt. Nothing in it is needed to go on.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct FiscalResponse {
     /// The service's receipt id.
-    pub receipt_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt_id: Option<String>,
+}
+
+impl FiscalResponse {
+    /// A new, empty [`FiscalResponse`] (every field is optional).
+    pub fn new() -> Self {
+        FiscalResponse { receipt_id: None }
+    }
 }
 
 /// A receipt reference (v1).
@@ -171,6 +250,21 @@ pub struct FiscalV1Request {
     pub kassa_reg_number: String,
     /// The service's purchase id.
     pub purchase_id: String,
+}
+
+impl FiscalV1Request {
+    /// A new [`FiscalV1Request`] from its required fields; the optional ones are `None`.
+    pub fn new(
+        fiscal_sign: impl Into<String>,
+        kassa_reg_number: impl Into<String>,
+        purchase_id: impl Into<String>,
+    ) -> Self {
+        FiscalV1Request {
+            fiscal_sign: fiscal_sign.into(),
+            kassa_reg_number: kassa_reg_number.into(),
+            purchase_id: purchase_id.into(),
+        }
+    }
 }
 
 impl FiscalV1Request {
@@ -231,6 +325,17 @@ pub struct FiscalV2Request {
 }
 
 impl FiscalV2Request {
+    /// A new [`FiscalV2Request`] from its required fields; the optional ones are `None`.
+    pub fn new(qr: impl Into<QrCode>, receipt: impl Into<Receipt>) -> Self {
+        FiscalV2Request {
+            purchase_id: None,
+            qr: qr.into(),
+            receipt: receipt.into(),
+        }
+    }
+}
+
+impl FiscalV2Request {
     /// A builder for [`FiscalV2Request`].
     pub fn builder() -> FiscalV2RequestBuilder {
         FiscalV2RequestBuilder::default()
@@ -272,7 +377,7 @@ impl FiscalV2RequestBuilder {
     }
 }
 
-/// The kassa's side of a purchase or refund.
+/// The kassa's side of a purchase or refund. The guide names `cancel`; `success` is an assumption.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum KassaStatus {
@@ -296,12 +401,16 @@ impl KassaStatus {
 }
 
 impl From<&str> for KassaStatus {
+    /// The variant of a wire value, matched without regard to case (`SUCCESS` is
+    /// `success`); any other value is [`Self::Unknown`], kept as it came.
     fn from(value: &str) -> Self {
-        match value {
-            "success" => KassaStatus::Success,
-            "cancel" => KassaStatus::Cancel,
-            other => KassaStatus::Unknown(other.to_owned()),
+        if value.eq_ignore_ascii_case("success") {
+            return KassaStatus::Success;
         }
+        if value.eq_ignore_ascii_case("cancel") {
+            return KassaStatus::Cancel;
+        }
+        KassaStatus::Unknown(value.to_owned())
     }
 }
 
@@ -325,11 +434,19 @@ impl<'de> Deserialize<'de> for KassaStatus {
 }
 
 /// The health answer.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct PingResponse {
     /// `ok` when the service is up.
-    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+}
+
+impl PingResponse {
+    /// A new, empty [`PingResponse`] (every field is optional).
+    pub fn new() -> Self {
+        PingResponse { status: None }
+    }
 }
 
 /// Report the kassa's status of a purchase.
@@ -340,6 +457,16 @@ pub struct PurchaseKassaStatusRequest {
     pub purchase_id: String,
     /// The `status` property.
     pub status: KassaStatus,
+}
+
+impl PurchaseKassaStatusRequest {
+    /// A new [`PurchaseKassaStatusRequest`] from its required fields; the optional ones are `None`.
+    pub fn new(purchase_id: impl Into<String>, status: impl Into<KassaStatus>) -> Self {
+        PurchaseKassaStatusRequest {
+            purchase_id: purchase_id.into(),
+            status: status.into(),
+        }
+    }
 }
 
 impl PurchaseKassaStatusRequest {
@@ -377,17 +504,29 @@ impl PurchaseKassaStatusRequestBuilder {
     }
 }
 
-/// The purchase after the kassa's report.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// The purchase after the kassa's report. Nothing in it is needed to go on.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct PurchaseKassaStatusResponse {
     /// The service's purchase id.
-    pub purchase_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purchase_id: Option<String>,
     /// The `status` property.
-    pub status: PurchaseStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<PurchaseStatus>,
 }
 
-/// The status of a purchase. `success`, `declined`, `cancelled` and `expired` are final.
+impl PurchaseKassaStatusResponse {
+    /// A new, empty [`PurchaseKassaStatusResponse`] (every field is optional).
+    pub fn new() -> Self {
+        PurchaseKassaStatusResponse {
+            purchase_id: None,
+            status: None,
+        }
+    }
+}
+
+/// The status of a purchase. The guide names no value: this vocabulary is an assumption. `committed` and `processing` are pending; `success`, `declined`, `cancelled` and `expired` are final. Values are matched without regard to case; any other value is neither pending nor final.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum PurchaseStatus {
@@ -423,16 +562,28 @@ impl PurchaseStatus {
 }
 
 impl From<&str> for PurchaseStatus {
+    /// The variant of a wire value, matched without regard to case (`SUCCESS` is
+    /// `success`); any other value is [`Self::Unknown`], kept as it came.
     fn from(value: &str) -> Self {
-        match value {
-            "committed" => PurchaseStatus::Committed,
-            "processing" => PurchaseStatus::Processing,
-            "success" => PurchaseStatus::Success,
-            "declined" => PurchaseStatus::Declined,
-            "cancelled" => PurchaseStatus::Cancelled,
-            "expired" => PurchaseStatus::Expired,
-            other => PurchaseStatus::Unknown(other.to_owned()),
+        if value.eq_ignore_ascii_case("committed") {
+            return PurchaseStatus::Committed;
         }
+        if value.eq_ignore_ascii_case("processing") {
+            return PurchaseStatus::Processing;
+        }
+        if value.eq_ignore_ascii_case("success") {
+            return PurchaseStatus::Success;
+        }
+        if value.eq_ignore_ascii_case("declined") {
+            return PurchaseStatus::Declined;
+        }
+        if value.eq_ignore_ascii_case("cancelled") {
+            return PurchaseStatus::Cancelled;
+        }
+        if value.eq_ignore_ascii_case("expired") {
+            return PurchaseStatus::Expired;
+        }
+        PurchaseStatus::Unknown(value.to_owned())
     }
 }
 
@@ -464,6 +615,15 @@ pub struct PurchaseStatusRequest {
 }
 
 impl PurchaseStatusRequest {
+    /// A new [`PurchaseStatusRequest`] from its required fields; the optional ones are `None`.
+    pub fn new(purchase_id: impl Into<String>) -> Self {
+        PurchaseStatusRequest {
+            purchase_id: purchase_id.into(),
+        }
+    }
+}
+
+impl PurchaseStatusRequest {
     /// A builder for [`PurchaseStatusRequest`].
     pub fn builder() -> PurchaseStatusRequestBuilder {
         PurchaseStatusRequestBuilder::default()
@@ -491,7 +651,7 @@ impl PurchaseStatusRequestBuilder {
     }
 }
 
-/// A purchase as the service sees it.
+/// A purchase as the service sees it. Only the status is needed to go on.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct PurchaseStatusResponse {
@@ -506,7 +666,8 @@ pub struct PurchaseStatusResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kassa_purchase_id: Option<String>,
     /// The service's purchase id.
-    pub purchase_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purchase_id: Option<String>,
     /// Why the purchase was declined, when it was.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -521,16 +682,33 @@ pub struct PurchaseStatusResponse {
     pub status: PurchaseStatus,
 }
 
-/// The QR code the customer's mobile app shows: JSON with the loyalty id and the encrypted and signed one-time password.
+impl PurchaseStatusResponse {
+    /// A new [`PurchaseStatusResponse`] from its required fields; the optional ones are `None`.
+    pub fn new(status: impl Into<PurchaseStatus>) -> Self {
+        PurchaseStatusResponse {
+            amount: None,
+            kassa_purchase_id: None,
+            purchase_id: None,
+            reason: None,
+            refunded_amount: None,
+            status: status.into(),
+        }
+    }
+}
+
+/// The QR code the customer's mobile app shows: JSON with the loyalty id and the encrypted and signed one-time password. Sent as it was read: every field as scanned, and any field the guide does not name kept.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct QrCode {
     /// Base64 of `<otp>.<timestamp>.<user_id>` encrypted with the payment service's public key.
     pub encrypted: String,
-    /// The customer's id in the loyalty programme (format set by the mobile app).
-    pub id_loyalty: String,
+    /// The customer's id in the loyalty programme (format set by the mobile app). The guide shows a string; a number is accepted too, and either is sent exactly as scanned.
+    pub id_loyalty: serde_json::Value,
     /// Base64 of the mobile app's signature of `<otp>.<timestamp>.<user_id>`.
     pub sign: String,
+    /// The properties the spec does not name, kept as they came (sent back as they are).
+    #[serde(flatten)]
+    pub additional_properties: serde_json::Map<String, serde_json::Value>,
 }
 
 impl std::fmt::Debug for QrCode {
@@ -539,7 +717,27 @@ impl std::fmt::Debug for QrCode {
             .field("encrypted", &payments_core::secret::REDACTED)
             .field("id_loyalty", &self.id_loyalty)
             .field("sign", &payments_core::secret::REDACTED)
+            .field(
+                "additional_properties",
+                &self.additional_properties.keys().collect::<Vec<_>>(),
+            )
             .finish()
+    }
+}
+
+impl QrCode {
+    /// A new [`QrCode`] from its required fields; the optional ones are `None`.
+    pub fn new(
+        encrypted: impl Into<String>,
+        id_loyalty: impl Into<serde_json::Value>,
+        sign: impl Into<String>,
+    ) -> Self {
+        QrCode {
+            encrypted: encrypted.into(),
+            id_loyalty: id_loyalty.into(),
+            sign: sign.into(),
+            additional_properties: serde_json::Map::new(),
+        }
     }
 }
 
@@ -555,8 +753,9 @@ impl QrCode {
 #[must_use]
 pub struct QrCodeBuilder {
     encrypted: Option<String>,
-    id_loyalty: Option<String>,
+    id_loyalty: Option<serde_json::Value>,
     sign: Option<String>,
+    additional_properties: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl std::fmt::Debug for QrCodeBuilder {
@@ -574,6 +773,13 @@ impl std::fmt::Debug for QrCodeBuilder {
                 "sign",
                 &self.sign.as_ref().map(|_| payments_core::secret::REDACTED),
             )
+            .field(
+                "additional_properties",
+                &self
+                    .additional_properties
+                    .as_ref()
+                    .map(|m| m.keys().collect::<Vec<_>>()),
+            )
             .finish()
     }
 }
@@ -584,8 +790,8 @@ impl QrCodeBuilder {
         self.encrypted = Some(value.into());
         self
     }
-    /// Sets `id_loyalty`: the customer's id in the loyalty programme (format set by the mobile app).
-    pub fn id_loyalty(mut self, value: impl Into<String>) -> Self {
+    /// Sets `id_loyalty`: the customer's id in the loyalty programme (format set by the mobile app). The guide shows a string; a number is accepted too, and either is sent exactly as scanned.
+    pub fn id_loyalty(mut self, value: impl Into<serde_json::Value>) -> Self {
         self.id_loyalty = Some(value.into());
         self
     }
@@ -594,12 +800,21 @@ impl QrCodeBuilder {
         self.sign = Some(value.into());
         self
     }
+    /// Sets the properties the spec does not name.
+    pub fn additional_properties(
+        mut self,
+        value: impl Into<serde_json::Map<String, serde_json::Value>>,
+    ) -> Self {
+        self.additional_properties = Some(value.into());
+        self
+    }
     /// Builds the value, or names the first required field that is not set.
     pub fn build(self) -> Result<QrCode, MissingField> {
         Ok(QrCode {
             encrypted: self.encrypted.ok_or(MissingField("encrypted"))?,
             id_loyalty: self.id_loyalty.ok_or(MissingField("id_loyalty"))?,
             sign: self.sign.ok_or(MissingField("sign"))?,
+            additional_properties: self.additional_properties.unwrap_or_default(),
         })
     }
 }
@@ -628,6 +843,28 @@ pub struct Receipt {
     /// The receipt's total in kopecks.
     #[serde(with = "payments_core::money::minor_units")]
     pub total: payments_core::Amount,
+}
+
+impl Receipt {
+    /// A new [`Receipt`] from its required fields; the optional ones are `None`.
+    pub fn new(
+        date_time: impl Into<String>,
+        fiscal_sign: impl Into<String>,
+        items: impl Into<Vec<ReceiptItem>>,
+        kassa_reg_number: impl Into<String>,
+        total: impl Into<payments_core::Amount>,
+    ) -> Self {
+        Receipt {
+            date_time: date_time.into(),
+            fiscal_document_number: None,
+            fiscal_drive_number: None,
+            fiscal_sign: fiscal_sign.into(),
+            items: items.into(),
+            kassa_reg_number: kassa_reg_number.into(),
+            operation: None,
+            total: total.into(),
+        }
+    }
 }
 
 impl Receipt {
@@ -729,6 +966,24 @@ pub struct ReceiptItem {
 }
 
 impl ReceiptItem {
+    /// A new [`ReceiptItem`] from its required fields; the optional ones are `None`.
+    pub fn new(
+        amount: impl Into<payments_core::Amount>,
+        name: impl Into<String>,
+        price: impl Into<payments_core::Amount>,
+        quantity: impl Into<String>,
+    ) -> Self {
+        ReceiptItem {
+            amount: amount.into(),
+            name: name.into(),
+            price: price.into(),
+            quantity: quantity.into(),
+            vat: None,
+        }
+    }
+}
+
+impl ReceiptItem {
     /// A builder for [`ReceiptItem`].
     pub fn builder() -> ReceiptItemBuilder {
         ReceiptItemBuilder::default()
@@ -808,12 +1063,16 @@ impl ReceiptOperation {
 }
 
 impl From<&str> for ReceiptOperation {
+    /// The variant of a wire value, matched without regard to case (`SUCCESS` is
+    /// `success`); any other value is [`Self::Unknown`], kept as it came.
     fn from(value: &str) -> Self {
-        match value {
-            "income" => ReceiptOperation::Income,
-            "income_return" => ReceiptOperation::IncomeReturn,
-            other => ReceiptOperation::Unknown(other.to_owned()),
+        if value.eq_ignore_ascii_case("income") {
+            return ReceiptOperation::Income;
         }
+        if value.eq_ignore_ascii_case("income_return") {
+            return ReceiptOperation::IncomeReturn;
+        }
+        ReceiptOperation::Unknown(value.to_owned())
     }
 }
 
@@ -844,6 +1103,16 @@ pub struct RefundKassaStatusRequest {
     pub refund_id: String,
     /// The `status` property.
     pub status: KassaStatus,
+}
+
+impl RefundKassaStatusRequest {
+    /// A new [`RefundKassaStatusRequest`] from its required fields; the optional ones are `None`.
+    pub fn new(refund_id: impl Into<String>, status: impl Into<KassaStatus>) -> Self {
+        RefundKassaStatusRequest {
+            refund_id: refund_id.into(),
+            status: status.into(),
+        }
+    }
 }
 
 impl RefundKassaStatusRequest {
@@ -881,14 +1150,26 @@ impl RefundKassaStatusRequestBuilder {
     }
 }
 
-/// The refund after the kassa's report.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// The refund after the kassa's report. Nothing in it is needed to go on.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct RefundKassaStatusResponse {
     /// The service's refund id.
-    pub refund_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_id: Option<String>,
     /// The `status` property.
-    pub status: RefundStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<RefundStatus>,
+}
+
+impl RefundKassaStatusResponse {
+    /// A new, empty [`RefundKassaStatusResponse`] (every field is optional).
+    pub fn new() -> Self {
+        RefundKassaStatusResponse {
+            refund_id: None,
+            status: None,
+        }
+    }
 }
 
 /// Request a refund.
@@ -902,6 +1183,21 @@ pub struct RefundRequest {
     pub kassa_refund_id: String,
     /// The service's id of the purchase to refund.
     pub purchase_id: String,
+}
+
+impl RefundRequest {
+    /// A new [`RefundRequest`] from its required fields; the optional ones are `None`.
+    pub fn new(
+        amount: impl Into<payments_core::Amount>,
+        kassa_refund_id: impl Into<String>,
+        purchase_id: impl Into<String>,
+    ) -> Self {
+        RefundRequest {
+            amount: amount.into(),
+            kassa_refund_id: kassa_refund_id.into(),
+            purchase_id: purchase_id.into(),
+        }
+    }
 }
 
 impl RefundRequest {
@@ -948,17 +1244,28 @@ impl RefundRequestBuilder {
     }
 }
 
-/// The started refund.
+/// The started refund. Only the refund id is needed to go on.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct RefundResponse {
     /// The service's refund id.
     pub refund_id: String,
     /// The `status` property.
-    pub status: RefundStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<RefundStatus>,
 }
 
-/// The status of a refund. `success`, `declined` and `cancelled` are final.
+impl RefundResponse {
+    /// A new [`RefundResponse`] from its required fields; the optional ones are `None`.
+    pub fn new(refund_id: impl Into<String>) -> Self {
+        RefundResponse {
+            refund_id: refund_id.into(),
+            status: None,
+        }
+    }
+}
+
+/// The status of a refund. The guide names no value: this vocabulary is an assumption. `processing` is pending; `success`, `declined` and `cancelled` are final. Values are matched without regard to case; any other value is neither pending nor final.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum RefundStatus {
@@ -988,14 +1295,22 @@ impl RefundStatus {
 }
 
 impl From<&str> for RefundStatus {
+    /// The variant of a wire value, matched without regard to case (`SUCCESS` is
+    /// `success`); any other value is [`Self::Unknown`], kept as it came.
     fn from(value: &str) -> Self {
-        match value {
-            "processing" => RefundStatus::Processing,
-            "success" => RefundStatus::Success,
-            "declined" => RefundStatus::Declined,
-            "cancelled" => RefundStatus::Cancelled,
-            other => RefundStatus::Unknown(other.to_owned()),
+        if value.eq_ignore_ascii_case("processing") {
+            return RefundStatus::Processing;
         }
+        if value.eq_ignore_ascii_case("success") {
+            return RefundStatus::Success;
+        }
+        if value.eq_ignore_ascii_case("declined") {
+            return RefundStatus::Declined;
+        }
+        if value.eq_ignore_ascii_case("cancelled") {
+            return RefundStatus::Cancelled;
+        }
+        RefundStatus::Unknown(value.to_owned())
     }
 }
 
@@ -1027,6 +1342,15 @@ pub struct RefundStatusRequest {
 }
 
 impl RefundStatusRequest {
+    /// A new [`RefundStatusRequest`] from its required fields; the optional ones are `None`.
+    pub fn new(refund_id: impl Into<String>) -> Self {
+        RefundStatusRequest {
+            refund_id: refund_id.into(),
+        }
+    }
+}
+
+impl RefundStatusRequest {
     /// A builder for [`RefundStatusRequest`].
     pub fn builder() -> RefundStatusRequestBuilder {
         RefundStatusRequestBuilder::default()
@@ -1054,7 +1378,7 @@ impl RefundStatusRequestBuilder {
     }
 }
 
-/// A refund as the service sees it.
+/// A refund as the service sees it. Only the status is needed to go on.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct RefundStatusResponse {
@@ -1075,9 +1399,24 @@ pub struct RefundStatusResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// The service's refund id.
-    pub refund_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_id: Option<String>,
     /// The `status` property.
     pub status: RefundStatus,
+}
+
+impl RefundStatusResponse {
+    /// A new [`RefundStatusResponse`] from its required fields; the optional ones are `None`.
+    pub fn new(status: impl Into<RefundStatus>) -> Self {
+        RefundStatusResponse {
+            amount: None,
+            kassa_refund_id: None,
+            purchase_id: None,
+            reason: None,
+            refund_id: None,
+            status: status.into(),
+        }
+    }
 }
 
 /// Start the payment of a committed purchase.
@@ -1089,6 +1428,16 @@ pub struct ReleaseRequest {
     pub amount: payments_core::Amount,
     /// The service's purchase id.
     pub purchase_id: String,
+}
+
+impl ReleaseRequest {
+    /// A new [`ReleaseRequest`] from its required fields; the optional ones are `None`.
+    pub fn new(amount: impl Into<payments_core::Amount>, purchase_id: impl Into<String>) -> Self {
+        ReleaseRequest {
+            amount: amount.into(),
+            purchase_id: purchase_id.into(),
+        }
+    }
 }
 
 impl ReleaseRequest {
@@ -1126,14 +1475,26 @@ impl ReleaseRequestBuilder {
     }
 }
 
-/// The released purchase.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// The released purchase. Nothing in it is needed to go on (the status is polled), so an answer without a field is not an error once the release was acted on.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ReleaseResponse {
     /// The service's purchase id.
-    pub purchase_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purchase_id: Option<String>,
     /// The `status` property.
-    pub status: PurchaseStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<PurchaseStatus>,
+}
+
+impl ReleaseResponse {
+    /// A new, empty [`ReleaseResponse`] (every field is optional).
+    pub fn new() -> Self {
+        ReleaseResponse {
+            purchase_id: None,
+            status: None,
+        }
+    }
 }
 
 /// The VAT rate of a receipt line.
@@ -1172,16 +1533,28 @@ impl VatRate {
 }
 
 impl From<&str> for VatRate {
+    /// The variant of a wire value, matched without regard to case (`SUCCESS` is
+    /// `success`); any other value is [`Self::Unknown`], kept as it came.
     fn from(value: &str) -> Self {
-        match value {
-            "none" => VatRate::None,
-            "vat0" => VatRate::Vat0,
-            "vat10" => VatRate::Vat10,
-            "vat20" => VatRate::Vat20,
-            "vat110" => VatRate::Vat110,
-            "vat120" => VatRate::Vat120,
-            other => VatRate::Unknown(other.to_owned()),
+        if value.eq_ignore_ascii_case("none") {
+            return VatRate::None;
         }
+        if value.eq_ignore_ascii_case("vat0") {
+            return VatRate::Vat0;
+        }
+        if value.eq_ignore_ascii_case("vat10") {
+            return VatRate::Vat10;
+        }
+        if value.eq_ignore_ascii_case("vat20") {
+            return VatRate::Vat20;
+        }
+        if value.eq_ignore_ascii_case("vat110") {
+            return VatRate::Vat110;
+        }
+        if value.eq_ignore_ascii_case("vat120") {
+            return VatRate::Vat120;
+        }
+        VatRate::Unknown(value.to_owned())
     }
 }
 

@@ -3,22 +3,29 @@
 //! The operation table of `crates/smartpay/spec/openapi.yaml`: every operation's method, path, request type and
 //! response type, as data ([`OPERATIONS`]) and as types ([`ApiOperation`]).
 
+/// The provider's name (the spec's `info.x-provider`), as core's [`payments_core::Operation`]s
+/// carry it into errors and traces.
+pub const PROVIDER: &str = "smartpay";
+
 /// One row of the operation table.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OperationInfo {
     /// The spec's `operationId`.
     pub id: &'static str,
     /// The HTTP method.
-    pub method: &'static str,
+    pub method: http::Method,
     /// The path, relative to the base URL.
     pub path: &'static str,
     /// The name of the request body's type, if there is a body.
     pub request: Option<&'static str>,
     /// The name of the success body's type (`()` when there is none).
     pub response: &'static str,
-    /// Whether the operation may be re-sent after it may have been received.
-    pub idempotent: bool,
-    /// Whether the operation needs the auth cookie.
+    /// The operation as core's retry machinery sees it: its name, and whether it may be
+    /// re-sent after it may have been received (the spec's `x-idempotent`).
+    pub operation: payments_core::Operation,
+    /// Whether the operation needs the auth cookie, so that the client logs in first. An
+    /// operation whose `security` is optional does not, but still gets the cookie when
+    /// the client has one.
     pub authenticated: bool,
 }
 
@@ -57,11 +64,11 @@ impl ApiOperation for AuthOp {
     type Response = super::models::AuthResponse;
     const INFO: OperationInfo = OperationInfo {
         id: "auth",
-        method: "POST",
+        method: http::Method::POST,
         path: "/v1/auth",
         request: Some("AuthRequest"),
         response: "AuthResponse",
-        idempotent: true,
+        operation: payments_core::Operation::idempotent(PROVIDER, "auth"),
         authenticated: false,
     };
 }
@@ -75,11 +82,11 @@ impl ApiOperation for ErrorAnswersOp {
     type Response = super::models::ErrorAnswersResponse;
     const INFO: OperationInfo = OperationInfo {
         id: "error_answers",
-        method: "GET",
+        method: http::Method::GET,
         path: "/v1/error_answers",
         request: None,
         response: "ErrorAnswersResponse",
-        idempotent: true,
+        operation: payments_core::Operation::idempotent(PROVIDER, "error_answers"),
         authenticated: false,
     };
 }
@@ -93,11 +100,11 @@ impl ApiOperation for PingOp {
     type Response = super::models::PingResponse;
     const INFO: OperationInfo = OperationInfo {
         id: "ping",
-        method: "GET",
+        method: http::Method::GET,
         path: "/v1/ping",
         request: None,
         response: "PingResponse",
-        idempotent: true,
+        operation: payments_core::Operation::idempotent(PROVIDER, "ping"),
         authenticated: false,
     };
 }
@@ -111,11 +118,11 @@ impl ApiOperation for CommitCodeOp {
     type Response = super::models::CommitCodeResponse;
     const INFO: OperationInfo = OperationInfo {
         id: "commit_code",
-        method: "POST",
+        method: http::Method::POST,
         path: "/v1/purchase/code/commit",
         request: Some("CommitCodeRequest"),
         response: "CommitCodeResponse",
-        idempotent: false,
+        operation: payments_core::Operation::not_idempotent(PROVIDER, "commit_code"),
         authenticated: true,
     };
 }
@@ -129,11 +136,11 @@ impl ApiOperation for FiscalV1Op {
     type Response = super::models::FiscalResponse;
     const INFO: OperationInfo = OperationInfo {
         id: "fiscal_v1",
-        method: "POST",
+        method: http::Method::POST,
         path: "/v1/purchase/fiscal",
         request: Some("FiscalV1Request"),
         response: "FiscalResponse",
-        idempotent: true,
+        operation: payments_core::Operation::not_idempotent(PROVIDER, "fiscal_v1"),
         authenticated: true,
     };
 }
@@ -147,11 +154,11 @@ impl ApiOperation for PurchaseKassaStatusOp {
     type Response = super::models::PurchaseKassaStatusResponse;
     const INFO: OperationInfo = OperationInfo {
         id: "purchase_kassa_status",
-        method: "POST",
+        method: http::Method::POST,
         path: "/v1/purchase/kassa/status",
         request: Some("PurchaseKassaStatusRequest"),
         response: "PurchaseKassaStatusResponse",
-        idempotent: true,
+        operation: payments_core::Operation::idempotent(PROVIDER, "purchase_kassa_status"),
         authenticated: true,
     };
 }
@@ -165,11 +172,11 @@ impl ApiOperation for RefundOp {
     type Response = super::models::RefundResponse;
     const INFO: OperationInfo = OperationInfo {
         id: "refund",
-        method: "POST",
+        method: http::Method::POST,
         path: "/v1/purchase/refund",
         request: Some("RefundRequest"),
         response: "RefundResponse",
-        idempotent: false,
+        operation: payments_core::Operation::not_idempotent(PROVIDER, "refund"),
         authenticated: true,
     };
 }
@@ -183,11 +190,11 @@ impl ApiOperation for RefundKassaStatusOp {
     type Response = super::models::RefundKassaStatusResponse;
     const INFO: OperationInfo = OperationInfo {
         id: "refund_kassa_status",
-        method: "POST",
+        method: http::Method::POST,
         path: "/v1/purchase/refund/kassa/status",
         request: Some("RefundKassaStatusRequest"),
         response: "RefundKassaStatusResponse",
-        idempotent: true,
+        operation: payments_core::Operation::idempotent(PROVIDER, "refund_kassa_status"),
         authenticated: true,
     };
 }
@@ -201,11 +208,11 @@ impl ApiOperation for RefundStatusOp {
     type Response = super::models::RefundStatusResponse;
     const INFO: OperationInfo = OperationInfo {
         id: "refund_status",
-        method: "POST",
+        method: http::Method::POST,
         path: "/v1/purchase/refund/status",
         request: Some("RefundStatusRequest"),
         response: "RefundStatusResponse",
-        idempotent: true,
+        operation: payments_core::Operation::idempotent(PROVIDER, "refund_status"),
         authenticated: true,
     };
 }
@@ -219,11 +226,11 @@ impl ApiOperation for ReleaseOp {
     type Response = super::models::ReleaseResponse;
     const INFO: OperationInfo = OperationInfo {
         id: "release",
-        method: "POST",
+        method: http::Method::POST,
         path: "/v1/purchase/release",
         request: Some("ReleaseRequest"),
         response: "ReleaseResponse",
-        idempotent: false,
+        operation: payments_core::Operation::not_idempotent(PROVIDER, "release"),
         authenticated: true,
     };
 }
@@ -237,11 +244,11 @@ impl ApiOperation for PurchaseStatusOp {
     type Response = super::models::PurchaseStatusResponse;
     const INFO: OperationInfo = OperationInfo {
         id: "purchase_status",
-        method: "POST",
+        method: http::Method::POST,
         path: "/v1/purchase/status",
         request: Some("PurchaseStatusRequest"),
         response: "PurchaseStatusResponse",
-        idempotent: true,
+        operation: payments_core::Operation::idempotent(PROVIDER, "purchase_status"),
         authenticated: true,
     };
 }
@@ -255,11 +262,11 @@ impl ApiOperation for FiscalV2Op {
     type Response = super::models::FiscalResponse;
     const INFO: OperationInfo = OperationInfo {
         id: "fiscal_v2",
-        method: "POST",
+        method: http::Method::POST,
         path: "/v2/purchase/fiscal",
         request: Some("FiscalV2Request"),
         response: "FiscalResponse",
-        idempotent: true,
+        operation: payments_core::Operation::not_idempotent(PROVIDER, "fiscal_v2"),
         authenticated: true,
     };
 }
