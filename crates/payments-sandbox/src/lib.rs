@@ -29,6 +29,10 @@ mod pages;
 pub mod sandbox;
 pub mod server;
 pub mod smartpay;
+mod target;
+mod time_scale;
 
 pub use sandbox::{Sandbox, SandboxConfig, SandboxError, SandboxInfo};
 pub use server::{serve, RunningServer, ServeError};
+pub use target::RefusedTarget;
+pub use time_scale::{InvalidTimeScale, TimeScale};

@@ -358,3 +358,201 @@ async fn service_accrual_takes_scaled_time() {
     );
     assert_eq!(p.delivery, ktwidget::Delivery::NoUrl);
 }
+
+/// A merchant that records each callback's request target and answers `{"status":"ok"}`.
+async fn recording_merchant() -> (
+    payments_sandbox::RunningServer,
+    std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+) {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = seen.clone();
+    let router = axum::Router::new().fallback(move |req: axum::extract::Request| {
+        let record = record.clone();
+        async move {
+            record.lock().unwrap().push(req.uri().to_string());
+            axum::Json(json!({"status": "ok"}))
+        }
+    });
+    let server = payments_sandbox::serve("127.0.0.1:0".parse().unwrap(), router, None)
+        .await
+        .unwrap();
+    (server, seen)
+}
+
+async fn paid_order(emu: &Emulator, order: Value) -> String {
+    let (s, v) = create(emu, order).await;
+    assert_eq!(s, 200, "{v}");
+    let hash = v["response"]["data"]["transaction_hash"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    emu.pay(&hash, CARD_SUCCESS).unwrap();
+    hash
+}
+
+#[tokio::test]
+async fn the_callback_goes_to_callback_post_url_exactly_query_included() {
+    let (merchant, seen) = recording_merchant().await;
+    let emu = ktwidget::start(Config::default()).await.unwrap();
+    // A per-order secret tag in the path and in the query, with escapes kept as sent.
+    let target = "/ktpay/cb/tag-7f3a?order=q-1&tag=s3cr%2Ft&empty=";
+    let url = format!("{}{target}", merchant.base_url());
+    let hash = paid_order(
+        &emu,
+        json!({"order_id": "q-1", "amount": 5, "type": "ecom", "callback_post_url": url}),
+    )
+    .await;
+    let p = emu
+        .wait_for_delivery(&hash, Duration::from_secs(20))
+        .await
+        .unwrap();
+    assert_eq!(p.delivery, ktwidget::Delivery::Acknowledged);
+    assert_eq!(p.attempts[0].url, url);
+    assert_eq!(seen.lock().unwrap().as_slice(), [target]);
+    merchant.shutdown().await;
+}
+
+#[tokio::test]
+async fn callbacks_go_only_to_loopback_unless_allowed() {
+    let (merchant, seen) = recording_merchant().await;
+    let port = merchant.addr().port();
+    // 0.0.0.0 reaches this machine on Linux, yet it is not a loopback address: refused.
+    let emu = ktwidget::start(Config::default()).await.unwrap();
+    for (i, url) in [
+        format!("http://0.0.0.0:{port}/cb"),
+        "http://example.com/cb?tag=s3cret".to_owned(),
+        "http://127.0.0.1.nip.io/cb".to_owned(),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let hash = paid_order(
+            &emu,
+            json!({"order_id": format!("far-{i}"), "amount": 1, "type": "ecom", "callback_post_url": url}),
+        )
+        .await;
+        let p = emu
+            .wait_for_delivery(&hash, Duration::from_secs(20))
+            .await
+            .unwrap();
+        let ktwidget::Delivery::Refused(reason) = &p.delivery else {
+            panic!("{url}: {:?}", p.delivery);
+        };
+        assert!(reason.to_string().contains("not loopback"), "{reason}");
+        assert!(p.attempts.is_empty(), "{url}: {:?}", p.attempts);
+    }
+    assert!(seen.lock().unwrap().is_empty());
+    emu.shutdown().await;
+
+    // The named opt-in lets the same callback through.
+    let emu = ktwidget::start(Config::default().with_non_loopback_delivery(true))
+        .await
+        .unwrap();
+    let hash = paid_order(
+        &emu,
+        json!({"order_id": "far-ok", "amount": 1, "type": "ecom",
+               "callback_post_url": format!("http://0.0.0.0:{port}/cb")}),
+    )
+    .await;
+    let p = emu
+        .wait_for_delivery(&hash, Duration::from_secs(20))
+        .await
+        .unwrap();
+    assert_eq!(p.delivery, ktwidget::Delivery::Acknowledged);
+    assert_eq!(seen.lock().unwrap().as_slice(), ["/cb"]);
+
+    // A merchant default URL that is not loopback is refused at start.
+    let err = ktwidget::start(Config::default().with_default_callback_url("http://10.1.2.3/cb"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ktwidget::StartError::CallbackUrl(_)), "{err}");
+    assert!(ktwidget::start(
+        Config::default()
+            .with_default_callback_url("http://10.1.2.3/cb")
+            .with_non_loopback_delivery(true)
+    )
+    .await
+    .is_ok());
+    merchant.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_oldest_finished_payments_are_forgotten_past_the_limit() {
+    let emu = ktwidget::start(Config::default().with_max_finished(2))
+        .await
+        .unwrap();
+    let open = create(
+        &emu,
+        json!({"order_id": "open", "amount": 1, "type": "ecom"}),
+    )
+    .await;
+    let open = open.1["response"]["data"]["transaction_hash"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut hashes = Vec::new();
+    for i in 0..3 {
+        let hash = paid_order(
+            &emu,
+            json!({"order_id": format!("done-{i}"), "amount": 1, "type": "ecom"}),
+        )
+        .await;
+        // No callback URL: finished as soon as it is final.
+        assert_eq!(
+            emu.wait_for_delivery(&hash, Duration::from_secs(10))
+                .await
+                .map(|p| p.delivery),
+            Some(ktwidget::Delivery::NoUrl)
+        );
+        hashes.push(hash);
+    }
+    assert!(
+        emu.payment(&hashes[0]).is_none(),
+        "the oldest finished is gone"
+    );
+    assert!(emu.payment_by_order("done-0").is_none());
+    assert!(emu.payment(&hashes[1]).is_some() && emu.payment(&hashes[2]).is_some());
+    assert_eq!(emu.payments().len(), 3, "two finished and the open one");
+    // The open payment is never evicted, and can still be paid.
+    assert_eq!(emu.pay(&open, CARD_SUCCESS).unwrap(), "completed");
+    assert!(emu.payment(&hashes[1]).is_none());
+    assert_eq!(emu.payments().len(), 2);
+}
+
+#[tokio::test]
+async fn settings_that_would_panic_later_are_refused_at_start() {
+    for scale in [f64::NAN, -1.0, f64::INFINITY, 1e6] {
+        let err = ktwidget::start(Config::default().with_time_scale(scale))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ktwidget::StartError::TimeScale(_)), "{err}");
+        assert!(err.to_string().contains("time scale"), "{err}");
+    }
+    for timeout in [Duration::ZERO, Duration::MAX] {
+        let err = ktwidget::start(Config {
+            callback_timeout: timeout,
+            ..Config::default()
+        })
+        .await
+        .unwrap_err();
+        assert!(err.to_string().contains("callback_timeout"), "{err}");
+    }
+    // The largest scale with the longest delays: scaling saturates instead of panicking.
+    let emu = ktwidget::start(Config {
+        time_scale: 100.0,
+        accrual_delay: Duration::MAX,
+        callback_schedule: vec![Duration::MAX],
+        ..Config::default()
+    })
+    .await
+    .unwrap();
+    let (_, v) = create(
+        &emu,
+        json!({"order_id": "slow", "amount": 5, "type": "service",
+               "service": {"service_id": 2, "contract_value": "1"}}),
+    )
+    .await;
+    let hash = v["response"]["data"]["transaction_hash"].as_str().unwrap();
+    assert_eq!(emu.pay(hash, CARD_SUCCESS).unwrap(), "success");
+    emu.shutdown().await;
+}

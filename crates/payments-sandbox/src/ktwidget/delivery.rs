@@ -1,5 +1,7 @@
 //! Callback delivery: POST the transaction to the merchant on a final status, and repeat on the
-//! (scaled) schedule until the merchant answers HTTP 200 with `{"status":"ok"}`.
+//! (scaled) schedule until the merchant answers HTTP 200 with `{"status":"ok"}`. The URL is
+//! used exactly as given (a merchant may put a per-order secret in its path or query), and only
+//! if its host is loopback or non-loopback delivery is allowed.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,6 +11,7 @@ use http::Method;
 use payments_core::{Operation, Request};
 
 use super::{api, AttemptOutcome, CallbackAttempt, Delivery, Shared};
+use crate::target;
 
 const CALLBACK: Operation = Operation::not_idempotent("ktwidget-sandbox", "callback");
 
@@ -27,18 +30,26 @@ pub(crate) fn schedule(shared: &Arc<Shared>, hash: &str) {
             .get("callback_post_url")
             .cloned()
             .or_else(|| shared.config.default_callback_url.clone());
-        p.delivery = if url.is_some() {
-            Delivery::InProgress
-        } else {
-            Delivery::NoUrl
+        let Some(url) = url else {
+            p.delivery = Delivery::NoUrl;
+            state.finish(hash, shared.config.max_finished);
+            return;
         };
+        if let Err(refused) = target::check(&url, shared.config.allow_non_loopback_delivery) {
+            tracing::warn!(
+                order_id = %p.order_id,
+                reason = %refused,
+                "ktwidget sandbox: the callback is not sent"
+            );
+            p.delivery = Delivery::Refused(refused);
+            state.finish(hash, shared.config.max_finished);
+            return;
+        }
+        p.delivery = Delivery::InProgress;
         url
     };
-    let Some(url) = url else {
-        return;
-    };
     let Ok(handle) = tokio::runtime::Handle::try_current() else {
-        set_delivery(shared, hash, Delivery::GaveUp);
+        finish(shared, hash, Delivery::GaveUp);
         return;
     };
     let shared = shared.clone();
@@ -46,9 +57,12 @@ pub(crate) fn schedule(shared: &Arc<Shared>, hash: &str) {
     handle.spawn(async move { deliver(shared, hash, url).await });
 }
 
-fn set_delivery(shared: &Shared, hash: &str, d: Delivery) {
-    if let Some(p) = shared.lock().payments.get_mut(hash) {
+/// Sets the final delivery state of a payment, which is then finished.
+fn finish(shared: &Shared, hash: &str, d: Delivery) {
+    let mut state = shared.lock();
+    if let Some(p) = state.payments.get_mut(hash) {
         p.delivery = d;
+        state.finish(hash, shared.config.max_finished);
     }
 }
 
@@ -58,7 +72,7 @@ async fn deliver(shared: Arc<Shared>, hash: String, url: String) {
             .config
             .callback_schedule
             .iter()
-            .map(|d| shared.config.scaled(*d)),
+            .map(|d| shared.scale.scale(*d)),
     );
     let mut stop = shared.stop.subscribe();
     for (i, delay) in delays.enumerate() {
@@ -84,15 +98,13 @@ async fn deliver(shared: Arc<Shared>, hash: String, url: String) {
                 delay,
                 outcome,
             });
-            if acked {
-                p.delivery = Delivery::Acknowledged;
-            }
         }
         if acked {
+            finish(&shared, &hash, Delivery::Acknowledged);
             return;
         }
     }
-    set_delivery(&shared, &hash, Delivery::GaveUp);
+    finish(&shared, &hash, Delivery::GaveUp);
 }
 
 async fn post(shared: &Shared, url: &str, body: String) -> AttemptOutcome {

@@ -19,10 +19,17 @@
 //!   runs the state machine: `pending → authorized → success → completed`, with an accrual step
 //!   between `success` and `completed` for `service` payments, and `error` or `denied` at any
 //!   step depending on the card.
-//! - On a final status it POSTs the callback to the order's `callback_post_url`, or to
-//!   [`Config::default_callback_url`], and repeats it on the documented schedule (15 s, 60 s,
-//!   3 min, 10 min, 30 min, 60 min) multiplied by [`Config::time_scale`], until the merchant
-//!   answers HTTP 200 with `{"status":"ok"}`.
+//! - On a final status it POSTs the callback to the order's `callback_post_url` exactly as
+//!   given (path and query string included), or to [`Config::default_callback_url`], and
+//!   repeats it on the documented schedule (15 s, 60 s, 3 min, 10 min, 30 min, 60 min)
+//!   multiplied by [`Config::time_scale`], until the merchant answers HTTP 200 with
+//!   `{"status":"ok"}`.
+//! - Callbacks go only to loopback hosts (`localhost`, `127.0.0.0/8`, `::1`) unless
+//!   [`Config::allow_non_loopback_delivery`] is set: a default URL elsewhere is refused at
+//!   start, an order's URL elsewhere is not called and the payment shows
+//!   [`Delivery::Refused`] (and a warning is logged).
+//! - State is bounded: past [`Config::max_finished`] finished payments (final, callback
+//!   done), the oldest are forgotten.
 //! - It serves `acquirer-options`, a real small PDF receipt, and the provisional status, cancel
 //!   and refund endpoints (a refund above the paid amount is refused).
 //!
@@ -45,7 +52,7 @@ mod delivery;
 mod pdf;
 mod widget;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
@@ -56,7 +63,9 @@ use crypto_box::SecretKey;
 use payments_core::Amount;
 use time::OffsetDateTime;
 
-use crate::server::{self, RunningServer, ServeError};
+use crate::server::{self, Limits, RunningServer, ServeError};
+use crate::target::{self, RefusedTarget};
+use crate::time_scale::{InvalidTimeScale, TimeScale};
 
 /// Ktpay's documented callback retry schedule (after the first attempt).
 pub const DOCUMENTED_SCHEDULE: [Duration; 6] = [
@@ -97,7 +106,7 @@ pub struct Config {
     pub callback_schedule: Vec<Duration>,
     /// Multiplies every scheduled delay; e.g. `0.001` turns 15 s into 15 ms (default 1).
     pub time_scale: f64,
-    /// The per-attempt timeout of a callback POST (default 10 s).
+    /// The per-attempt timeout of a callback POST (default 10 s; above 0, at most 10 min).
     pub callback_timeout: Duration,
     /// The envelope style (default [`EnvelopeStyle::Live`]).
     pub envelope: EnvelopeStyle,
@@ -105,6 +114,14 @@ pub struct Config {
     pub utc_offset_hours: i8,
     /// How long the service accrual step takes, before scaling (default 0).
     pub accrual_delay: Duration,
+    /// Deliver callbacks to hosts that are not loopback (default `false`: only `localhost`,
+    /// `127.0.0.0/8` and `::1`; a name other than `localhost` could resolve anywhere).
+    pub allow_non_loopback_delivery: bool,
+    /// How many finished payments (final status, callback acknowledged, given up, refused or
+    /// not sent) are kept; past it the oldest finished are forgotten (default 10 000).
+    pub max_finished: usize,
+    /// The server's limits on request heads and connections.
+    pub limits: Limits,
 }
 
 impl Default for Config {
@@ -120,6 +137,9 @@ impl Default for Config {
             envelope: EnvelopeStyle::Live,
             utc_offset_hours: 6,
             accrual_delay: Duration::ZERO,
+            allow_non_loopback_delivery: false,
+            max_finished: DEFAULT_MAX_FINISHED,
+            limits: Limits::default(),
         }
     }
 }
@@ -149,14 +169,30 @@ impl Config {
         self
     }
 
-    fn scaled(&self, d: Duration) -> Duration {
-        if self.time_scale.is_finite() && self.time_scale >= 0.0 {
-            d.mul_f64(self.time_scale)
-        } else {
-            d
-        }
+    /// Allows (or not) callbacks to hosts that are not loopback.
+    pub fn with_non_loopback_delivery(mut self, allow: bool) -> Self {
+        self.allow_non_loopback_delivery = allow;
+        self
+    }
+
+    /// Sets how many finished payments are kept.
+    pub fn with_max_finished(mut self, max: usize) -> Self {
+        self.max_finished = max;
+        self
+    }
+
+    /// Sets the server's limits.
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
     }
 }
+
+/// How many finished payments, transfers or purchases an emulator keeps by default.
+pub(crate) const DEFAULT_MAX_FINISHED: usize = 10_000;
+
+/// The longest per-attempt timeout of a callback or notification.
+pub(crate) const MAX_DELIVERY_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// What a test card does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -244,6 +280,9 @@ pub enum Delivery {
     Acknowledged,
     /// Every scheduled attempt failed.
     GaveUp,
+    /// The callback URL was not called: its host is not loopback (and
+    /// [`Config::allow_non_loopback_delivery`] is not set), or it is not an http(s) URL.
+    Refused(RefusedTarget),
 }
 
 /// The outcome of one callback attempt.
@@ -325,10 +364,31 @@ impl Payment {
 struct State {
     payments: HashMap<String, Payment>,
     by_order: HashMap<String, String>,
+    /// Finished payments' hashes, the oldest first.
+    finished: VecDeque<String>,
+}
+
+impl State {
+    /// Records that a payment is finished (final, callback done), and forgets the oldest
+    /// finished payments past `max`.
+    fn finish(&mut self, hash: &str, max: usize) {
+        self.finished.push_back(hash.to_owned());
+        while self.finished.len() > max {
+            let Some(old) = self.finished.pop_front() else {
+                break;
+            };
+            if let Some(p) = self.payments.remove(&old) {
+                if self.by_order.get(&p.order_id) == Some(&old) {
+                    self.by_order.remove(&p.order_id);
+                }
+            }
+        }
+    }
 }
 
 pub(crate) struct Shared {
     config: Config,
+    scale: TimeScale,
     secret: SecretKey,
     base_url: OnceLock<String>,
     state: Mutex<State>,
@@ -367,6 +427,12 @@ pub enum StartError {
     /// The configuration is invalid.
     #[error("invalid emulator configuration: {0}")]
     Config(String),
+    /// [`Config::time_scale`] is out of range.
+    #[error(transparent)]
+    TimeScale(#[from] InvalidTimeScale),
+    /// [`Config::default_callback_url`] is refused.
+    #[error("the default callback URL is refused: {0}")]
+    CallbackUrl(RefusedTarget),
 }
 
 /// A running emulator. Dropping it stops the server.
@@ -398,6 +464,16 @@ pub async fn start(config: Config) -> Result<Emulator, StartError> {
     }
     let offset = time::UtcOffset::from_hms(config.utc_offset_hours, 0, 0)
         .map_err(|e| StartError::Config(format!("utc_offset_hours: {e}")))?;
+    let scale = TimeScale::new(config.time_scale)?;
+    if config.callback_timeout.is_zero() || config.callback_timeout > MAX_DELIVERY_TIMEOUT {
+        return Err(StartError::Config(format!(
+            "callback_timeout must be above 0 and at most 10 min, not {:?}",
+            config.callback_timeout
+        )));
+    }
+    if let Some(url) = &config.default_callback_url {
+        target::check(url, config.allow_non_loopback_delivery).map_err(StartError::CallbackUrl)?;
+    }
     let transport = payments_core::HttpTransport::builder()
         .connect_timeout(Duration::from_secs(5))
         .build()?;
@@ -409,9 +485,11 @@ pub async fn start(config: Config) -> Result<Emulator, StartError> {
                 .with_total(config.callback_timeout),
         );
     let addr = config.addr;
+    let limits = config.limits;
     let shared = Arc::new(Shared {
         secret: SecretKey::generate(&mut OsRng),
         config,
+        scale,
         base_url: OnceLock::new(),
         state: Mutex::new(State::default()),
         http,
@@ -419,7 +497,7 @@ pub async fn start(config: Config) -> Result<Emulator, StartError> {
         stop: tokio::sync::watch::Sender::new(false),
     });
     let router = api::router(shared.clone()).merge(widget::router(shared.clone()));
-    let server = server::serve(addr, router, None).await?;
+    let server = server::serve_with_limits(addr, router, None, limits).await?;
     let _ = shared.base_url.set(server.base_url());
     Ok(Emulator {
         server: Some(server),
@@ -492,7 +570,8 @@ impl Emulator {
         }
     }
 
-    /// Waits until the payment's callback is acknowledged or given up.
+    /// Waits until the payment's callback is acknowledged, given up, refused or not due for
+    /// want of a URL.
     pub async fn wait_for_delivery(
         &self,
         transaction_hash: &str,
@@ -501,7 +580,7 @@ impl Emulator {
         self.wait_for(transaction_hash, timeout, |p| {
             matches!(
                 p.delivery,
-                Delivery::Acknowledged | Delivery::GaveUp | Delivery::NoUrl
+                Delivery::Acknowledged | Delivery::GaveUp | Delivery::NoUrl | Delivery::Refused(_)
             )
         })
         .await

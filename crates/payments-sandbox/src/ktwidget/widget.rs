@@ -321,7 +321,7 @@ pub(crate) fn pay(shared: &Arc<Shared>, hash: &str, card_number: &str) -> Result
             }
         }
     };
-    let delay = shared.config.scaled(shared.config.accrual_delay);
+    let delay = shared.scale.scale(shared.config.accrual_delay);
     match after {
         After::Final => {
             let status = p.status.clone();

@@ -175,6 +175,7 @@ fn init(shared: &Arc<Shared>, fields: &Map<String, Value>) -> Result<Response, R
                     phone,
                     amount,
                     status: Status::New,
+                    pending: None,
                     deliveries: Vec::new(),
                     acknowledged: false,
                 },
@@ -216,7 +217,7 @@ fn confirmation(shared: &Arc<Shared>, fields: &Map<String, Value>) -> Result<Res
         let book = shared.book();
         book.transfers
             .values()
-            .filter(|t| t.phone == phone && !t.status.is_final())
+            .filter(|t| t.phone == phone && t.is_open())
             .max_by_key(|t| t.payment_id)
             .map(|t| t.order_id.clone())
     }
@@ -252,7 +253,7 @@ fn receipt(shared: &Arc<Shared>, fields: &Map<String, Value>) -> Result<Response
     let discount = integer(fields, "discount")
         .filter(|d| *d <= MAX_AMOUNT)
         .ok_or_else(|| malformed("discount must be an integer number of kopecks"))?;
-    shared.book().receipts.push(super::ReceiptRecord {
+    let record = super::ReceiptRecord {
         phone,
         amount,
         fiscal_drive,
@@ -261,7 +262,10 @@ fn receipt(shared: &Arc<Shared>, fields: &Map<String, Value>) -> Result<Response
         pay_date,
         receipt_type,
         discount,
-    });
+    };
+    shared
+        .book()
+        .keep_receipt(record, shared.config.max_finished);
     Ok(ok(Map::new()))
 }
 
@@ -275,17 +279,29 @@ fn is_pay_date(d: &str) -> bool {
         })
 }
 
-/// Moves an open transfer to its phone's final status and schedules the notification.
+/// Moves an open transfer on once the code is entered, and schedules the notification.
+/// `REJECTED` and `CANCELED` take effect at once. `CONFIRMED` waits for the merchant's `OK`
+/// (it is pending meanwhile), except without a NotificationURL, where nobody can answer and
+/// the emulator confirms at once.
 fn finalize(shared: &Arc<Shared>, order_id: &str) -> Option<TransferState> {
+    let notified = shared.config.notification_url.is_some();
     let snapshot = {
         let mut book = shared.book();
         let t = book.transfers.get_mut(order_id)?;
-        if t.status.is_final() {
+        if !t.is_open() {
             return None;
         }
         let (final_status, _) = test_phone(t.phone)?;
-        t.status = final_status;
-        t.clone()
+        if final_status == Status::Confirmed && notified {
+            t.pending = Some(final_status);
+        } else {
+            t.status = final_status;
+        }
+        let snapshot = t.clone();
+        if !notified {
+            book.finish(order_id, shared.config.max_finished);
+        }
+        snapshot
     };
     shared.changed.notify_waiters();
     notify::schedule(shared, order_id.to_owned());
@@ -384,13 +400,18 @@ fn form_page(shared: &Shared, t: &TransferState, error: Option<&str>) -> String 
 }
 
 fn result_page(t: &TransferState) -> String {
-    let (title, text) = match t.status {
-        Status::Confirmed => ("Transfer confirmed", "The points were transferred."),
-        Status::Rejected => (
-            "Transfer rejected",
-            "Not enough points: nothing was transferred.",
+    let (title, text) = match (t.status, t.pending) {
+        (_, Some(Status::Confirmed)) => (
+            "Transfer sent to the shop",
+            "The shop has been notified. The transfer becomes CONFIRMED when the shop \
+             acknowledges the notification.",
         ),
-        Status::Canceled => ("Transfer canceled", "The transfer was canceled."),
+        (Status::Confirmed, _) => ("Transfer confirmed", "The points were transferred."),
+        (Status::Rejected, _) => (
+            "Transfer rejected",
+            "Not enough points, or the shop never acknowledged: nothing was transferred.",
+        ),
+        (Status::Canceled, _) => ("Transfer canceled", "The transfer was canceled."),
         _ => ("Transfer open", "The transfer is not finished."),
     };
     layout(
@@ -462,7 +483,7 @@ pub(crate) async fn confirm(
     let Some(t) = found else {
         return not_found();
     };
-    if t.status != Status::FormShowed {
+    if t.status != Status::FormShowed || t.pending.is_some() {
         return html(StatusCode::CONFLICT, result_page(&t));
     }
     let code_ok =

@@ -1,9 +1,9 @@
 //! A stateful emulator of the Kupi-Kupi points transfer API.
 //!
 //! It speaks the real wire format (`POST {base}/{method}` with a JSON body carrying
-//! `platformUid` or `uidPlatform` and the SHA-256 `token`), keeps every transfer in memory,
-//! serves the transfer form that `init` points to, and POSTs the notification to the merchant's
-//! NotificationURL when a transfer reaches a final status, retrying until the merchant answers
+//! `platformUid` or `uidPlatform` and the SHA-256 `token`), keeps transfers in memory, serves
+//! the transfer form that `init` points to, and POSTs the notification to the merchant's
+//! NotificationURL once the customer has entered the code, retrying until the merchant answers
 //! `OK`.
 //!
 //! ```
@@ -43,12 +43,29 @@
 //!   with the body `OK` (surrounding whitespace ignored) acknowledges; anything else is retried
 //!   after each delay of [`Config::retry_schedule`] (the last one repeats) multiplied by
 //!   [`Config::time_scale`], up to [`Config::max_attempts`].
+//! - **CONFIRMED only after `OK`**, as the guide says («API-сервис должен получить ответ «OK»,
+//!   в этом случае … засчитает подтверждение автоматически CONFIRMED»). When the code is
+//!   entered for the confirming phone, the notification says `CONFIRMED` (`status: true`), but
+//!   the transfer stays `FORM_SHOWED` (so `checkout` shows it as not confirmed, and
+//!   [`TransferState::pending`] is `Some(CONFIRMED)`) until the merchant answers `OK`; then it
+//!   becomes `CONFIRMED`. If no attempt is answered `OK`, it ends in
+//!   [`Config::unacknowledged_status`] (default `REJECTED`: the points never reached the
+//!   merchant) and is never confirmed. `REJECTED` and `CANCELED` take effect at once (the
+//!   notification reports a failure; its `OK` only stops the retries).
+//! - Without a NotificationURL nobody can answer `OK`: the emulator then stands in for the
+//!   merchant, and a code entered for the confirming phone confirms the transfer at once (no
+//!   notification is sent). To see the real order, configure a NotificationURL.
+//! - Notifications go only to loopback hosts (`localhost`, `127.0.0.0/8`, `::1`) unless
+//!   [`Config::allow_non_loopback_delivery`] is set; another host is refused at start.
+//! - State is bounded: past [`Config::max_finished`] finished transfers (final, no
+//!   notification round running), the oldest are forgotten; the same bound applies to the
+//!   receipts kept.
 
 mod api;
 mod notify;
 mod wire;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
@@ -58,7 +75,9 @@ use axum::Router;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinSet;
 
-use crate::server::{serve, RunningServer, ServeError};
+use crate::server::{serve_with_limits, Limits, RunningServer, ServeError};
+use crate::target::{self, RefusedTarget};
+use crate::time_scale::{InvalidTimeScale, TimeScale};
 
 pub use wire::token;
 
@@ -86,11 +105,23 @@ pub struct Config {
     pub time_scale: f64,
     /// The most delivery attempts per notification. Default 50.
     pub max_attempts: u32,
-    /// How long one delivery attempt may take. Default 10 s.
+    /// How long one delivery attempt may take. Default 10 s (above 0, at most 10 min).
     pub delivery_timeout: Duration,
     /// Adds a `token` (over the other fields, with the secret key) to notifications. The
     /// provider documents none, so the default is `false`.
     pub sign_notifications: bool,
+    /// The status a transfer awaiting the merchant's `OK` takes when the last delivery attempt
+    /// is not answered `OK`: [`Status::Rejected`] (the default) or [`Status::Canceled`].
+    pub unacknowledged_status: Status,
+    /// Deliver notifications to a host that is not loopback (default `false`: only
+    /// `localhost`, `127.0.0.0/8` and `::1`; a name other than `localhost` could resolve
+    /// anywhere).
+    pub allow_non_loopback_delivery: bool,
+    /// How many finished transfers (final, no notification round running) and receipts are
+    /// kept; past it the oldest are forgotten (default 10 000).
+    pub max_finished: usize,
+    /// The server's limits on request heads and connections.
+    pub limits: Limits,
 }
 
 impl Default for Config {
@@ -110,6 +141,10 @@ impl Default for Config {
             max_attempts: 50,
             delivery_timeout: Duration::from_secs(10),
             sign_notifications: false,
+            unacknowledged_status: Status::Rejected,
+            allow_non_loopback_delivery: false,
+            max_finished: crate::ktwidget::DEFAULT_MAX_FINISHED,
+            limits: Limits::default(),
         }
     }
 }
@@ -138,19 +173,31 @@ impl Config {
         self
     }
 
+    /// Allows (or not) notifications to a host that is not loopback.
+    pub fn non_loopback_delivery(mut self, allow: bool) -> Self {
+        self.allow_non_loopback_delivery = allow;
+        self
+    }
+
+    /// Sets how many finished transfers and receipts are kept.
+    pub fn max_finished(mut self, max: usize) -> Self {
+        self.max_finished = max;
+        self
+    }
+
+    /// Sets the server's limits.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The delay before retry `retry` (0 for the first retry), before scaling.
     fn delay(&self, retry: usize) -> Duration {
-        let base = self
-            .retry_schedule
+        self.retry_schedule
             .get(retry)
             .or(self.retry_schedule.last())
             .copied()
-            .unwrap_or(Duration::from_secs(1));
-        let scale = if self.time_scale.is_finite() && self.time_scale >= 0.0 {
-            self.time_scale
-        } else {
-            1.0
-        };
-        base.mul_f64(scale)
+            .unwrap_or(Duration::from_secs(1))
     }
 }
 
@@ -212,12 +259,29 @@ pub struct TransferState {
     pub phone: u64,
     /// The amount in kopecks.
     pub amount: u64,
-    /// The current status.
+    /// The current status: what `checkout` answers.
     pub status: Status,
+    /// A status announced in the notification but not yet in force: `Some(CONFIRMED)` from
+    /// the moment the code is entered until the merchant answers `OK` (the transfer then
+    /// becomes `CONFIRMED`) or the last attempt fails (it then takes
+    /// [`Config::unacknowledged_status`]).
+    pub pending: Option<Status>,
     /// Every delivery attempt of its notifications, in order.
     pub deliveries: Vec<Delivery>,
     /// Whether the merchant acknowledged a notification with `OK`.
     pub acknowledged: bool,
+}
+
+impl TransferState {
+    /// The status the notification reports: the pending one, if any, else the current one.
+    pub fn notified_status(&self) -> Status {
+        self.pending.unwrap_or(self.status)
+    }
+
+    /// Whether the customer can still enter the code: not final, and nothing pending.
+    pub fn is_open(&self) -> bool {
+        !self.status.is_final() && self.pending.is_none()
+    }
 }
 
 /// A receipt registered through the `receipt` method.
@@ -245,13 +309,49 @@ pub struct ReceiptRecord {
 struct Book {
     transfers: HashMap<String, TransferState>,
     by_payment: HashMap<u64, String>,
-    receipts: Vec<ReceiptRecord>,
+    receipts: VecDeque<ReceiptRecord>,
     next_payment_id: u64,
     rejected_requests: u64,
+    /// Finished transfers' order ids, the oldest first (each once).
+    finished: VecDeque<String>,
+    finished_set: HashSet<String>,
+}
+
+impl Book {
+    /// Records that a transfer is finished (if it is final and nothing is pending), and
+    /// forgets the oldest finished transfers past `max`.
+    fn finish(&mut self, order_id: &str, max: usize) {
+        let done = self
+            .transfers
+            .get(order_id)
+            .is_some_and(|t| t.status.is_final() && t.pending.is_none());
+        if !done || !self.finished_set.insert(order_id.to_owned()) {
+            return;
+        }
+        self.finished.push_back(order_id.to_owned());
+        while self.finished.len() > max {
+            let Some(old) = self.finished.pop_front() else {
+                break;
+            };
+            self.finished_set.remove(&old);
+            if let Some(t) = self.transfers.remove(&old) {
+                self.by_payment.remove(&t.payment_id);
+            }
+        }
+    }
+
+    /// Keeps a receipt, forgetting the oldest past `max`.
+    fn keep_receipt(&mut self, receipt: ReceiptRecord, max: usize) {
+        self.receipts.push_back(receipt);
+        while self.receipts.len() > max {
+            self.receipts.pop_front();
+        }
+    }
 }
 
 struct Shared {
     config: Config,
+    scale: TimeScale,
     root: OnceLock<String>,
     book: Mutex<Book>,
     changed: Notify,
@@ -308,10 +408,44 @@ pub enum StartError {
     /// The notification client could not be built.
     #[error("cannot build the notification client: {0}")]
     Client(#[from] payments_core::Error),
+    /// [`Config::time_scale`] is out of range.
+    #[error(transparent)]
+    TimeScale(#[from] InvalidTimeScale),
+    /// [`Config::notification_url`] is refused.
+    #[error("the notification URL is refused: {0}")]
+    NotificationUrl(RefusedTarget),
+    /// Another setting is invalid.
+    #[error("invalid emulator configuration: {0}")]
+    Config(String),
 }
 
-/// Starts an emulator.
+/// Starts an emulator. The settings are checked first: a time scale out of range, a delivery
+/// timeout of zero or above 10 min, a NotificationURL that is not loopback (without
+/// [`Config::allow_non_loopback_delivery`]) and an unacknowledged status other than
+/// `REJECTED` or `CANCELED` are refused.
 pub async fn start(config: Config) -> Result<Emulator, StartError> {
+    let scale = TimeScale::new(config.time_scale)?;
+    if config.delivery_timeout.is_zero()
+        || config.delivery_timeout > crate::ktwidget::MAX_DELIVERY_TIMEOUT
+    {
+        return Err(StartError::Config(format!(
+            "delivery_timeout must be above 0 and at most 10 min, not {:?}",
+            config.delivery_timeout
+        )));
+    }
+    if !matches!(
+        config.unacknowledged_status,
+        Status::Rejected | Status::Canceled
+    ) {
+        return Err(StartError::Config(format!(
+            "unacknowledged_status must be REJECTED or CANCELED, not {}",
+            config.unacknowledged_status.as_str()
+        )));
+    }
+    if let Some(url) = &config.notification_url {
+        target::check(url, config.allow_non_loopback_delivery)
+            .map_err(StartError::NotificationUrl)?;
+    }
     let transport = payments_core::HttpTransport::builder()
         .connect_timeout(config.delivery_timeout)
         .build()?;
@@ -328,6 +462,7 @@ pub async fn start(config: Config) -> Result<Emulator, StartError> {
     let shared = Arc::new(Shared {
         root: OnceLock::new(),
         config: config.clone(),
+        scale,
         book: Mutex::new(Book {
             next_payment_id: 1_000_001,
             ..Book::default()
@@ -342,7 +477,7 @@ pub async fn start(config: Config) -> Result<Emulator, StartError> {
         .route("/pay/{payment_id}", get(api::form))
         .route("/pay/{payment_id}/confirm", post(api::confirm))
         .with_state(shared.clone());
-    let server = serve(config.addr, router, None).await?;
+    let server = serve_with_limits(config.addr, router, None, config.limits).await?;
     // No request can come before the address is known, so the root is set before it is read.
     let _ = shared.root.set(server.base_url());
     Ok(Emulator {
@@ -394,9 +529,9 @@ impl Emulator {
         self.shared.book().transfers.get(order_id).cloned()
     }
 
-    /// The receipts registered through `receipt`.
+    /// The receipts registered through `receipt` (the latest [`Config::max_finished`]).
     pub fn receipts(&self) -> Vec<ReceiptRecord> {
-        self.shared.book().receipts.clone()
+        self.shared.book().receipts.iter().cloned().collect()
     }
 
     /// How many API requests were refused (bad body, platform, token, or business error).
@@ -464,14 +599,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_schedule_scales_and_its_last_delay_repeats() {
-        let c = Config::default().time_scale(0.001);
-        assert_eq!(c.delay(0), Duration::from_millis(15));
-        assert_eq!(c.delay(1), Duration::from_millis(60));
-        assert_eq!(c.delay(5), Duration::from_millis(3600));
-        assert_eq!(c.delay(40), Duration::from_millis(3600));
-        let bad = Config::default().time_scale(f64::NAN);
-        assert_eq!(bad.delay(0), Duration::from_secs(15));
+    fn the_schedule_and_its_last_delay_repeats() {
+        let c = Config::default();
+        assert_eq!(c.delay(0), Duration::from_secs(15));
+        assert_eq!(c.delay(1), Duration::from_secs(60));
+        assert_eq!(c.delay(5), Duration::from_secs(3600));
+        assert_eq!(c.delay(40), Duration::from_secs(3600));
         let empty = Config {
             retry_schedule: Vec::new(),
             ..Config::default()

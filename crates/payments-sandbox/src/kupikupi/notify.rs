@@ -1,4 +1,6 @@
 //! Notification delivery to the merchant's NotificationURL, retried until it answers `OK`.
+//! The `OK` is what confirms a pending transfer; a round that ends without one resolves it to
+//! the configured unacknowledged status instead.
 
 use std::sync::Arc;
 
@@ -15,7 +17,8 @@ const NOTIFY: Operation = Operation::not_idempotent("kupikupi-sandbox", "notific
 
 /// The notification body of a transfer.
 pub(crate) fn body(shared: &Shared, t: &TransferState) -> Value {
-    let (status, code, message) = match t.status {
+    let notified = t.notified_status();
+    let (status, code, message) = match notified {
         Status::Confirmed => (true, "0", None),
         Status::Rejected => (false, "11", Some("not enough points")),
         Status::Canceled => (false, "12", Some("the transfer was canceled")),
@@ -23,7 +26,7 @@ pub(crate) fn body(shared: &Shared, t: &TransferState) -> Value {
     };
     let mut v = json!({
         "status": status,
-        "transferStatus": t.status.as_str(),
+        "transferStatus": notified.as_str(),
         "errorCode": code,
         "uidPlatform": shared.config.platform_uid,
         "orderId": t.order_id,
@@ -88,6 +91,7 @@ async fn deliver(shared: Arc<Shared>, url: String, order_id: String) {
             ),
             Err(_) => (None, false),
         };
+        let last = acknowledged || attempt == max;
         {
             let mut book = shared.book();
             if let Some(t) = book.transfers.get_mut(&order_id) {
@@ -97,15 +101,33 @@ async fn deliver(shared: Arc<Shared>, url: String, order_id: String) {
                     acknowledged,
                 });
                 t.acknowledged |= acknowledged;
+                if acknowledged {
+                    // The guide: CONFIRMED once the service has received OK.
+                    if let Some(pending) = t.pending.take() {
+                        t.status = pending;
+                    }
+                } else if last && t.pending.take().is_some() {
+                    t.status = shared.config.unacknowledged_status;
+                    tracing::warn!(
+                        order_id = %order_id,
+                        status = t.status.as_str(),
+                        "kupikupi sandbox: the merchant never answered OK; the transfer is not confirmed"
+                    );
+                }
+            }
+            if last {
+                book.finish(&order_id, shared.config.max_finished);
             }
         }
         shared.changed.notify_waiters();
-        if acknowledged || attempt == max {
+        if last {
             return;
         }
-        let delay = shared
-            .config
-            .delay(usize::try_from(attempt - 1).unwrap_or(usize::MAX));
+        let delay = shared.scale.scale(
+            shared
+                .config
+                .delay(usize::try_from(attempt - 1).unwrap_or(usize::MAX)),
+        );
         tokio::select! {
             _ = tokio::time::sleep(delay) => {}
             _ = stop.changed() => return,
