@@ -531,17 +531,18 @@ pub(crate) fn checkout(answer: &WireAnswer, body: &[u8]) -> Result<Checkout, Err
     })
 }
 
+/// The `confirmation` answer. The guide documents no field beyond `status` and `errorCode`, so
+/// the others are extras: kept when readable, left out when not (the confirmation itself
+/// succeeded; an odd extra must not turn it into a decode error).
 pub(crate) fn confirmation(answer: &WireAnswer, body: &[u8]) -> Result<Confirmation, Error> {
     Ok(Confirmation {
         transfer_status: answer.transfer_status.as_deref().map(TransferStatus::from),
         payment_id: answer
             .payment_id
-            .map(|raw| payment_id(Some(raw), body))
-            .transpose()?,
+            .and_then(|raw| payment_id(Some(raw), body).ok()),
         order_id: answer
             .order_id
-            .map(|raw| order_id(Some(raw), body))
-            .transpose()?,
+            .and_then(|raw| order_id(Some(raw), body).ok()),
         message: answer.message(),
     })
 }
@@ -857,6 +858,21 @@ mod tests {
         ] {
             assert_eq!(lenient_kopecks(raw), want, "{raw}");
         }
+    }
+
+    #[test]
+    fn a_confirmation_with_odd_extras_still_succeeded() {
+        let body = r#"{"status":true,"errorCode":"0","paymentId":-1.5,"orderId":{"x":1},"amount":"n/a","transferStatus":"CONFIRMED"}"#;
+        let r = resp(200, body);
+        let c = confirmation(&decode(&r).unwrap(), body.as_bytes()).unwrap();
+        assert_eq!(c.payment_id, None);
+        assert_eq!(c.order_id, None);
+        assert_eq!(c.transfer_status, Some(TransferStatus::Confirmed));
+        let body = r#"{"status":true,"errorCode":"0","paymentId":"12","orderId":"o"}"#;
+        let r = resp(200, body);
+        let c = confirmation(&decode(&r).unwrap(), body.as_bytes()).unwrap();
+        assert_eq!(c.payment_id.unwrap().as_str(), "12");
+        assert_eq!(c.order_id.unwrap().as_str(), "o");
     }
 
     #[test]
