@@ -2,7 +2,7 @@
 //! `checkout` and `reconcile` calls against the real service or the sandbox.
 //!
 //! The platform uid comes from `--platform-uid` or `KUPIKUPI_PLATFORM_UID` (it is no secret).
-//! The keys are secrets and go through [`crate::secret_input`]: the `SecretKey` from
+//! The keys are secrets and go through [`payments_cli::secret_input`]: the `SecretKey` from
 //! `KUPIKUPI_SECRET_KEY`, `--secret-key-file PATH` or `--secret-key -` (stdin), the test
 //! `DevSecretKey` (for `--env test`) from `KUPIKUPI_DEV_SECRET_KEY`, `--dev-secret-key-file` or
 //! `--dev-secret-key -`. A key given on the command line is taken with a warning.
