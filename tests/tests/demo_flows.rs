@@ -62,6 +62,7 @@ flow_tests! {
     kupikupi_transfer_confirmed => ("kupikupi", "transfer 79000000001"),
     kupikupi_transfer_rejected => ("kupikupi", "transfer 79000000002"),
     kupikupi_transfer_canceled => ("kupikupi", "transfer 79000000003"),
+    kupikupi_forged_notification => ("kupikupi", "forged notification"),
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -87,8 +88,22 @@ async fn the_whole_demo_on_one_sandbox_with_its_states() {
         );
     }
     let kk = demo.sandbox.kupikupi().transfers();
-    assert_eq!(kk.len(), 3);
-    assert!(kk.iter().all(|t| t.status.is_final() && t.acknowledged));
+    assert_eq!(kk.len(), 4);
+    for t in &kk {
+        let r = demo.merchant.kupikupi(&t.order_id).unwrap();
+        if t.order_id.starts_with("kk-forged-") {
+            // The forged notification's transfer: never paid, never credited.
+            assert!(!t.status.is_final() && !t.acknowledged, "{t:?}");
+            assert!(
+                !r.credited && r.status.is_none() && r.unresolved == 1,
+                "{r:?}"
+            );
+        } else {
+            assert!(t.status.is_final() && t.acknowledged, "{t:?}");
+            assert_eq!(r.status.as_deref(), Some(t.status.as_str()), "{r:?}");
+            assert_eq!(r.credited, t.status.as_str() == "CONFIRMED", "{r:?}");
+        }
+    }
     let sp = demo.sandbox.smartpay().purchases();
     assert_eq!(sp.len(), 3);
     assert_eq!(sp.iter().filter(|p| p.status == "cancelled").count(), 1);

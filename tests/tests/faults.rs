@@ -231,6 +231,7 @@ fn kk_client(base: &str) -> kupikupi::Client {
         .platform_uid("M2hULcD58iYGkmS7")
         .secret_key(Secret::from("yIKirCvplm8N1D9g"))
         .base_url(format!("{base}/api/v1/transfer"))
+        .allow_plain_http_to_loopback()
         .http_client(HttpClient::with_transport(transport()))
         .timeouts(timeouts())
         .retry_policy(policy())

@@ -81,15 +81,29 @@ async fn twelve_hundred_concurrent_flows_on_one_sandbox() {
     }
     assert_eq!(merchant_kt.len(), payments.len(), "nothing unknown arrived");
 
-    // Kupi-Kupi: the same for notifications.
-    let transfers = demo.sandbox.kupikupi().transfers();
+    // Kupi-Kupi: the same for notifications, each confirmed with checkout; the forged ones
+    // (answered OK: they look like any other) are never credited.
+    let all_transfers = demo.sandbox.kupikupi().transfers();
     let merchant_kk = demo.merchant.kupikupi_all();
-    assert_eq!(merchant_kk.len(), transfers.len());
+    assert_eq!(merchant_kk.len(), all_transfers.len());
+    let (forged, transfers): (Vec<_>, Vec<_>) = all_transfers
+        .into_iter()
+        .partition(|t| t.order_id.starts_with("kk-forged-"));
+    assert!(!forged.is_empty());
+    for t in &forged {
+        assert!(!t.status.is_final() && !t.acknowledged, "{t:?}");
+        let r = &merchant_kk[&t.order_id];
+        assert!(
+            !r.credited && r.status.is_none() && r.unresolved == 1,
+            "{r:?}"
+        );
+    }
     for t in &transfers {
         assert!(t.status.is_final() && t.acknowledged, "{t:?}");
         let r = &merchant_kk[&t.order_id];
         assert_eq!((r.acknowledged, r.applied, r.invalid), (1, 1, 0), "{r:?}");
         assert_eq!(r.status.as_deref(), Some(t.status.as_str()));
+        assert_eq!(r.credited, t.status.as_str() == "CONFIRMED", "{r:?}");
     }
 
     // Smart Pay: every purchase is final (no callbacks: the kassa polls).

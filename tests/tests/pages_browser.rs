@@ -103,13 +103,11 @@ async fn a_person_pays_on_the_card_page_and_confirms_a_transfer() {
     let phone = kupikupi::Phone::new("79000000001").unwrap();
     let kk_order_id = demo.order_id("browser-kk");
     let kk_order = kupikupi::OrderId::new(kk_order_id.as_str()).unwrap();
+    let kk_amount = kupikupi::TransferAmount::from_minor(49_900).unwrap();
+    m.expect_kupikupi(&kk_order_id, kk_amount);
     let transfer = demo
         .kupikupi
-        .init(
-            &phone,
-            &kk_order,
-            kupikupi::TransferAmount::from_minor(49_900).unwrap(),
-        )
+        .init(&phone, &kk_order, kk_amount)
         .await
         .unwrap();
     browser
@@ -136,11 +134,12 @@ async fn a_person_pays_on_the_card_page_and_confirms_a_transfer() {
 
     let received = m
         .wait_kupikupi(&kk_order_id, Duration::from_secs(20), |r| {
-            r.acknowledged >= 1
+            r.status.is_some()
         })
         .await
-        .expect("the notification was delivered");
+        .expect("the notification was delivered and confirmed with checkout");
     assert_eq!(received.status.as_deref(), Some("CONFIRMED"));
+    assert!(received.credited);
     assert_eq!((received.applied, received.invalid), (1, 0));
     let t = demo
         .sandbox

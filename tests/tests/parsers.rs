@@ -250,10 +250,10 @@ proptest! {
 
     #[test]
     fn kupi_notification_arbitrary_bytes_never_panic(body in proptest::collection::vec(any::<u8>(), 0..600)) {
-        let _ = kupikupi::Notification::parse(&body);
         let v = kupikupi::NotificationVerifier::new("M2hULcD58iYGkmS7", Secret::from(KUPI_SECRET));
-        let received = v.receive(&body);
-        prop_assert_eq!(received.outcome.is_ok(), &received.ack.body[..] == b"OK");
+        if let Ok(n) = kupikupi::Notification::parse(&body) {
+            let _ = n.verify(&v);
+        }
     }
 
     #[test]
@@ -261,8 +261,9 @@ proptest! {
         let body = mutate(&kupi_body(&fields, sign), &ms);
         let uid = fields.get("uidPlatform").or(fields.get("platformUid")).and_then(Value::as_str).unwrap().to_owned();
         let v = kupikupi::NotificationVerifier::new(uid, Secret::from(KUPI_SECRET));
-        let received = v.receive(&body);
-        prop_assert_eq!(received.outcome.is_ok(), &received.ack.body[..] == b"OK");
+        if let Ok(n) = kupikupi::Notification::parse(&body) {
+            let _ = n.verify(&v);
+        }
     }
 
     #[test]

@@ -5,18 +5,20 @@ use std::sync::Arc;
 use http::header::{ACCEPT, CONTENT_TYPE};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 use payments_core::{
-    Amount, HttpClient, HttpTransport, Operation, Request, RequestSigner, RetryPolicy, Secret,
-    SignedRequest, Timeouts,
+    Amount, HttpClient, HttpTransport, Operation, PlainHttp, Request, RequestSigner, RetryPolicy,
+    Secret, SignedRequest, Timeouts,
 };
 use serde_json::{Map, Value};
 
 use crate::error::{Error, ValidationError};
+use crate::model::{
+    Checkout, Confirmation, ConfirmationCode, OrderId, Phone, Receipt, ReceiptAccepted, Transfer,
+    TransferAmount,
+};
+use crate::operations;
 use crate::params::Params;
 use crate::token::{token, token_of_params, TOKEN_FIELD};
-use crate::transformers as wire;
-use crate::types::{
-    ConfirmationCode, OrderId, PaymentId, Phone, Receipt, TransferAmount, TransferStatus,
-};
+use crate::wire;
 
 /// The production API base.
 pub const PRODUCTION_BASE_URL: &str = "https://payapi.kupi-kupi.shop/api/v1/transfer";
@@ -30,8 +32,9 @@ pub enum Environment {
     Production,
     /// `https://devpayapi.kupi-kupi.shop/api/v1/transfer`, with the `DevSecretKey`.
     Test,
-    /// Any base URL (the sandbox emulator, a proxy), with the production `SecretKey` slot
-    /// ([`ClientBuilder::secret_key`]).
+    /// Any base URL (a proxy, the sandbox emulator), with the production `SecretKey` slot
+    /// ([`ClientBuilder::secret_key`]). It must be `https://`, unless the builder opts in to
+    /// plain `http://` to a loopback host ([`ClientBuilder::allow_plain_http_to_loopback`]).
     Custom(String),
 }
 
@@ -47,22 +50,6 @@ impl Environment {
 }
 
 const PROVIDER: &str = "kupikupi";
-
-/// The operations. None is idempotent by contract: each is retried only when the failure
-/// proves the request never left (connection refused, connect timeout).
-pub mod operations {
-    use payments_core::Operation;
-    /// `balance`.
-    pub const BALANCE: Operation = Operation::not_idempotent("kupikupi", "balance");
-    /// `init`.
-    pub const INIT: Operation = Operation::not_idempotent("kupikupi", "init");
-    /// `checkout`.
-    pub const CHECKOUT: Operation = Operation::not_idempotent("kupikupi", "checkout");
-    /// `confirmation`.
-    pub const CONFIRMATION: Operation = Operation::not_idempotent("kupikupi", "confirmation");
-    /// `receipt`.
-    pub const RECEIPT: Operation = Operation::not_idempotent("kupikupi", "receipt");
-}
 
 /// Signs a parameter map: adds `token` and produces the JSON body and the headers
 /// (`Content-Type: application/json`, `X-Requested-With: XMLHttpRequest`).
@@ -149,6 +136,22 @@ impl RequestSigner<Map<String, Value>> for TokenSigner {
 ///     .retry_policy(RetryPolicy::default())
 ///     .build()?;
 /// assert_eq!(client.base_url(), "https://devpayapi.kupi-kupi.shop/api/v1/transfer");
+///
+/// // Credentials never travel in clear: plain http is refused...
+/// let plain = Client::builder()
+///     .platform_uid("M2hULcD58iYGkmS7")
+///     .secret_key(Secret::from("yIKirCvplm8N1D9g"))
+///     .base_url("http://127.0.0.1:8080/api/v1/transfer")
+///     .build();
+/// assert!(plain.is_err());
+/// // ...unless the builder opts in, and then only to a loopback host (a local emulator).
+/// let local = Client::builder()
+///     .platform_uid("M2hULcD58iYGkmS7")
+///     .secret_key(Secret::from("yIKirCvplm8N1D9g"))
+///     .base_url("http://127.0.0.1:8080/api/v1/transfer")
+///     .allow_plain_http_to_loopback()
+///     .build()?;
+/// # let _ = local;
 /// # Ok::<(), kupikupi::Error>(())
 /// ```
 #[derive(Debug, Default)]
@@ -160,6 +163,7 @@ pub struct ClientBuilder {
     timeouts: Option<Timeouts>,
     retry: Option<RetryPolicy>,
     http: Option<HttpClient>,
+    plain_http: PlainHttp,
 }
 
 impl ClientBuilder {
@@ -187,9 +191,20 @@ impl ClientBuilder {
         self
     }
 
-    /// A custom base URL (shortcut for [`Environment::Custom`]).
+    /// A custom base URL (shortcut for [`Environment::Custom`]). It must be `https://`, unless
+    /// [`ClientBuilder::allow_plain_http_to_loopback`] is called.
     pub fn base_url(self, url: impl Into<String>) -> Self {
         self.environment(Environment::Custom(url.into()))
+    }
+
+    /// Allows a plain `http://` base URL to a loopback host (`127.0.0.0/8`, `::1`,
+    /// `localhost`), for tests against a local emulator such as `payments-sandbox`. Without it,
+    /// [`ClientBuilder::build`] refuses any base URL that is not `https://`, since every request
+    /// carries the platform uid and a token made with the secret key. Plain `http://` to any
+    /// other host is refused either way.
+    pub fn allow_plain_http_to_loopback(mut self) -> Self {
+        self.plain_http = PlainHttp::LoopbackOnly;
+        self
     }
 
     /// The timeouts. Default: [`Timeouts::default`].
@@ -238,7 +253,21 @@ impl ClientBuilder {
             .parse()
             .map_err(|_| config("the base URL is not a valid URL"))?;
         if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.host().is_none() {
-            return Err(config("the base URL must be an absolute http(s) URL"));
+            return Err(config("the base URL must be an absolute https URL"));
+        }
+        // Credentials never travel in clear: https, or plain http to loopback by the opt-in.
+        if let Err(e) = self.plain_http.check(&uri) {
+            return Err(match e.kind() {
+                payments_core::ErrorKind::Config(m) => config(&format!(
+                    "{m}{}",
+                    if self.plain_http == PlainHttp::Refused {
+                        " (ClientBuilder::allow_plain_http_to_loopback)"
+                    } else {
+                        ""
+                    }
+                )),
+                _ => config("the base URL is refused"),
+            });
         }
         let timeouts = self.timeouts.unwrap_or_default();
         let mut http = match self.http {
@@ -307,51 +336,6 @@ struct Endpoints {
     receipt: Uri,
 }
 
-/// The answer to `init`: the transfer, and the page to send the customer to.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Transfer {
-    /// The provider's id of the transfer.
-    pub payment_id: PaymentId,
-    /// The merchant's order id, as the provider echoed it.
-    pub order_id: OrderId,
-    /// The amount, as the provider echoed it.
-    pub amount: Amount,
-    /// The transfer form: redirect the customer here.
-    pub transfer_url: Uri,
-}
-
-/// The answer to `checkout`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Checkout {
-    /// The transfer's state.
-    pub transfer_status: TransferStatus,
-    /// The provider's id of the transfer.
-    pub payment_id: PaymentId,
-    /// The order id, when the provider echoed it.
-    pub order_id: Option<OrderId>,
-}
-
-/// The answer to `confirmation`. The provider documents no fields beyond `status` and
-/// `errorCode`; those it may add are kept when present.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Confirmation {
-    /// The transfer's state, if the answer carried it.
-    pub transfer_status: Option<TransferStatus>,
-    /// The transfer's id, if the answer carried it.
-    pub payment_id: Option<PaymentId>,
-    /// The order id, if the answer carried it.
-    pub order_id: Option<OrderId>,
-    /// The provider's message, if any.
-    pub message: Option<String>,
-}
-
-/// The answer to `receipt`: the provider accepted the receipt.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ReceiptAccepted {
-    /// The provider's message, if any.
-    pub message: Option<String>,
-}
-
 impl Client {
     /// A builder.
     pub fn builder() -> ClientBuilder {
@@ -366,6 +350,12 @@ impl Client {
     /// The platform uid.
     pub fn platform_uid(&self) -> &str {
         &self.inner.platform_uid
+    }
+
+    /// The secret key the requests are signed with (also the key a signed notification's
+    /// token is checked with).
+    pub(crate) fn secret(&self) -> &Secret {
+        &self.inner.signer.secret
     }
 
     /// Signs a request: its body, token included.
@@ -408,6 +398,11 @@ impl Client {
 
     /// Registers a transfer and returns the form to redirect the customer to.
     ///
+    /// The answer must echo `order_id` and `amount`: if it does not (another value, a missing
+    /// one, or an amount that is not a whole number of kopecks), the call fails with
+    /// [`Error::InitMismatch`], which still carries the transfer's `paymentId` and URL. Do not
+    /// send the customer there before you have understood the difference.
+    ///
     /// Not idempotent. If it fails with [`Error::may_have_been_sent`], keep the same
     /// `order_id`: call [`Client::checkout`] with it (or `init` again with the same order id and
     /// amount) — never a new order id for the same purchase.
@@ -427,10 +422,11 @@ impl Client {
             .params(&self.inner.platform_uid),
         )?;
         let resp = self.call(op, &self.inner.endpoints.init, body).await?;
-        wire::transfer(&Self::answer(op, &resp)?, &resp.body)
+        wire::transfer(&Self::answer(op, &resp)?, &resp.body, order_id, amount)
     }
 
-    /// The current state of the transfer of `order_id`.
+    /// The current state of the transfer of `order_id`: the provider's answer to your own
+    /// signed call, and so the fact a notification is checked against.
     pub async fn checkout(
         &self,
         order_id: &OrderId,
@@ -499,7 +495,7 @@ mod tests {
             .base_url("ftp://x")
             .build()
             .unwrap_err();
-        assert!(err.to_string().contains("http(s)"));
+        assert!(err.to_string().contains("https"), "{err}");
         let c = Client::builder()
             .platform_uid("u")
             .secret_key(Secret::from("s"))
@@ -507,6 +503,59 @@ mod tests {
             .unwrap();
         assert_eq!(c.base_url(), PRODUCTION_BASE_URL);
         assert!(!format!("{c:?}").contains("\"s\""));
+    }
+
+    /// Issue 11 §4: credentials never travel in clear. Plain http needs the named opt-in, and
+    /// even then only to a loopback host.
+    #[test]
+    fn plain_http_needs_the_opt_in_and_loopback() {
+        let build = |url: &str, opt_in: bool| {
+            let b = Client::builder()
+                .platform_uid("u")
+                .secret_key(Secret::from("s"))
+                .base_url(url);
+            if opt_in {
+                b.allow_plain_http_to_loopback().build()
+            } else {
+                b.build()
+            }
+        };
+        for local in [
+            "http://127.0.0.1:8080/api/v1/transfer",
+            "http://localhost/api",
+            "http://[::1]:9/x",
+        ] {
+            let err = build(local, false).unwrap_err();
+            assert!(
+                matches!(err, Error::Validation(ValidationError::Config(_))),
+                "{err:?}"
+            );
+            assert!(
+                err.to_string().contains("allow_plain_http_to_loopback"),
+                "{err}"
+            );
+            assert!(!err.may_have_been_sent());
+            let c = build(local, true).unwrap();
+            assert_eq!(c.base_url(), local.trim_end_matches('/'));
+        }
+        for remote in [
+            "http://payapi.kupi-kupi.shop/api/v1/transfer",
+            "http://10.0.0.1/api",
+            "http://localhost.example/api",
+        ] {
+            assert!(build(remote, false).is_err(), "{remote}");
+            assert!(build(remote, true).is_err(), "{remote}");
+        }
+        for https in [
+            "https://proxy.example/api/v1/transfer",
+            "https://127.0.0.1:1",
+        ] {
+            assert!(build(https, false).is_ok(), "{https}");
+            assert!(build(https, true).is_ok(), "{https}");
+        }
+        // The refusal names the host, never the path or query.
+        let err = build("http://kassa.example/p?token=s3cr3t", false).unwrap_err();
+        assert!(!err.to_string().contains("s3cr3t"), "{err}");
     }
 
     #[test]
@@ -533,7 +582,7 @@ mod tests {
     /// token), as the general map-based signer, for every request it sends.
     #[test]
     fn typed_params_sign_like_the_map() {
-        use crate::types::{
+        use crate::model::{
             Discount, FiscalDocumentNumber, FiscalDriveNumber, FiscalSign, PayDate, ReceiptType,
             TransferAmount,
         };

@@ -3,8 +3,8 @@
 
 use payments_core::AmountError;
 
+use crate::model::{OrderId, PaymentId, TransferAmount, TransferStatus};
 use crate::token::TokenError;
-use crate::types::TransferStatus;
 
 /// A value that breaks one of the provider's rules, found before anything is sent.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -63,6 +63,73 @@ pub struct ProviderError {
     pub transfer_status: Option<TransferStatus>,
 }
 
+/// What an `init` answer echoed for one field, when it is not what was sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Echo {
+    /// The answer has no such field (the guide marks it as required).
+    Missing,
+    /// The answer has another value: its JSON text, cut to 64 characters. For the amount this
+    /// includes a value that is not a whole number of kopecks (`250.5`, `"250,00"`, `-1`).
+    Other(String),
+}
+
+impl std::fmt::Display for Echo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Echo::Missing => f.write_str("missing"),
+            Echo::Other(text) => write!(f, "{text}"),
+        }
+    }
+}
+
+/// `init` created (or found) a transfer, but its answer does not echo the request: the order
+/// id or the amount is missing or differs. The transfer exists, so its identity is kept.
+///
+/// A different amount or order id means the transfer is not the one you asked for (for
+/// example, a transfer made earlier under the same order id with another amount). Do not send
+/// the customer to [`InitMismatch::transfer_url`] until you know why; [`crate::Client::checkout`]
+/// with your order id and amount tells you what the service holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct InitMismatch {
+    /// The transfer's id, as the answer gave it.
+    pub payment_id: PaymentId,
+    /// The transfer form, as the answer gave it.
+    pub transfer_url: http::Uri,
+    /// The order id that was sent.
+    pub sent_order_id: OrderId,
+    /// The amount that was sent.
+    pub sent_amount: TransferAmount,
+    /// What the answer echoed as `orderId`, when it is not the order id sent (`None`: it is).
+    pub order_id: Option<Echo>,
+    /// What the answer echoed as `amount`, when it is not the amount sent (`None`: it is).
+    pub amount: Option<Echo>,
+}
+
+impl std::fmt::Display for InitMismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Kupi-Kupi's init answer for transfer {} does not echo the request:",
+            self.payment_id
+        )?;
+        if let Some(echo) = &self.order_id {
+            write!(f, " orderId sent {}, echoed {echo};", self.sent_order_id)?;
+        }
+        if let Some(echo) = &self.amount {
+            write!(
+                f,
+                " amount sent {} kopecks, echoed {echo};",
+                self.sent_amount.minor()
+            )?;
+        }
+        f.write_str(" the transfer exists: check it with checkout before using it")
+    }
+}
+
+impl std::error::Error for InitMismatch {}
+
 /// Every error of this crate.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -77,6 +144,10 @@ pub enum Error {
     /// The provider refused the request.
     #[error(transparent)]
     Provider(#[from] ProviderError),
+    /// `init`'s answer does not echo the order id or the amount sent; the transfer it names
+    /// exists, and its id and URL are kept.
+    #[error(transparent)]
+    InitMismatch(Box<InitMismatch>),
 }
 
 impl Error {
@@ -85,7 +156,7 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Transport(e) => e.is_retryable(),
-            Error::Validation(_) | Error::Provider(_) => false,
+            Error::Validation(_) | Error::Provider(_) | Error::InitMismatch(_) => false,
         }
     }
 
@@ -95,7 +166,15 @@ impl Error {
         match self {
             Error::Transport(e) => e.may_have_been_sent(),
             Error::Validation(_) => false,
-            Error::Provider(_) => true,
+            Error::Provider(_) | Error::InitMismatch(_) => true,
+        }
+    }
+
+    /// The transfer an `init` answer named without echoing the request, if this is that error.
+    pub fn init_mismatch(&self) -> Option<&InitMismatch> {
+        match self {
+            Error::InitMismatch(m) => Some(m),
+            _ => None,
         }
     }
 

@@ -1,45 +1,93 @@
 //! # kupikupi
 //!
-//! A client for the Kupi-Kupi cashback service's points transfer API: the request token,
-//! typed calls (`balance`, `init`, `checkout`, `confirmation`, `receipt`), typed errors, and
-//! the inbound notification with its `OK` acknowledgement.
+//! A client for the Kupi-Kupi cashback service's points transfer API: the request token, typed
+//! calls (`balance`, `init`, `checkout`, `confirmation`, `receipt`), typed errors, and the
+//! notification endpoint, which treats a notification as a hint and credits an order only when
+//! `checkout` says CONFIRMED.
 //!
 //! ```
-//! use kupikupi::{Client, Notification, NotificationVerifier, OrderId, Phone, TransferAmount, TransferStatus};
-//! use payments_core::Secret;
+//! use std::collections::HashMap;
+//! use std::convert::Infallible;
+//! use std::sync::{Arc, Mutex};
+//! use std::time::Duration;
+//!
+//! use kupikupi::{
+//!     Client, ConfirmationCode, ConfirmedTransfer, FailedTransfer, Notification,
+//!     NotificationReceiver, OrderId, Phone, Secret, StoredTransfer, TransferAmount,
+//!     TransferStore,
+//! };
 //! use payments_sandbox::kupikupi as sandbox;
+//!
+//! /// The shop's orders: a database in real life.
+//! #[derive(Clone, Default)]
+//! struct Orders(Arc<Mutex<HashMap<OrderId, (TransferAmount, &'static str)>>>);
+//!
+//! impl TransferStore for Orders {
+//!     type Error = Infallible;
+//!
+//!     // A notification is a hint: find the order, note "notified", never mark it paid here.
+//!     async fn notified(&self, n: &Notification) -> Result<Option<StoredTransfer>, Infallible> {
+//!         let mut orders = self.0.lock().unwrap();
+//!         Ok(orders.get_mut(&n.order_id).map(|(amount, state)| {
+//!             if *state == "pending" {
+//!                 *state = "notified";
+//!             }
+//!             StoredTransfer::new(*amount)
+//!         }))
+//!     }
+//!
+//!     // Only `checkout` builds a ConfirmedTransfer: this is where the order is paid.
+//!     async fn confirmed(&self, t: ConfirmedTransfer) -> Result<(), Infallible> {
+//!         self.0.lock().unwrap().entry(t.order_id().clone()).and_modify(|o| o.1 = "paid");
+//!         Ok(())
+//!     }
+//!
+//!     async fn failed(&self, t: FailedTransfer) -> Result<(), Infallible> {
+//!         self.0.lock().unwrap().entry(t.order_id().clone()).and_modify(|o| o.1 = "failed");
+//!         Ok(())
+//!     }
+//! }
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! // A local emulator of the service on 127.0.0.1 (use Environment::Production or Test for real).
-//! let emulator = sandbox::start(sandbox::Config::default()).await?;
+//! // The shop's NotificationURL, and a local emulator of the service that notifies it.
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! let notify_url = format!("http://{}/kupikupi/notify", listener.local_addr()?);
+//! let emulator = sandbox::start(sandbox::Config::default().notification_url(notify_url)).await?;
 //!
+//! // Production by default (https only); the local emulator needs the plain-http opt-in.
 //! let client = Client::builder()
 //!     .platform_uid(emulator.platform_uid())
 //!     .secret_key(Secret::from(emulator.secret_key()))
 //!     .base_url(emulator.base_url())
+//!     .allow_plain_http_to_loopback()
 //!     .build()?;
 //!
-//! let phone = Phone::new("79000000001")?;
-//! let balance = client.balance(&phone).await?;
-//! assert_eq!(balance.to_string(), "1000000.00");
+//! // The notification endpoint: answers OK, then confirms with checkout.
+//! let orders = Orders::default();
+//! let endpoint = NotificationReceiver::new(client.clone(), orders.clone()).into_service();
+//! let app = axum::Router::new().route_service("/kupikupi/notify", endpoint);
+//! tokio::spawn(async move { axum::serve(listener, app).await });
 //!
+//! // Pay: store the order, init the transfer, send the customer to its form.
+//! let phone = Phone::new("79000000001")?;
 //! let order = OrderId::new("order-42")?;
 //! let amount = TransferAmount::from_minor(25_000)?; // 250.00
+//! orders.0.lock().unwrap().insert(order.clone(), (amount, "pending"));
 //! let transfer = client.init(&phone, &order, amount).await?;
-//! // Redirect the customer to transfer.transfer_url, then wait for the notification.
-//! assert_eq!(client.checkout(&order, amount).await?.transfer_status, TransferStatus::New);
-//! # let _ = transfer;
+//! assert_eq!(transfer.amount, amount);
+//! // The customer enters the code on transfer.transfer_url (here: the `confirmation` method).
+//! let code = ConfirmationCode::new(emulator.confirmation_code())?;
+//! client.confirmation(&phone, &code).await?;
 //!
-//! // The notification handler: parse, verify, persist, then answer `OK`.
-//! let verifier = NotificationVerifier::new(emulator.platform_uid(), Secret::from(emulator.secret_key()));
-//! let body = br#"{"status":true,"transferStatus":"CONFIRMED","errorCode":"0",
-//!                 "uidPlatform":"M2hULcD58iYGkmS7","orderId":"order-42"}"#;
-//! let received = verifier.receive(body);
-//! let notification: Notification = received.outcome?;
-//! assert!(notification.transfer_status.is_final());
-//! assert_eq!(&received.ack.body[..], b"OK");
-//!
+//! // Notification → OK → the service confirms → checkout says CONFIRMED → paid.
+//! for _ in 0..200 {
+//!     if orders.0.lock().unwrap()[&order].1 == "paid" {
+//!         break;
+//!     }
+//!     tokio::time::sleep(Duration::from_millis(50)).await;
+//! }
+//! assert_eq!(orders.0.lock().unwrap()[&order].1, "paid");
 //! emulator.shutdown().await;
 //! # Ok(())
 //! # }
@@ -48,14 +96,20 @@
 //! ## The flow
 //!
 //! 1. Optionally, [`Client::balance`] to decide whether to offer "pay with Kupi-Kupi points".
-//! 2. [`Client::init`] with your order id: redirect the customer to
-//!    [`Transfer::transfer_url`], where they enter the code the service sends them.
-//! 3. The service POSTs a [`Notification`] to your NotificationURL. Verify it, persist the
-//!    state change, and only then answer `200 OK` with the body `OK` (the transfer counts as
-//!    CONFIRMED only after that). See [`notification`] and, for hyper or axum,
-//!    [`service::NotificationService`].
-//! 4. [`Client::checkout`] gives the status at any time; use it to confirm a notification and
-//!    when a notification is late.
+//! 2. Store the order, then [`Client::init`] with its id and amount; the answer must echo both
+//!    ([`Error::InitMismatch`] otherwise, with the transfer's id and URL kept). Redirect the
+//!    customer to [`Transfer::transfer_url`], where they enter the code the service sends
+//!    them.
+//! 3. The service POSTs a [`Notification`] to your NotificationURL. It is a **hint**: the guide
+//!    documents no signature, and the platform uid it carries is no secret.
+//!    [`NotificationReceiver`] checks it, has your [`TransferStore`] record the order as
+//!    notified, answers `OK` (the service counts the transfer as CONFIRMED only once it has
+//!    it), and **then** polls [`Client::checkout`]: your store's `confirmed` hook receives a
+//!    [`ConfirmedTransfer`], which only `checkout` can build.
+//! 4. [`reconcile`] runs the same polling for your reconciliation job: orders still
+//!    "notified" (a confirmation that did not end), and orders whose notification never came.
+//!    The guide does not say whether a notification that was not answered `OK` is sent again;
+//!    do not count on it.
 //!
 //! ## Retrying safely
 //!
@@ -66,61 +120,50 @@
 //! provider does not document what a second `init` with the same order id does; the sandbox
 //! returns the same transfer for the same phone and amount, and refuses other values). Only
 //! when `checkout` says the order is unknown is it safe to `init` again, with the same order
-//! id. Never invent a new order id for the
-//! same purchase while the first may exist.
+//! id. Never invent a new order id for the same purchase while the first may exist.
+//! `checkout` itself only reads, so the confirmation asks it repeatedly on purpose.
 //!
 //! ## Choices made where the provider is silent
 //!
-//! - The platform id is sent as `platformUid` (as the provider's PHP class does) and read from
-//!   either `platformUid` or `uidPlatform`.
-//! - `phone` and `amount` are sent as JSON numbers, `orderId` as a string; the token is the
-//!   same either way. Fiscal numbers (`fn`, `fd`, `fp`) are sent as strings of digits, which
-//!   keeps leading zeros; `receipt_type` and `discount` as numbers.
-//! - The balance (`decimal(10,2)`) is read as major units with up to two decimals, exactly:
-//!   `1000000` is 1 000 000.00 (100 000 000 minor units).
-//! - An answer is a refusal when `status` is `false` or `errorCode` is not `"0"`, whatever the
-//!   HTTP status; `status` and `errorCode` are read leniently (booleans, `"true"`, `1`;
-//!   strings or numbers). Any other non-2xx answer is a transport error.
-//! - `paymentId` is kept as its exact digits ([`PaymentId`]), since `Number(43)` fits no
-//!   integer type.
-//! - [`OrderId`] counts 1 to 36 characters (not bytes) and refuses control characters.
-//! - [`ConfirmationCode`] is 1 to 18 digits, sent as a JSON number as the PHP class does (as a
-//!   string when it starts with `0`, to keep the zero); `confirmation` and `receipt`
-//!   answers are accepted with only `status`/`errorCode`, and any extra fields are kept.
-//! - Fiscal fields follow Russian fiscal law: `fn` 16 digits, `fd` and `fp` 1 to 10 digits,
-//!   `receipt_type` 1 to 4, `pay_date` as `d.m.Y H:i:s` in the receipt's local time.
-//! - The token function refuses, instead of guessing, what PHP would turn into a float (a
-//!   non-integer number or one outside `i64`) and keys that PHP treats as numbers.
-//! - A notification's `token`, if present, is checked over every other field it carries;
-//!   unsigned notifications are accepted unless [`NotificationVerifier::require_token`] is set.
-//! - A refused notification is answered 400 (bad body) or 403 (other platform, bad token),
-//!   never `OK`, so the provider delivers it again.
+//! Each one, with how to override it, is in the guide's assumptions table
+//! (`docs/providers/kupikupi.md`, section 10). The ones that touch money:
+//!
+//! - a notification is never trusted: `checkout` decides, polled from 1 s after the `OK`, at
+//!   most 30 s apart, for 10 minutes ([`ConfirmPolicy`]);
+//! - `checkout`'s CONFIRMED is taken to be about the transfer `init` made for that order id and
+//!   amount: use one order id per transfer ([`StoredTransfer::with_payment_id`] also checks the
+//!   transfer id);
+//! - a notification's `token`, if present, is checked over the documented fields only, and a
+//!   signed notification with another scalar field is refused;
+//! - refused notifications are not assumed to be delivered again.
 //!
 //! ## Features
 //!
 //! - `ring` (default) or `aws-lc-rs`: the rustls crypto provider.
 //! - `webpki-roots` (default) or `native-roots`: the trusted roots.
-//! - `service` (default): [`service::NotificationService`], a hyper and tower `Service`. It
-//!   adds `hyper` and `tower-service`, which the client's transport already builds.
 
 mod client;
 mod error;
-pub mod notification;
+mod inbound;
+mod model;
+pub mod operations;
 mod params;
-#[cfg(feature = "service")]
-pub mod service;
 pub mod token;
-mod transformers;
-mod types;
+mod wire;
 
 pub use client::{
-    operations, Checkout, Client, ClientBuilder, Confirmation, Environment, ReceiptAccepted,
-    TokenSigner, Transfer, PRODUCTION_BASE_URL, TEST_BASE_URL,
+    Client, ClientBuilder, Environment, TokenSigner, PRODUCTION_BASE_URL, TEST_BASE_URL,
 };
-pub use error::{Error, ProviderError, ValidationError};
-pub use notification::{Notification, NotificationError, NotificationVerifier};
-pub use types::{
-    ConfirmationCode, Discount, FiscalDocumentNumber, FiscalDriveNumber, FiscalSign, OrderId,
-    PayDate, PaymentId, Phone, Receipt, ReceiptType, TransferAmount, TransferStatus,
-    MAX_AMOUNT_MINOR,
+pub use error::{Echo, Error, InitMismatch, ProviderError, ValidationError};
+pub use inbound::{
+    reconcile, ConfirmPolicy, ConfirmedTransfer, FailedTransfer, Notification, NotificationError,
+    NotificationReceiver, NotificationService, NotificationVerifier, Reconciled, StoredTransfer,
+    TransferStore, Unresolved, UnresolvedReason, DEFAULT_MAX_CONFIRMATIONS,
 };
+pub use model::{
+    Checkout, Confirmation, ConfirmationCode, Discount, FiscalDocumentNumber, FiscalDriveNumber,
+    FiscalSign, OrderId, PayDate, PaymentId, Phone, Receipt, ReceiptAccepted, ReceiptType,
+    Transfer, TransferAmount, TransferStatus, MAX_AMOUNT_MINOR,
+};
+pub use payments_core::inbound::BodyLimits;
+pub use payments_core::{Amount, RetryPolicy, Secret, Timeouts};

@@ -18,6 +18,7 @@ fn client(base: String) -> Client {
         .platform_uid("M2hULcD58iYGkmS7")
         .secret_key(Secret::from("yIKirCvplm8N1D9g"))
         .base_url(base)
+        .allow_plain_http_to_loopback()
         .timeouts(Timeouts::default().with_total(Duration::from_secs(10)))
         .retry_policy(
             RetryPolicy::default()
@@ -168,5 +169,31 @@ async fn the_wire_format() {
     let json: serde_json::Value = serde_json::from_slice(body).unwrap();
     assert_eq!(json["code"], 1111);
     assert_eq!(json["phone"], 79_000_000_001u64);
+    server.shutdown().await;
+}
+
+/// Issue 12: an `init` answer whose echoed amount is not the one sent (here a transfer made
+/// earlier under the same order id, with a non-integer amount) is not a decode error: the
+/// caller gets the transfer's id and URL back in `Error::InitMismatch`.
+#[tokio::test]
+async fn an_init_answer_that_does_not_echo_the_request_keeps_the_transfer() {
+    let router = Router::new().route(
+        "/api/v1/transfer/init",
+        post(|| async {
+            r#"{"status":true,"errorCode":"0","paymentId":"4242","orderId":"r-1","amount":99.5,"transferURL":"https://pay.example/form/4242"}"#
+        }),
+    );
+    let server = serve("127.0.0.1:0".parse().unwrap(), router, None)
+        .await
+        .unwrap();
+    let c = client(format!("{}/api/v1/transfer", server.base_url()));
+    let err = init(&c).await.unwrap_err();
+    let m = err.init_mismatch().unwrap_or_else(|| panic!("{err:?}"));
+    assert_eq!(m.payment_id.as_str(), "4242");
+    assert_eq!(m.transfer_url.to_string(), "https://pay.example/form/4242");
+    assert_eq!(m.order_id, None);
+    assert_eq!(m.amount, Some(kupikupi::Echo::Other("99.5".into())));
+    assert_eq!(m.sent_amount.minor(), 100);
+    assert!(err.may_have_been_sent());
     server.shutdown().await;
 }

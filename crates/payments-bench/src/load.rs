@@ -185,6 +185,7 @@ pub async fn scenarios(server: &LoopbackServer) -> Result<Vec<Scenario>, raw::Bo
         .platform_uid(canned::KUPI_PLATFORM_UID)
         .secret_key(Secret::from(canned::KUPI_SECRET))
         .base_url(format!("{base}{}", canned::KUPI_BASE_PATH))
+        .allow_plain_http_to_loopback()
         .build()?;
     let phone = kupikupi::Phone::new("79000000001")?;
     let order_id = kupikupi::OrderId::new("order-1")?;
@@ -486,6 +487,7 @@ pub fn run_sandbox(time: Duration, workers: usize) -> Result<(f64, u64), raw::Bo
             .platform_uid(kk_emu.platform_uid())
             .secret_key(Secret::from(kk_emu.secret_key()))
             .base_url(kk_emu.base_url())
+            .allow_plain_http_to_loopback()
             .build()?;
         let certs = sp_emu.certificates();
         let (login, password) = sp_emu.credentials();

@@ -23,7 +23,7 @@ fn demo_json_exits_0_with_every_flow_ok() {
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(v["ok"], true);
     let flows = v["flows"].as_array().unwrap();
-    assert_eq!(flows.len(), 14);
+    assert_eq!(flows.len(), payments_cli::demo::flows::catalog().len());
     for provider in ["ktwidget", "smartpay", "kupikupi"] {
         assert!(
             flows.iter().any(|f| f["provider"] == provider),
@@ -45,6 +45,7 @@ fn demo_json_exits_0_with_every_flow_ok() {
         "CONFIRMED",
         "REJECTED",
         "CANCELED",
+        "not credited",
         "cancelled",
         "forgery refused, order unpaid",
         "refused before any connection",
@@ -71,7 +72,8 @@ fn demo_prints_a_plain_table_when_not_a_terminal() {
     for col in ["flow", "expected", "observed", "time"] {
         assert!(header.contains(col), "{header}");
     }
-    assert!(stdout.contains("14 of 14 flows reached their expected outcome"));
+    let n = payments_cli::demo::flows::catalog().len();
+    assert!(stdout.contains(&format!("{n} of {n} flows reached their expected outcome")));
     // Progress is plain lines on stderr, one per step.
     assert!(stderr.contains("ktwidget  ecom payment + callback: expecting completed"));
     assert!(stderr.contains("· open the transfer form"));

@@ -12,7 +12,11 @@ fn run(args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Output {
     common::run(
         args,
         stdin.as_bytes(),
-        &["KUPIKUPI_PLATFORM_UID", "KUPIKUPI_SECRET_KEY"],
+        &[
+            "KUPIKUPI_PLATFORM_UID",
+            "KUPIKUPI_SECRET_KEY",
+            "KUPIKUPI_DEV_SECRET_KEY",
+        ],
         env,
     )
 }
@@ -35,10 +39,22 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+const WARNING: &str = "visible to other users of this machine";
+
 #[test]
 fn token_of_the_provider_vector() {
     let input =
         r#"{"platformUid":"M2hULcD58iYGkmS7","phone":79000000000,"orderId":1234,"amount":25000}"#;
+    // The key from the environment: no warning.
+    let o = run(
+        &["kupikupi", "token"],
+        input,
+        &[("KUPIKUPI_SECRET_KEY", "yIKirCvplm8N1D9g")],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o).trim(), VECTOR);
+    assert!(!stderr(&o).contains(WARNING));
+    // On the command line: taken, with a warning that never shows the key.
     let o = run(
         &["kupikupi", "token", "--secret-key", "yIKirCvplm8N1D9g"],
         input,
@@ -46,13 +62,8 @@ fn token_of_the_provider_vector() {
     );
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stdout(&o).trim(), VECTOR);
-    // The key may come from the environment instead.
-    let o = run(
-        &["kupikupi", "token"],
-        input,
-        &[("KUPIKUPI_SECRET_KEY", "yIKirCvplm8N1D9g")],
-    );
-    assert_eq!(stdout(&o).trim(), VECTOR);
+    assert!(stderr(&o).contains(WARNING), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("yIKirCvplm8N1D9g"));
     // A key beginning with `-` is a value, not a flag: the argument signs as the variable does.
     let o = run(&["kupikupi", "token", "--secret-key", "-Zk3y"], input, &[]);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -66,6 +77,38 @@ fn token_of_the_provider_vector() {
 }
 
 #[test]
+fn token_key_from_a_file_or_stdin() {
+    let input =
+        r#"{"platformUid":"M2hULcD58iYGkmS7","phone":79000000000,"orderId":1234,"amount":25000}"#;
+    let dir = std::env::temp_dir().join(format!("payments-cli-kk-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("key");
+    std::fs::write(&path, "yIKirCvplm8N1D9g\n").unwrap();
+    let o = run(
+        &[
+            "kupikupi",
+            "token",
+            "--secret-key-file",
+            path.to_str().unwrap(),
+        ],
+        input,
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o).trim(), VECTOR);
+    assert!(!stderr(&o).contains(WARNING));
+    std::fs::remove_dir_all(&dir).unwrap();
+    // The key from stdin leaves no stdin for the parameters: a clear error.
+    let o = run(&["kupikupi", "token", "--secret-key", "-"], input, &[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("already read"), "{}", stderr(&o));
+    // No key anywhere: says where to put it.
+    let o = run(&["kupikupi", "token"], input, &[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("KUPIKUPI_SECRET_KEY"), "{}", stderr(&o));
+}
+
+#[test]
 fn token_refuses_bad_input_in_one_line() {
     for input in [
         "not json",
@@ -73,7 +116,11 @@ fn token_refuses_bad_input_in_one_line() {
         r#"{"amount": 1.5}"#,
         r#"{"secretKey": "x"}"#,
     ] {
-        let o = run(&["kupikupi", "token", "--secret-key", "k"], input, &[]);
+        let o = run(
+            &["kupikupi", "token"],
+            input,
+            &[("KUPIKUPI_SECRET_KEY", "k")],
+        );
         assert_eq!(o.status.code(), Some(1), "{input}");
         let err = stderr(&o);
         assert!(err.starts_with("error: "), "{err}");
@@ -116,6 +163,15 @@ fn parse_notification_rejects_bad_input_with_exit_1() {
     );
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("another platform"));
+    // A parse error never quotes the body.
+    for input in [
+        r#"{"status": s3cr3tvalue}"#,
+        r#"{"status":"s3cr3tvalue","transferStatus":"NEW","errorCode":"0","uidPlatform":"u","orderId":"o"}"#,
+    ] {
+        let o = run(&["kupikupi", "parse-notification"], input, &[]);
+        assert_eq!(o.status.code(), Some(1));
+        assert!(!stderr(&o).contains("s3cr3t"), "{}", stderr(&o));
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -135,9 +191,21 @@ async fn balance_init_checkout_against_the_sandbox() {
     let args = |v: &[&str]| -> Vec<String> {
         let mut a: Vec<String> = vec!["kupikupi".into()];
         a.extend(v.iter().map(|s| s.to_string()));
-        a.extend(["--base-url".to_owned(), base.clone()]);
+        a.extend([
+            "--base-url".to_owned(),
+            base.clone(),
+            "--allow-plain-http-to-loopback".to_owned(),
+        ]);
         a
     };
+
+    // Without the opt-in, plain http is refused before anything is sent.
+    let mut plain = args(&["balance", "--phone", "79000000001"]);
+    plain.retain(|a| a != "--allow-plain-http-to-loopback");
+    let o = run_async(plain, env.clone()).await;
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("https"), "{}", stderr(&o));
+    assert_eq!(emu.rejected_requests(), 0);
 
     let o = run_async(args(&["balance", "--phone", "79000000001"]), env.clone()).await;
     assert!(o.status.success(), "{}", stderr(&o));
@@ -237,6 +305,25 @@ fn network_verbs_need_credentials_and_a_host() {
     );
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("--env"));
+    // The test environment takes the DevSecretKey, not the SecretKey.
+    let o = run(
+        &[
+            "kupikupi",
+            "balance",
+            "--phone",
+            "79000000001",
+            "--env",
+            "test",
+        ],
+        "",
+        &[("KUPIKUPI_PLATFORM_UID", "u"), ("KUPIKUPI_SECRET_KEY", "k")],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("KUPIKUPI_DEV_SECRET_KEY"),
+        "{}",
+        stderr(&o)
+    );
     // --env and --base-url exclude each other (a usage error).
     let o = run(
         &[
@@ -253,4 +340,93 @@ fn network_verbs_need_credentials_and_a_host() {
         &[],
     );
     assert_eq!(o.status.code(), Some(2));
+}
+
+/// `payments kupikupi reconcile`: checkout until final, against the sandbox.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconcile_against_the_sandbox() {
+    use payments_core::{HttpClient, HttpTransport, Operation, Request, RetryPolicy};
+    let emu = kupikupi::start(Config::default()).await.unwrap();
+    let env = vec![
+        (
+            "KUPIKUPI_PLATFORM_UID".to_owned(),
+            emu.platform_uid().to_owned(),
+        ),
+        (
+            "KUPIKUPI_SECRET_KEY".to_owned(),
+            emu.secret_key().to_owned(),
+        ),
+    ];
+    let args = |v: &[&str]| -> Vec<String> {
+        let mut a: Vec<String> = vec!["kupikupi".into()];
+        a.extend(v.iter().map(|s| s.to_string()));
+        a.extend([
+            "--base-url".to_owned(),
+            emu.base_url(),
+            "--allow-plain-http-to-loopback".to_owned(),
+        ]);
+        a
+    };
+    let o = run_async(
+        args(&[
+            "init",
+            "--phone",
+            "79000000001",
+            "--order-id",
+            "rec-1",
+            "--amount-kopecks",
+            "100",
+        ]),
+        env.clone(),
+    )
+    .await;
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    let url = v["transfer_url"].as_str().unwrap().to_owned();
+    let reconcile = args(&[
+        "reconcile",
+        "--order-id",
+        "rec-1",
+        "--amount-kopecks",
+        "100",
+        "--deadline-secs",
+        "0",
+    ]);
+    // Not paid: not final, an error.
+    let o = run_async(reconcile.clone(), env.clone()).await;
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("NEW"), "{}", stderr(&o));
+    // The customer enters the code (no NotificationURL: the emulator confirms at once).
+    let http = HttpClient::with_transport(std::sync::Arc::new(
+        HttpTransport::builder().build().unwrap(),
+    ))
+    .retry_policy(RetryPolicy::never());
+    const BROWSE: Operation = Operation::not_idempotent("test", "browser");
+    http.execute(
+        &BROWSE,
+        Request::new(http::Method::GET, url.parse().unwrap()),
+    )
+    .await
+    .unwrap();
+    let confirm = Request::new(
+        http::Method::POST,
+        format!("{url}/confirm").parse().unwrap(),
+    )
+    .with_body(format!("code={}", emu.confirmation_code()))
+    .with_header(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/x-www-form-urlencoded"),
+    );
+    http.execute(&BROWSE, confirm).await.unwrap();
+    assert_eq!(emu.transfer("rec-1").unwrap().status, Status::Confirmed);
+    let o = run_async(reconcile, env.clone()).await;
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(v["result"], "confirmed");
+    assert_eq!(v["amount_kopecks"], 100);
+    assert_eq!(
+        v["payment_id"],
+        emu.transfer("rec-1").unwrap().payment_id.to_string()
+    );
+    emu.shutdown().await;
 }

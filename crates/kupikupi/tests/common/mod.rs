@@ -26,6 +26,7 @@ pub fn client_with(emulator: &Emulator, uid: &str, secret: &str) -> Client {
         .platform_uid(uid)
         .secret_key(Secret::from(secret))
         .base_url(emulator.base_url())
+        .allow_plain_http_to_loopback()
         .timeouts(Timeouts::default().with_total(Duration::from_secs(20)))
         .build()
         .expect("client builds")

@@ -8,13 +8,17 @@
 //! A callback without the tag the client put in `callback_post_url` is refused (403), and what
 //! it records is a `ktwidget::ConfirmedStatus`, never a body.
 //!
+//! Its Kupi-Kupi endpoint is the SDK's safe default, [`kupikupi::NotificationReceiver`]: a
+//! notification is a hint, recorded as "notified" and answered `OK`; the order is credited
+//! only when `checkout` says CONFIRMED ([`KupikupiOrder::credited`]).
+//!
 //! It can also misbehave on purpose: fail the first deliveries of one order
 //! ([`Merchant::fail_first_ktwidget`]), or refuse everything for a while
 //! ([`Merchant::set_outage`]), so the providers' retry schedules can be seen at work.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use axum::body::Body;
@@ -27,9 +31,11 @@ use ktwidget::{
     CallbackReceiver, CallbackStore, CallbackTagger, ConfirmedStatus, OrderId, StoredOrder,
     TransactionHash,
 };
-use kupikupi::service::NotificationService;
-use kupikupi::{Notification as KkNotification, NotificationVerifier};
-use payments_core::{Amount, Secret};
+use kupikupi::{
+    ConfirmPolicy, ConfirmedTransfer, FailedTransfer, NotificationReceiver, NotificationService,
+    StoredTransfer, TransferAmount, TransferStore, Unresolved,
+};
+use payments_core::Amount;
 use payments_sandbox::{RunningServer, ServeError};
 use tokio::sync::Notify;
 
@@ -51,11 +57,38 @@ pub struct Received {
     pub invalid: u32,
 }
 
+/// What the merchant holds about one Kupi-Kupi order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KupikupiOrder {
+    /// The amount stored when the transfer was started, in kopecks.
+    pub amount: u64,
+    /// The status the last notification claimed (a hint, never applied as such).
+    pub notified: Option<String>,
+    /// The final status `checkout` gave: `CONFIRMED`, `REJECTED` or `CANCELED`.
+    pub status: Option<String>,
+    /// Whether the order was credited (only ever from `checkout`'s CONFIRMED).
+    pub credited: bool,
+    /// How many deliveries arrived (refused ones included).
+    pub deliveries: u32,
+    /// How many were answered `OK`.
+    pub acknowledged: u32,
+    /// How many times a final status from `checkout` changed the order.
+    pub applied: u32,
+    /// How many were refused on purpose (outage).
+    pub refused: u32,
+    /// How many the endpoint refused (bad body, another platform, unknown order).
+    pub invalid: u32,
+    /// How many confirmations ended without a final answer from `checkout`.
+    pub unresolved: u32,
+    /// How many notifications said CONFIRMED while `checkout` said otherwise.
+    pub contradicted: u32,
+}
+
 #[derive(Default)]
 struct Book {
     ktwidget_orders: HashMap<String, StoredOrder>,
     ktwidget: HashMap<String, Received>,
-    kupikupi: HashMap<String, Received>,
+    kupikupi: HashMap<String, KupikupiOrder>,
     fail_first: HashMap<String, u32>,
 }
 
@@ -63,6 +96,7 @@ struct Inner {
     book: Mutex<Book>,
     changed: Notify,
     outage: AtomicBool,
+    kk_service: OnceLock<NotificationService<KupikupiStore>>,
 }
 
 /// The shop's Ktpay orders, as the SDK's callback receiver reads and writes them.
@@ -117,12 +151,11 @@ impl std::fmt::Debug for Merchant {
 }
 
 impl Merchant {
-    /// Starts the receiver on `127.0.0.1:0`. Kupi-Kupi notifications are verified against
-    /// `platform_uid` and `secret_key`; Ktpay callbacks need the tag of `ktwidget_tagger` (give
-    /// the Ktpay client the same tagger) and the merchant id `ktwidget_merchant_id`.
+    /// Starts the receiver on `127.0.0.1:0`. Ktpay callbacks need the tag of `ktwidget_tagger`
+    /// (give the Ktpay client the same tagger) and the merchant id `ktwidget_merchant_id`. Its
+    /// Kupi-Kupi endpoint answers 503 until [`Merchant::connect_kupikupi`] gives it the client it
+    /// confirms notifications with.
     pub async fn start(
-        platform_uid: &str,
-        secret_key: Secret,
         ktwidget_tagger: CallbackTagger,
         ktwidget_merchant_id: u64,
     ) -> Result<Merchant, ServeError> {
@@ -130,26 +163,11 @@ impl Merchant {
             book: Mutex::new(Book::default()),
             changed: Notify::new(),
             outage: AtomicBool::new(false),
+            kk_service: OnceLock::new(),
         });
         let ktpay = CallbackReceiver::tagged(ktwidget_tagger, KtOrders(inner.clone()))
             .merchant_id(ktwidget_merchant_id)
             .into_service();
-        let persist = inner.clone();
-        let service = NotificationService::new(
-            NotificationVerifier::new(platform_uid, secret_key),
-            move |n: KkNotification| {
-                let inner = persist.clone();
-                async move {
-                    record(
-                        &inner,
-                        |b| &mut b.kupikupi,
-                        n.order_id.as_str(),
-                        n.transfer_status.as_str(),
-                    );
-                    Ok::<(), std::convert::Infallible>(())
-                }
-            },
-        );
         let router = Router::new()
             .route(
                 "/ktwidget/callback",
@@ -158,13 +176,7 @@ impl Merchant {
                     async move { ktwidget_callback(inner, ktpay, req).await }
                 }),
             )
-            .route(
-                "/kupikupi/notify",
-                post(move |State(inner): State<Arc<Inner>>, req: Request| {
-                    let service = service.clone();
-                    async move { kupikupi_notify(inner, service, req).await }
-                }),
-            )
+            .route("/kupikupi/notify", post(kupikupi_notify))
             .route(
                 "/shop/success",
                 get(|| async { shop_page("Thank you: paid") }),
@@ -179,6 +191,17 @@ impl Merchant {
             inner,
             server: Some(server),
         })
+    }
+
+    /// Connects the Kupi-Kupi endpoint to the service: notifications are checked against this
+    /// client's platform uid and confirmed with its `checkout`, polled as [`kupikupi_policy`]
+    /// says. Only the first call counts.
+    pub fn connect_kupikupi(&self, client: kupikupi::Client) {
+        let store = KupikupiStore(Arc::clone(&self.inner));
+        let service = NotificationReceiver::new(client, store)
+            .confirm_policy(kupikupi_policy())
+            .into_service();
+        let _ = self.inner.kk_service.set(service);
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -244,8 +267,21 @@ impl Merchant {
         self.inner.book().ktwidget.get(order_id).cloned()
     }
 
-    /// What arrived for a Kupi-Kupi order.
-    pub fn kupikupi(&self, order_id: &str) -> Option<Received> {
+    /// Stores a Kupi-Kupi order, as a shop does before it calls `init`: a notification for an
+    /// order the shop does not know is refused, and `checkout` is asked with this amount.
+    pub fn expect_kupikupi(&self, order_id: &str, amount: TransferAmount) {
+        self.inner.book().kupikupi.insert(
+            order_id.to_owned(),
+            KupikupiOrder {
+                amount: amount.minor(),
+                ..KupikupiOrder::default()
+            },
+        );
+        self.inner.changed.notify_waiters();
+    }
+
+    /// What the merchant holds about a Kupi-Kupi order.
+    pub fn kupikupi(&self, order_id: &str) -> Option<KupikupiOrder> {
         self.inner.book().kupikupi.get(order_id).cloned()
     }
 
@@ -255,7 +291,7 @@ impl Merchant {
     }
 
     /// Every Kupi-Kupi order's record.
-    pub fn kupikupi_all(&self) -> HashMap<String, Received> {
+    pub fn kupikupi_all(&self) -> HashMap<String, KupikupiOrder> {
         self.inner.book().kupikupi.clone()
     }
 
@@ -275,8 +311,8 @@ impl Merchant {
         &self,
         order_id: &str,
         timeout: Duration,
-        f: impl Fn(&Received) -> bool,
-    ) -> Option<Received> {
+        f: impl Fn(&KupikupiOrder) -> bool,
+    ) -> Option<KupikupiOrder> {
         self.wait(timeout, || self.kupikupi(order_id).filter(|r| f(r)))
             .await
     }
@@ -300,24 +336,6 @@ impl Merchant {
             server.shutdown().await;
         }
     }
-}
-
-fn record(
-    inner: &Inner,
-    which: impl Fn(&mut Book) -> &mut HashMap<String, Received>,
-    order_id: &str,
-    status: &str,
-) {
-    {
-        let mut book = inner.book();
-        let r = which(&mut book).entry(order_id.to_owned()).or_default();
-        r.acknowledged += 1;
-        if r.status.as_deref() != Some(status) {
-            r.status = Some(status.to_owned());
-            r.applied += 1;
-        }
-    }
-    inner.changed.notify_waiters();
 }
 
 fn count(
@@ -357,6 +375,16 @@ fn refused_delivery(
     }
     count(inner, which, order_id, |r| r.refused += 1);
     Some((StatusCode::SERVICE_UNAVAILABLE, "try again later").into_response())
+}
+
+/// Updates a stored Kupi-Kupi order (an order the shop never stored is not recorded).
+fn kk_update(inner: &Inner, order_id: Option<&str>, f: impl FnOnce(&mut KupikupiOrder)) {
+    if let Some(order_id) = order_id {
+        if let Some(r) = inner.book().kupikupi.get_mut(order_id) {
+            f(r);
+        }
+    }
+    inner.changed.notify_waiters();
 }
 
 async fn ktwidget_callback<S: CallbackStore>(
@@ -407,19 +435,85 @@ async fn ktwidget_callback<S: CallbackStore>(
     resp.map(Body::new)
 }
 
-async fn kupikupi_notify<H: kupikupi::service::NotificationHandler>(
-    inner: Arc<Inner>,
-    service: NotificationService<H>,
-    req: Request,
-) -> Response {
+/// How the demo merchant polls `checkout` after it answered `OK`: quickly (the sandbox confirms
+/// on the `OK`), and for 3 s at most, so that a forged notification ends "unresolved" soon.
+/// A real shop keeps [`ConfirmPolicy::default`] (10 minutes).
+pub fn kupikupi_policy() -> ConfirmPolicy {
+    ConfirmPolicy::default()
+        .with_first_check_after(Duration::from_millis(10))
+        .with_interval(Duration::from_millis(10), Duration::from_millis(200))
+        .with_deadline(Duration::from_secs(3))
+}
+
+/// The demo's Kupi-Kupi orders, as the SDK's notification endpoint needs them. Every method is
+/// idempotent: a duplicate notification records the same state again.
+struct KupikupiStore(Arc<Inner>);
+
+impl TransferStore for KupikupiStore {
+    type Error = std::convert::Infallible;
+
+    async fn notified(
+        &self,
+        n: &kupikupi::Notification,
+    ) -> Result<Option<StoredTransfer>, Self::Error> {
+        let mut book = self.0.book();
+        let Some(r) = book.kupikupi.get_mut(n.order_id.as_str()) else {
+            return Ok(None);
+        };
+        // A hint: noted, never applied. The answer that follows is `OK`.
+        r.notified = Some(n.transfer_status.to_string());
+        r.acknowledged += 1;
+        let amount = TransferAmount::from_minor(r.amount).ok();
+        drop(book);
+        self.0.changed.notify_waiters();
+        Ok(amount.map(StoredTransfer::new))
+    }
+
+    async fn confirmed(&self, t: ConfirmedTransfer) -> Result<(), Self::Error> {
+        kk_update(&self.0, Some(t.order_id().as_str()), |r| {
+            if r.status.as_deref() != Some("CONFIRMED") {
+                r.status = Some("CONFIRMED".into());
+                r.applied += 1;
+            }
+            r.credited = true;
+        });
+        Ok(())
+    }
+
+    async fn failed(&self, t: FailedTransfer) -> Result<(), Self::Error> {
+        kk_update(&self.0, Some(t.order_id().as_str()), |r| {
+            if r.status.as_deref() != Some(t.status().as_str()) {
+                r.status = Some(t.status().to_string());
+                r.applied += 1;
+            }
+            if t.contradicts_notification() {
+                r.contradicted += 1;
+            }
+        });
+        Ok(())
+    }
+
+    async fn unresolved(&self, u: Unresolved) {
+        kk_update(&self.0, Some(u.order_id().as_str()), |r| r.unresolved += 1);
+    }
+}
+
+/// The Kupi-Kupi endpoint: the demo's bookkeeping (deliveries, the outage) around the SDK's
+/// [`NotificationService`], which does the reading, checking and answering.
+async fn kupikupi_notify(State(inner): State<Arc<Inner>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
         return (StatusCode::PAYLOAD_TOO_LARGE, "too large").into_response();
     };
     let order = order_id_of(&bytes);
-    if let Some(refused) = refused_delivery(&inner, |b| &mut b.kupikupi, order.as_deref()) {
-        return refused;
+    kk_update(&inner, order.as_deref(), |r| r.deliveries += 1);
+    if inner.outage.load(Ordering::SeqCst) {
+        kk_update(&inner, order.as_deref(), |r| r.refused += 1);
+        return (StatusCode::SERVICE_UNAVAILABLE, "try again later").into_response();
     }
+    let Some(service) = inner.kk_service.get() else {
+        return (StatusCode::SERVICE_UNAVAILABLE, "not connected yet").into_response();
+    };
     let resp = service
         .handle(http::Request::from_parts(
             parts,
@@ -427,12 +521,7 @@ async fn kupikupi_notify<H: kupikupi::service::NotificationHandler>(
         ))
         .await;
     if !resp.status().is_success() {
-        count(
-            &inner,
-            |b| &mut b.kupikupi,
-            order.as_deref(),
-            |r| r.invalid += 1,
-        );
+        kk_update(&inner, order.as_deref(), |r| r.invalid += 1);
     }
     resp.map(Body::new)
 }

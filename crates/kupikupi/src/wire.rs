@@ -1,4 +1,5 @@
-//! Wire structs and the fallible conversions between them and the domain types.
+//! The wire: the request structs (their parameters, in signing order) and the answer, read once
+//! from its body, with the fallible conversions into the model's types. Private.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -12,13 +13,13 @@ use serde_json::value::RawValue;
 #[cfg(test)]
 use serde_json::{Map, Value};
 
-use crate::error::{Error, ProviderError};
-use crate::params::{Params, Scalar};
-use crate::types::{
-    raw_scalar_text, Discount, FiscalDocumentNumber, FiscalDriveNumber, FiscalSign, OrderId,
-    PayDate, PaymentId, Phone, ReceiptType, TransferStatus,
+use crate::error::{Echo, Error, InitMismatch, ProviderError};
+use crate::model::{
+    raw_scalar_text, Checkout, Confirmation, Discount, FiscalDocumentNumber, FiscalDriveNumber,
+    FiscalSign, OrderId, PayDate, PaymentId, Phone, Receipt, ReceiptAccepted, ReceiptType,
+    Transfer, TransferAmount, TransferStatus,
 };
-use crate::{Checkout, Confirmation, Receipt, ReceiptAccepted, Transfer};
+use crate::params::{Params, Scalar};
 
 /// The platform id field the client sends (the provider's PHP class sends this one).
 pub(crate) const PLATFORM_UID: &str = "platformUid";
@@ -425,11 +426,34 @@ fn order_id(raw: Option<&RawValue>, body: &[u8]) -> Result<OrderId, Error> {
         .map_err(|_| invalid("orderId", "1 to 36 characters, no control character", body))
 }
 
-fn kopecks(raw: Option<&RawValue>, name: &str, body: &[u8]) -> Result<Amount, Error> {
-    #[derive(Deserialize)]
-    #[serde(transparent)]
-    struct K(#[serde(with = "payments_core::money::minor_units")] Amount);
-    field::<K>(raw, name, body).map(|k| k.0)
+/// A number of kopecks read leniently from its raw JSON: an integer, a string of digits, or
+/// either with a fraction of zeros only (`25000.0`, `"25000.00"`: PHP may send an integer as a
+/// float). `None` for anything else: a real fraction, a sign, an exponent, another type.
+fn lenient_kopecks(raw: &str) -> Option<u64> {
+    let text = raw_scalar_text(raw).or_else(|| {
+        // A bare JSON number with a fraction is not a "scalar text"; read it here.
+        let t = raw.trim();
+        t.bytes()
+            .all(|b| b.is_ascii_digit() || b == b'.')
+            .then_some(Cow::Borrowed(t))
+    })?;
+    let (whole, fraction) = match text.split_once('.') {
+        Some((w, f)) => (w, Some(f)),
+        None => (text.as_ref(), None),
+    };
+    let digits_only = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits_only(whole)
+        || fraction.is_some_and(|f| !digits_only(f) || f.bytes().any(|b| b != b'0'))
+    {
+        return None;
+    }
+    whole.parse().ok()
+}
+
+/// The JSON text of an echoed value, for an [`Echo`]: cut, never a secret (the provider's
+/// answer to the merchant's own call).
+fn echo_text(raw: &RawValue) -> Echo {
+    Echo::Other(raw.get().trim().chars().take(64).collect())
 }
 
 pub(crate) fn balance(answer: &WireAnswer, body: &[u8]) -> Result<Amount, Error> {
@@ -439,7 +463,17 @@ pub(crate) fn balance(answer: &WireAnswer, body: &[u8]) -> Result<Amount, Error>
     field::<D>(answer.balance, "balance", body).map(|d| d.0)
 }
 
-pub(crate) fn transfer(answer: &WireAnswer, body: &[u8]) -> Result<Transfer, Error> {
+/// The `init` answer, checked against the request it answers. Once the answer names a
+/// transfer (a valid `paymentId` and `transferURL`), nothing in the echoed fields turns it into
+/// a decode error: a missing, unreadable or different `orderId` or `amount` is an
+/// [`InitMismatch`] that keeps the transfer's id and URL.
+pub(crate) fn transfer(
+    answer: &WireAnswer,
+    body: &[u8],
+    sent_order_id: &OrderId,
+    sent_amount: TransferAmount,
+) -> Result<Transfer, Error> {
+    let payment_id = payment_id(answer.payment_id, body)?;
     let url = answer
         .transfer_url
         .as_deref()
@@ -450,10 +484,34 @@ pub(crate) fn transfer(answer: &WireAnswer, body: &[u8]) -> Result<Transfer, Err
     if transfer_url.scheme().is_none() || transfer_url.host().is_none() {
         return Err(missing("transferURL as an absolute URL", body));
     }
+    let order_echo = match answer.order_id {
+        None => Some(Echo::Missing),
+        Some(raw) => match raw_scalar_text(raw.get()) {
+            Some(text) if text == sent_order_id.as_str() => None,
+            _ => Some(echo_text(raw)),
+        },
+    };
+    let amount_echo = match answer.amount {
+        None => Some(Echo::Missing),
+        Some(raw) => match lenient_kopecks(raw.get()) {
+            Some(k) if k == sent_amount.minor() => None,
+            _ => Some(echo_text(raw)),
+        },
+    };
+    if order_echo.is_some() || amount_echo.is_some() {
+        return Err(Error::InitMismatch(Box::new(InitMismatch {
+            payment_id,
+            transfer_url,
+            sent_order_id: sent_order_id.clone(),
+            sent_amount,
+            order_id: order_echo,
+            amount: amount_echo,
+        })));
+    }
     Ok(Transfer {
-        payment_id: payment_id(answer.payment_id, body)?,
-        order_id: order_id(answer.order_id, body)?,
-        amount: kopecks(answer.amount, "amount", body)?,
+        payment_id,
+        order_id: sent_order_id.clone(),
+        amount: sent_amount,
         transfer_url,
     })
 }
@@ -473,17 +531,18 @@ pub(crate) fn checkout(answer: &WireAnswer, body: &[u8]) -> Result<Checkout, Err
     })
 }
 
+/// The `confirmation` answer. The guide documents no field beyond `status` and `errorCode`, so
+/// the others are extras: kept when readable, left out when not (the confirmation itself
+/// succeeded; an odd extra must not turn it into a decode error).
 pub(crate) fn confirmation(answer: &WireAnswer, body: &[u8]) -> Result<Confirmation, Error> {
     Ok(Confirmation {
         transfer_status: answer.transfer_status.as_deref().map(TransferStatus::from),
         payment_id: answer
             .payment_id
-            .map(|raw| payment_id(Some(raw), body))
-            .transpose()?,
+            .and_then(|raw| payment_id(Some(raw), body).ok()),
         order_id: answer
             .order_id
-            .map(|raw| order_id(Some(raw), body))
-            .transpose()?,
+            .and_then(|raw| order_id(Some(raw), body).ok()),
         message: answer.message(),
     })
 }
@@ -497,7 +556,6 @@ pub(crate) fn receipt(answer: &WireAnswer) -> ReceiptAccepted {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::TransferAmount;
     use bytes::Bytes;
     use http::{HeaderMap, StatusCode};
 
@@ -663,20 +721,158 @@ mod tests {
         assert!(balance(&a, body.as_bytes()).is_err());
     }
 
+    fn init(body: &str, order: &str, kopecks: u64) -> Result<Transfer, Error> {
+        let r = resp(200, body);
+        let a = decode(&r)?;
+        transfer(
+            &a,
+            body.as_bytes(),
+            &OrderId::new(order).unwrap(),
+            TransferAmount::from_minor(kopecks).unwrap(),
+        )
+    }
+
     #[test]
     fn init_answer() {
         let body = r#"{"status":true,"errorCode":"0","paymentId":123456789012345678901,"orderId":1234,"amount":"25000","transferURL":"https://pay.example/form/1","extra":[1]}"#;
-        let r = resp(200, body);
-        let a = decode(&r).unwrap();
-        let t = transfer(&a, body.as_bytes()).unwrap();
+        let t = init(body, "1234", 25_000).unwrap();
         assert_eq!(t.payment_id.as_str(), "123456789012345678901");
         assert_eq!(t.order_id.as_str(), "1234");
         assert_eq!(t.amount.minor(), 25_000);
         assert_eq!(t.transfer_url.host(), Some("pay.example"));
         let body = r#"{"status":true,"errorCode":"0","paymentId":1,"orderId":"1","amount":1,"transferURL":"/relative"}"#;
+        assert!(init(body, "1", 1).is_err());
+        // Amounts PHP may send as a float with a zero fraction are the same whole kopecks.
+        for amount in ["25000.0", "\"25000.00\"", "\"25000\"", "25000"] {
+            let body = format!(
+                r#"{{"status":true,"errorCode":"0","paymentId":7,"orderId":"o","amount":{amount},"transferURL":"https://pay.example/7"}}"#
+            );
+            assert_eq!(
+                init(&body, "o", 25_000).unwrap().amount.minor(),
+                25_000,
+                "{amount}"
+            );
+        }
+    }
+
+    /// Issue 12: an answer that does not echo the request is a typed error that keeps the
+    /// transfer's id and URL, whatever the echoed amount looks like: never a decode error.
+    #[test]
+    fn an_init_answer_that_does_not_echo_the_request_keeps_the_transfer() {
+        let cases: [(&str, &str, Option<Echo>, Option<Echo>); 9] = [
+            // Another amount (a transfer made earlier under the same order id).
+            (
+                r#""orderId":"o","amount":24000"#,
+                "o",
+                None,
+                Some(Echo::Other("24000".into())),
+            ),
+            // Another order id.
+            (
+                r#""orderId":"p","amount":25000"#,
+                "o",
+                Some(Echo::Other("\"p\"".into())),
+                None,
+            ),
+            // Missing echoes (the guide marks both as required).
+            (r#""amount":25000"#, "o", Some(Echo::Missing), None),
+            (r#""orderId":"o""#, "o", None, Some(Echo::Missing)),
+            // Amounts that are not whole kopecks, or not numbers at all.
+            (
+                r#""orderId":"o","amount":250.5"#,
+                "o",
+                None,
+                Some(Echo::Other("250.5".into())),
+            ),
+            (
+                r#""orderId":"o","amount":"250,00""#,
+                "o",
+                None,
+                Some(Echo::Other("\"250,00\"".into())),
+            ),
+            (
+                r#""orderId":"o","amount":-25000"#,
+                "o",
+                None,
+                Some(Echo::Other("-25000".into())),
+            ),
+            (
+                r#""orderId":"o","amount":2.5e4"#,
+                "o",
+                None,
+                Some(Echo::Other("2.5e4".into())),
+            ),
+            (
+                r#""orderId":["o"],"amount":{"v":1}"#,
+                "o",
+                Some(Echo::Other("[\"o\"]".into())),
+                Some(Echo::Other("{\"v\":1}".into())),
+            ),
+        ];
+        for (fields, order, want_order, want_amount) in cases {
+            let body = format!(
+                r#"{{"status":true,"errorCode":"0","paymentId":"99","transferURL":"https://pay.example/99",{fields}}}"#
+            );
+            let err = init(&body, order, 25_000).unwrap_err();
+            let m = err
+                .init_mismatch()
+                .unwrap_or_else(|| panic!("{fields}: {err:?}"));
+            assert_eq!(m.payment_id.as_str(), "99", "{fields}");
+            assert_eq!(m.transfer_url.to_string(), "https://pay.example/99");
+            assert_eq!(m.sent_order_id.as_str(), order);
+            assert_eq!(m.sent_amount.minor(), 25_000);
+            assert_eq!(m.order_id, want_order, "{fields}");
+            assert_eq!(m.amount, want_amount, "{fields}");
+            assert!(err.may_have_been_sent());
+            assert!(!err.is_retryable());
+            assert!(err.to_string().contains("99"), "{err}");
+        }
+        // A long echo is cut.
+        let body = format!(
+            r#"{{"status":true,"errorCode":"0","paymentId":1,"orderId":"{}","amount":1,"transferURL":"https://p.example/1"}}"#,
+            "x".repeat(100)
+        );
+        let err = init(&body, "o", 1).unwrap_err();
+        let Some(Echo::Other(text)) = &err.init_mismatch().unwrap().order_id else {
+            panic!("{err:?}")
+        };
+        assert_eq!(text.chars().count(), 64);
+    }
+
+    #[test]
+    fn lenient_kopecks_reads_whole_numbers_only() {
+        for (raw, want) in [
+            ("1", Some(1)),
+            ("\"1\"", Some(1)),
+            ("1.000", Some(1)),
+            ("\"1.0\"", Some(1)),
+            ("1.5", None),
+            ("1.", None),
+            (".0", None),
+            ("-1", None),
+            ("1e2", None),
+            ("\" 1\"", None),
+            ("true", None),
+            ("null", None),
+            ("99999999999999999999999", None),
+        ] {
+            assert_eq!(lenient_kopecks(raw), want, "{raw}");
+        }
+    }
+
+    #[test]
+    fn a_confirmation_with_odd_extras_still_succeeded() {
+        let body = r#"{"status":true,"errorCode":"0","paymentId":-1.5,"orderId":{"x":1},"amount":"n/a","transferStatus":"CONFIRMED"}"#;
         let r = resp(200, body);
-        let a = decode(&r).unwrap();
-        assert!(transfer(&a, body.as_bytes()).is_err());
+        let c = confirmation(&decode(&r).unwrap(), body.as_bytes()).unwrap();
+        assert_eq!(c.payment_id, None);
+        assert_eq!(c.order_id, None);
+        assert_eq!(c.transfer_status, Some(TransferStatus::Confirmed));
+        let body = r#"{"status":true,"errorCode":"0","paymentId":"12","orderId":"o"}"#;
+        let r = resp(200, body);
+        let c = confirmation(&decode(&r).unwrap(), body.as_bytes()).unwrap();
+        assert_eq!(c.payment_id.unwrap().as_str(), "12");
+        assert_eq!(c.order_id.unwrap().as_str(), "o");
     }
 
     #[test]
@@ -696,7 +892,7 @@ mod tests {
             let r = Response { body: Bytes::from(body), ..r };
             if let Ok(a) = decode(&r) {
                 let _ = balance(&a, &r.body);
-                let _ = transfer(&a, &r.body);
+                let _ = transfer(&a, &r.body, &OrderId::new("o").unwrap(), TransferAmount::from_minor(1).unwrap());
                 let _ = checkout(&a, &r.body);
                 let _ = confirmation(&a, &r.body);
             }
@@ -711,7 +907,7 @@ mod tests {
             let r = resp(200, &body);
             if let Ok(a) = decode(&r) {
                 let _ = balance(&a, &r.body);
-                let _ = transfer(&a, &r.body);
+                let _ = transfer(&a, &r.body, &OrderId::new("o").unwrap(), TransferAmount::from_minor(1).unwrap());
                 let _ = checkout(&a, &r.body);
                 let _ = confirmation(&a, &r.body);
             }

@@ -1,5 +1,5 @@
-//! Domain types. Each newtype checks its rule when it is built, so a value of the type is
-//! always valid on the wire.
+//! The model: domain types, each checking its rule when it is built (so a value of the type is
+//! always valid on the wire), and the typed answers of the calls.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -594,6 +594,59 @@ impl Discount {
     pub fn amount(self) -> Amount {
         self.0
     }
+}
+
+/// The answer to `init`: the transfer, and the page to send the customer to.
+///
+/// The answer echoes the order id and the amount; the client checks that they are the ones it
+/// sent (a difference is [`crate::Error::InitMismatch`], which still carries the transfer's id and
+/// URL), so the fields here are the request's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Transfer {
+    /// The provider's id of the transfer: store it with your order.
+    pub payment_id: PaymentId,
+    /// The merchant's order id (the provider echoed it unchanged).
+    pub order_id: OrderId,
+    /// The amount (the provider echoed it unchanged).
+    pub amount: TransferAmount,
+    /// The transfer form: redirect the customer here.
+    pub transfer_url: http::Uri,
+}
+
+/// The answer to `checkout`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Checkout {
+    /// The transfer's state.
+    pub transfer_status: TransferStatus,
+    /// The provider's id of the transfer.
+    pub payment_id: PaymentId,
+    /// The order id, when the provider echoed it.
+    pub order_id: Option<OrderId>,
+}
+
+/// The answer to `confirmation`. The provider documents no fields beyond `status` and
+/// `errorCode`; those it may add are kept when present.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Confirmation {
+    /// The transfer's state, if the answer carried it.
+    pub transfer_status: Option<TransferStatus>,
+    /// The transfer's id, if the answer carried it.
+    pub payment_id: Option<PaymentId>,
+    /// The order id, if the answer carried it.
+    pub order_id: Option<OrderId>,
+    /// The provider's message, if any.
+    pub message: Option<String>,
+}
+
+/// The answer to `receipt`: the provider accepted the receipt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ReceiptAccepted {
+    /// The provider's message, if any.
+    pub message: Option<String>,
 }
 
 pub(crate) fn short(text: &str) -> String {
