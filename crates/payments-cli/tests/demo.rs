@@ -84,6 +84,8 @@ fn rust_log_trace_never_prints_a_secret() {
     let dir = std::env::temp_dir().join(format!("payments-leak-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let secrets_file = dir.join("secrets.json");
+    // The demo creates the file exclusively: a left-over of an earlier run would be refused.
+    let _ = std::fs::remove_file(&secrets_file);
     let out = payments()
         .args(["demo", "--write-secrets-to"])
         .arg(&secrets_file)

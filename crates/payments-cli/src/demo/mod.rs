@@ -149,7 +149,8 @@ fn write_secrets(demo: &flows::Demo, path: &std::path::Path) -> std::io::Result<
         "smartpay_client_key_pem": smartpay.certificates().client_key_pem,
     });
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    // A new file only: never over an existing one, never through a link.
+    options.write(true).create_new(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;

@@ -533,8 +533,9 @@ impl Emulator {
         self.shared.book().rejected_requests
     }
 
-    /// Sends the notification of a transfer in a final status again (a new delivery round), as
-    /// the real service may. Returns `false` if the transfer is unknown or not final. Call it
+    /// Sends the notification of a transfer in a final status again (a new delivery round), so
+    /// that tests can exercise duplicates. The guide does not say whether the real service ever
+    /// redelivers a notification. Returns `false` if the transfer is unknown or not final. Call it
     /// within the Tokio runtime the emulator runs on.
     pub fn redeliver(&self, order_id: &str) -> bool {
         let final_status = self

@@ -357,10 +357,15 @@ fn amount(m: &serde_json::Map<String, Value>, field: &str) -> Result<u64, Refusa
     }
 }
 
+/// Base64 in either alphabet, padded or not, with line breaks allowed (a QR scanner may keep
+/// them, and the client sends the code as scanned).
 fn b64_ok(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_' | b'='))
+    s.bytes().any(|b| !b.is_ascii_whitespace())
+        && s.bytes().all(|b| {
+            b.is_ascii_alphanumeric()
+                || b.is_ascii_whitespace()
+                || matches!(b, b'+' | b'/' | b'-' | b'_' | b'=')
+        })
 }
 
 /// Validates a QR object; returns `(id_loyalty, key)` where the key identifies the code.
@@ -382,7 +387,15 @@ fn qr(m: &serde_json::Map<String, Value>) -> Result<(String, String), Refusal> {
             "encrypted and sign must be base64",
         ));
     }
-    let norm = |s: &str| s.trim_end_matches('=').replace('-', "+").replace('_', "/");
+    // One key per code, whatever the alphabet, padding or line breaks it was scanned with.
+    let norm = |s: &str| {
+        s.chars()
+            .filter(|c| !c.is_ascii_whitespace())
+            .collect::<String>()
+            .trim_end_matches('=')
+            .replace('-', "+")
+            .replace('_', "/")
+    };
     Ok((id, format!("{}.{}", norm(&enc), norm(&sign))))
 }
 
@@ -644,6 +657,13 @@ mod tests {
         assert!(amount(&m, "f").is_err());
     }
 
+    fn a_again() -> (String, String) {
+        qr(&map(
+            json!({"qr": {"id_loyalty": "1", "encrypted": "+/8=", "sign": "AQI="}}),
+        ))
+        .unwrap()
+    }
+
     #[test]
     fn qr_keys_ignore_the_base64_flavour() {
         let a = qr(&map(
@@ -653,6 +673,15 @@ mod tests {
             json!({"qr": {"id_loyalty": "1", "encrypted": "-_8", "sign": "AQI"}}),
         ));
         assert_eq!(a.unwrap(), b.unwrap());
+        // Line breaks kept by a scanner are part of base64 as scanned, and name the same code.
+        let wrapped = qr(&map(
+            json!({"qr": {"id_loyalty": "1", "encrypted": "+/\n8=", "sign": "AQ\r\nI="}}),
+        ));
+        assert_eq!(wrapped.unwrap(), a_again());
+        assert!(qr(&map(
+            json!({"qr": {"id_loyalty": "1", "encrypted": "\n", "sign": "AQI="}})
+        ))
+        .is_err());
         assert!(qr(&map(
             json!({"qr": {"id_loyalty": "1", "encrypted": "%", "sign": "A"}})
         ))
