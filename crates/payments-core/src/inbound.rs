@@ -176,8 +176,9 @@ impl fmt::Display for RefusalKind {
     }
 }
 
-/// Why an inbound request was not taken. The provider will usually deliver it again; until a
-/// request is taken, ask the provider for the status instead of waiting.
+/// Why an inbound request was not taken. Whether the provider delivers it again depends on the
+/// provider (each provider guide says what is documented); until the merchant has taken a
+/// request, the provider's status call is the way to learn what happened.
 ///
 /// The reason is for logs: it must never hold a secret or a value copied from the body.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -528,57 +529,6 @@ where
     }
 }
 
-/// A provider notification parsed from a body and checked against what the merchant knows.
-///
-/// The flow is parse → verify → acknowledge ([`receive`]). What such a check proves depends on
-/// the provider: a check against data the paying customer can see proves nothing, so a
-/// notification is a hint until the provider's own answer confirms it.
-pub trait InboundNotification: Sized {
-    /// What verification needs: the merchant's ids, secret, or stored order.
-    type Verifier: ?Sized;
-    /// Why a body was rejected.
-    type Error: std::error::Error + Send + Sync + 'static;
-
-    /// Parses raw bytes. Never panics; bad input is an error.
-    fn parse(body: &[u8]) -> Result<Self, Self::Error>;
-
-    /// Checks the notification against what the merchant knows.
-    fn verify(&self, verifier: &Self::Verifier) -> Result<(), Self::Error>;
-
-    /// The answer that tells the provider the notification was taken.
-    fn acknowledgement(&self) -> Acknowledgement;
-
-    /// The answer to a notification that could not be parsed or verified.
-    fn rejection(error: &Self::Error) -> Acknowledgement;
-}
-
-/// The outcome of [`receive`]: the notification (or why it was refused), and the answer to send.
-#[derive(Debug)]
-pub struct Received<N: InboundNotification> {
-    /// The checked notification, or the reason it was refused.
-    pub outcome: Result<N, N::Error>,
-    /// What to answer. For an accepted notification, send it only after the state change is
-    /// recorded.
-    pub ack: Acknowledgement,
-}
-
-/// Parses and verifies a notification, and chooses the answer.
-pub fn receive<N: InboundNotification>(body: &[u8], verifier: &N::Verifier) -> Received<N> {
-    match N::parse(body).and_then(|n| n.verify(verifier).map(|()| n)) {
-        Ok(n) => {
-            let ack = n.acknowledgement();
-            Received {
-                outcome: Ok(n),
-                ack,
-            }
-        }
-        Err(e) => Received {
-            ack: N::rejection(&e),
-            outcome: Err(e),
-        },
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -736,51 +686,5 @@ mod tests {
         let err = read_post_body(request, limits).await.unwrap_err();
         assert_eq!(err.kind(), RefusalKind::Timeout);
         assert_eq!(err.status(), StatusCode::REQUEST_TIMEOUT);
-    }
-
-    #[derive(Debug)]
-    struct Ping(u8);
-
-    #[derive(Debug, thiserror::Error)]
-    #[error("bad ping")]
-    struct BadPing;
-
-    impl InboundNotification for Ping {
-        type Verifier = u8;
-        type Error = BadPing;
-        fn parse(body: &[u8]) -> Result<Self, BadPing> {
-            body.first().copied().map(Ping).ok_or(BadPing)
-        }
-        fn verify(&self, v: &u8) -> Result<(), BadPing> {
-            if self.0 == *v {
-                Ok(())
-            } else {
-                Err(BadPing)
-            }
-        }
-        fn acknowledgement(&self) -> Acknowledgement {
-            Acknowledgement::text(StatusCode::OK, "OK")
-        }
-        fn rejection(_: &BadPing) -> Acknowledgement {
-            Acknowledgement::text(StatusCode::BAD_REQUEST, "invalid")
-        }
-    }
-
-    #[test]
-    fn receive_parses_verifies_and_answers() {
-        let ok = receive::<Ping>(b"\x07", &7);
-        assert!(ok.outcome.is_ok());
-        assert_eq!(ok.ack.body, Bytes::from_static(b"OK"));
-        let bad = receive::<Ping>(b"\x08", &7);
-        assert!(bad.outcome.is_err());
-        assert_eq!(bad.ack.status, StatusCode::BAD_REQUEST);
-        let empty = receive::<Ping>(b"", &7);
-        assert!(empty.outcome.is_err());
-        let resp = ok.ack.into_http_response();
-        assert_eq!(resp.status(), StatusCode::OK);
-        assert_eq!(
-            resp.headers()[http::header::CONTENT_TYPE],
-            "text/plain; charset=utf-8"
-        );
     }
 }
