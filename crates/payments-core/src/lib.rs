@@ -57,6 +57,8 @@
 //! ## Features
 //!
 //! - `ring` (default) or `aws-lc-rs`: the rustls crypto provider. One is required.
+//!   With both on, `aws-lc-rs` is used; a process-wide provider that the application installed
+//!   (`rustls::crypto::CryptoProvider::install_default`) wins over both ([`crypto_provider`]).
 //! - `webpki-roots` (default): trust the Mozilla roots bundled by `webpki-roots`.
 //! - `native-roots`: trust the operating system's roots.
 //!

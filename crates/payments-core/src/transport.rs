@@ -200,17 +200,30 @@ pub fn certificates_from_pem(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>,
     Ok(certs)
 }
 
-/// The rustls crypto provider chosen by the crate's features (`ring` by default, or
-/// `aws-lc-rs`).
+/// The rustls crypto provider a transport is built with, in this order:
+///
+/// 1. the process-wide provider the application installed with
+///    [`rustls::crypto::CryptoProvider::install_default`], if any (it wins over the features);
+/// 2. `aws-lc-rs`, when that feature is on (even with the default `ring` feature on too: naming
+///    `aws-lc-rs` is the explicit choice);
+/// 3. `ring` (the default feature).
+///
+/// It is read when [`TransportBuilder::build`] runs: install a process-wide provider before
+/// building clients.
 pub fn crypto_provider() -> Arc<rustls::crypto::CryptoProvider> {
-    #[cfg(feature = "ring")]
-    {
-        Arc::new(rustls::crypto::ring::default_provider())
+    match rustls::crypto::CryptoProvider::get_default() {
+        Some(installed) => installed.clone(),
+        None => Arc::new(feature_crypto_provider()),
     }
-    #[cfg(all(not(feature = "ring"), feature = "aws-lc-rs"))]
-    {
-        Arc::new(rustls::crypto::aws_lc_rs::default_provider())
-    }
+}
+
+/// The provider the crate's features choose: `aws-lc-rs` whenever it is on, else `ring`.
+fn feature_crypto_provider() -> rustls::crypto::CryptoProvider {
+    #[cfg(feature = "aws-lc-rs")]
+    let provider = rustls::crypto::aws_lc_rs::default_provider();
+    #[cfg(all(feature = "ring", not(feature = "aws-lc-rs")))]
+    let provider = rustls::crypto::ring::default_provider();
+    provider
 }
 
 /// The default cap on an answer's body: 8 MiB (enough for a PDF receipt).
@@ -271,6 +284,7 @@ impl TransportBuilder {
     }
 
     /// Trusts only the roots added with [`TransportBuilder::add_root_pem`], not the default set.
+    /// [`TransportBuilder::build`] then fails unless at least one was added.
     pub fn only_added_roots(mut self) -> Self {
         self.default_roots = false;
         self
@@ -313,10 +327,28 @@ impl TransportBuilder {
                 Error::config(format!("CA certificate rejected: {e}")).with_source(e)
             })?;
         }
+        if roots.is_empty() {
+            // Every https call would fail with an unknown issuer: say so now, once.
+            return Err(Error::config(if !self.default_roots {
+                "no root certificate to trust: only_added_roots() was set but no CA was added \
+                 with add_root_pem()"
+            } else if cfg!(any(feature = "webpki-roots", feature = "native-roots")) {
+                "no root certificate to trust: the operating system's root store is empty or \
+                 unreadable; add a CA with add_root_pem() or enable the `webpki-roots` feature"
+            } else {
+                "no root certificate to trust: enable the `webpki-roots` or `native-roots` \
+                 feature of payments-core, or add a CA with add_root_pem()"
+            }));
+        }
         Ok(roots)
     }
 
     /// Builds the transport. Must be called within a Tokio runtime only when sending.
+    ///
+    /// Fails with [`ErrorKind::Config`] when no root certificate would be trusted
+    /// ([`TransportBuilder::only_added_roots`] with none added, or no root feature enabled):
+    /// that is a configuration error, not an unknown issuer on every call. The TLS crypto
+    /// provider is [`crypto_provider`]'s.
     pub fn build(self) -> Result<HttpTransport, Error> {
         let roots = self.roots()?;
         let builder = rustls::ClientConfig::builder_with_provider(crypto_provider())
