@@ -31,7 +31,11 @@ use crate::secret::Secret;
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
 /// An outbound request, ready to send. The body is [`Bytes`], so retries reuse it without a copy.
-#[derive(Clone, Debug)]
+///
+/// Its `Debug` shows the body's length only, and hides the values of the headers that carry
+/// credentials (see [`crate::redact::is_sensitive_header`]) and of secret-looking query
+/// parameters.
+#[derive(Clone)]
 pub struct Request {
     /// The method.
     pub method: Method,
@@ -67,8 +71,22 @@ impl Request {
     }
 }
 
+impl fmt::Debug for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("uri", &crate::redact::RedactedUri(&self.uri))
+            .field("headers", &crate::redact::RedactedHeaders(&self.headers))
+            .field("body", &crate::redact::BodyLen(self.body.len()))
+            .finish()
+    }
+}
+
 /// A whole answer: status, headers and the body read up to the cap.
-#[derive(Clone, Debug)]
+///
+/// Its `Debug` shows the body's length only, and hides the values of the headers that carry
+/// credentials (`Set-Cookie`, say; see [`crate::redact::is_sensitive_header`]).
+#[derive(Clone)]
 pub struct Response {
     /// The status.
     pub status: StatusCode,
@@ -78,7 +96,26 @@ pub struct Response {
     pub body: Bytes,
 }
 
+impl fmt::Debug for Response {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Response")
+            .field("status", &self.status)
+            .field("headers", &crate::redact::RedactedHeaders(&self.headers))
+            .field("body", &crate::redact::BodyLen(self.body.len()))
+            .finish()
+    }
+}
+
 impl Response {
+    /// An answer with this status, headers and body (for a custom [`Transport`] or a test).
+    pub fn new(status: StatusCode, headers: HeaderMap, body: impl Into<Bytes>) -> Self {
+        Response {
+            status,
+            headers,
+            body: body.into(),
+        }
+    }
+
     /// The `Content-Type` header's media type (before any `;`), lower-cased.
     pub fn content_type(&self) -> Option<String> {
         let v = self
