@@ -10,7 +10,9 @@
 //!   re-send it blindly: ask the provider for the status first.
 //!
 //! The `source()` chain is kept intact: the hyper, rustls or I/O error that caused a failure is
-//! reachable through [`std::error::Error::source`].
+//! reachable through [`std::error::Error::source`]. The one exception is a JSON decode error:
+//! serde_json's error quotes the value it could not use, so the chain holds a
+//! [`crate::JsonError`] summary (where and why, no value) instead.
 
 use std::error::Error as StdError;
 use std::fmt;

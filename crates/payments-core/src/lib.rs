@@ -73,6 +73,7 @@ compile_error!(
 );
 
 pub mod client;
+pub mod decode;
 pub mod encoding;
 pub mod endpoint;
 pub mod error;
@@ -84,6 +85,7 @@ pub mod signing;
 pub mod transport;
 
 pub use client::{HttpClient, Timeouts};
+pub use decode::{JsonCategory, JsonError};
 pub use endpoint::PlainHttp;
 pub use error::{Error, ErrorKind, TimeoutKind};
 pub use money::{Amount, AmountError};

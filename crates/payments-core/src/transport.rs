@@ -127,9 +127,11 @@ impl Response {
     }
 
     /// Decodes the body as JSON into `T`. A body of another shape is an [`ErrorKind::Decode`]
-    /// error that says what was `expected` and quotes a short, redacted excerpt.
+    /// error that says what was `expected` and quotes a short, redacted excerpt; its source is
+    /// a [`crate::JsonError`] (where and why, never a value), not serde_json's error, whose
+    /// message can quote a value of the body.
     pub fn json<T: serde::de::DeserializeOwned>(&self, expected: &str) -> Result<T, Error> {
-        serde_json::from_slice(&self.body)
+        crate::decode::json(&self.body)
             .map_err(|e| Error::decode(expected, &self.body).with_source(e))
     }
 

@@ -91,3 +91,41 @@ fn response_debug_hides_the_body_and_the_credentials() {
     assert!(shown.contains("\"retry-after\": \"5\""), "{shown}");
     assert!(shown.contains("200"), "{shown}");
 }
+
+#[test]
+fn a_json_decode_error_never_quotes_a_value_through_its_chain() {
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Answer {
+        token: String,
+        status: String,
+    }
+    // A secret field of an unexpected type: the excerpt redacts it by name, but serde_json's
+    // message would quote it (`invalid type: integer `987654321`, expected a string`).
+    let body = r#"{"status":"ok","token":987654321}"#;
+    let response = Response::new(http::StatusCode::OK, Default::default(), body);
+    let err = response.json::<Answer>("an answer").unwrap_err();
+
+    // Everything a log line could print: the error, its Debug, and every source in the chain.
+    let mut shown = format!("{err} {err:?} {err:#?}");
+    let mut source = std::error::Error::source(&err);
+    let mut depth = 0;
+    while let Some(s) = source {
+        shown.push_str(&format!(" {s} {s:?}"));
+        source = s.source();
+        depth += 1;
+    }
+    assert!(depth >= 1, "the cause is kept, as a summary");
+    assert!(!shown.contains("987654321"), "{shown}");
+    assert!(!shown.contains("invalid type: integer"), "serde_json's message: {shown}");
+
+    // What the summary says instead: where, and which field.
+    let summary = std::error::Error::source(&err)
+        .and_then(|s| s.downcast_ref::<payments_core::JsonError>())
+        .expect("a JsonError source");
+    assert_eq!(summary.path(), Some("token"));
+    assert_eq!(
+        summary.to_string(),
+        "invalid type at line 1 column 32, at `token`"
+    );
+}
