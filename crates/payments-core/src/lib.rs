@@ -89,6 +89,7 @@ pub use decode::{JsonCategory, JsonError};
 pub use endpoint::PlainHttp;
 pub use error::{Error, ErrorKind, TimeoutKind};
 pub use money::{Amount, AmountError};
+pub use retry::NotActedOn;
 pub use retry::{
     DefaultClassifier, Idempotency, Operation, RetryBudget, RetryClassifier, RetryDecision,
     RetryPolicy,

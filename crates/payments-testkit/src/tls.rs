@@ -13,7 +13,10 @@ use rcgen::{
 };
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::server::WebPkiClientVerifier;
-use rustls::{RootCertStore, ServerConfig};
+use rustls::RootCertStore;
+/// The server configuration type of [`TestPki::server_config`] (rustls'), re-exported for
+/// suites that do not depend on rustls.
+pub use rustls::ServerConfig;
 
 /// A test certificate authority and a server certificate it signed for `localhost` and
 /// `127.0.0.1`.
