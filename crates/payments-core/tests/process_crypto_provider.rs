@@ -58,7 +58,11 @@ async fn an_installed_process_wide_provider_wins_over_the_features() {
     let err = call(after, &server).await.unwrap_err();
     assert_eq!(err.kind(), &ErrorKind::Tls, "{err:?}");
     assert!(!err.may_have_been_sent());
-    assert_eq!(server.requests(), 1, "only the first transport's request arrived");
+    assert_eq!(
+        server.requests(),
+        1,
+        "only the first transport's request arrived"
+    );
     assert_eq!(server.refused_handshakes(), 1);
 
     // The transport built before keeps the provider it was built with.

@@ -19,7 +19,10 @@ fn secret_headers() -> Vec<(HeaderName, HeaderValue)> {
     marked.set_sensitive(true);
     vec![
         (http::header::COOKIE, HeaderValue::from_static(SECRETS[0])),
-        (http::header::SET_COOKIE, HeaderValue::from_static(SECRETS[1])),
+        (
+            http::header::SET_COOKIE,
+            HeaderValue::from_static(SECRETS[1]),
+        ),
         (
             HeaderName::from_static("auth-identifier"),
             HeaderValue::from_static(SECRETS[2]),
@@ -117,7 +120,10 @@ fn a_json_decode_error_never_quotes_a_value_through_its_chain() {
     }
     assert!(depth >= 1, "the cause is kept, as a summary");
     assert!(!shown.contains("987654321"), "{shown}");
-    assert!(!shown.contains("invalid type: integer"), "serde_json's message: {shown}");
+    assert!(
+        !shown.contains("invalid type: integer"),
+        "serde_json's message: {shown}"
+    );
 
     // What the summary says instead: where, and which field.
     let summary = std::error::Error::source(&err)
