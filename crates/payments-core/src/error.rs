@@ -23,7 +23,8 @@ use http::StatusCode;
 /// Which timeout fired.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum TimeoutKind {
-    /// Establishing the TCP connection (and the TLS handshake) took too long. Nothing was sent.
+    /// Establishing the TCP connection took too long. Nothing was sent. (A TLS handshake that
+    /// takes too long is bounded by the per-attempt timeout, [`TimeoutKind::Attempt`].)
     Connect,
     /// One attempt (sending the request and reading the whole answer) took too long.
     Attempt,
@@ -60,7 +61,8 @@ pub enum ErrorKind {
     /// failure, can prove the request did not leave.
     Tls,
     /// The connection failed after it was established: a reset, an unexpected EOF, a protocol
-    /// error. The request may have reached the server.
+    /// error, or under HTTP/2 a TLS error other than a client-certificate refusal (h2 keeps
+    /// only an I/O error's text, not rustls' error). The request may have reached the server.
     Io,
     /// A timeout fired.
     Timeout(TimeoutKind),
