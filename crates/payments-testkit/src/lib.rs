@@ -229,7 +229,7 @@ impl Scripted {
     /// [`Scripted::start`] over TLS: every connection (the preamble's too) is accepted with
     /// `config` (see [`tls::TestPki::server_config`]) before its request is read. A connection
     /// whose handshake fails is counted apart ([`Scripted::refused_handshakes`]) and never
-    /// reaches the steps. [`Scripted::base`] is then `https://localhost:port`.
+    /// reaches the steps. [`Scripted::base`] is then `https://127.0.0.1:port`.
     ///
     /// # Panics
     ///
@@ -342,14 +342,12 @@ impl Scripted {
         }
     }
 
-    /// `http://127.0.0.1:port`, or `https://localhost:port` for a TLS server (the name its test
-    /// certificate carries).
+    /// `http://127.0.0.1:port`, or `https://127.0.0.1:port` for a TLS server (its test
+    /// certificate names the address). An address, not `localhost`: no name to resolve, and no
+    /// `::1` tried first, which would eat into a short connect timeout.
     pub fn base(&self) -> String {
-        if self.tls {
-            format!("https://localhost:{}", self.addr.port())
-        } else {
-            format!("http://{}", self.addr)
-        }
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
     /// [`Scripted::base`] followed by `path`.
