@@ -799,6 +799,11 @@ async fn run_case(c: &CallKind, fault: Fault) -> Result<(), String> {
 }
 
 /// Runs every fault against every call kind, a bounded number at a time.
+///
+/// Each case runs on a thread and a current-thread runtime of its own, with its server: a
+/// case's CPU work (a Ktpay seal in a debug build takes milliseconds) then holds up only that
+/// case, while on one shared runtime it held up the workers that drive every other case's I/O
+/// and timers, and a short attempt timeout could fire for a request that was never written.
 async fn run_table(calls: Vec<CallKind>) {
     let calls = Arc::new(calls);
     let limit = Arc::new(tokio::sync::Semaphore::new(24));
@@ -810,7 +815,15 @@ async fn run_table(calls: Vec<CallKind>) {
             cases += 1;
             set.spawn(async move {
                 let _permit = limit.acquire_owned().await.unwrap();
-                run_case(&calls[i], fault).await
+                tokio::task::spawn_blocking(move || {
+                    tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .expect("a runtime for the case")
+                        .block_on(run_case(&calls[i], fault))
+                })
+                .await
+                .expect("a case panicked")
             });
         }
     }
