@@ -1,19 +1,21 @@
 //! Fault injection: every call kind of the three clients against a scripted server on
-//! 127.0.0.1, for every fault of issue 7. Each case asserts the typed error kind (or success),
-//! the number of attempts (on the client's error and counted on the server side), the total time
-//! bound, and that a call that is not idempotent is never sent twice once it may have reached
-//! the server.
+//! 127.0.0.1, for every fault of issue 7 and the TLS faults of issue 11 (a corrupted record after
+//! the request was read, a refused client certificate). Each case asserts the typed error kind
+//! (or success), the number of attempts (on the client's error and counted on the server side),
+//! whether it may have been sent, the total time bound, and that a call that is not idempotent
+//! is never sent twice once it may have reached the server.
 //!
 //! The table of outcomes is `docs/reliability.md`; `expected()` below is its executable form.
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use payments_core::{
     ErrorKind, HttpClient, HttpTransport, RetryPolicy, Secret, TimeoutKind, Timeouts,
 };
+use payments_testkit::tls::{Alpn, ClientAuth, TestPki};
 use payments_testkit::{answer, Listen, Scripted, Step};
 use serde_json::Value;
 
@@ -23,10 +25,19 @@ const TOTAL: Duration = Duration::from_secs(4);
 const MAX_BODY: usize = 16 * 1024;
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(1);
 
+/// The per-attempt timeout of the TLS faults' clients. They never stall, but a debug build's
+/// TLS handshake costs milliseconds of CPU, which a busy machine can stretch past `ATTEMPT`.
+const TLS_ATTEMPT: Duration = Duration::from_secs(1);
+
+tokio::task_local! {
+    /// The per-attempt timeout of the clients that a case builds, when not `ATTEMPT`.
+    static ATTEMPT_LIMIT: Duration;
+}
+
 fn timeouts() -> Timeouts {
     Timeouts::default()
         .with_connect(CONNECT)
-        .with_attempt(ATTEMPT)
+        .with_attempt(ATTEMPT_LIMIT.try_with(|a| *a).unwrap_or(ATTEMPT))
         .with_total(TOTAL)
 }
 
@@ -37,11 +48,19 @@ fn policy() -> RetryPolicy {
         .with_jitter_seed(7)
 }
 
+/// The CA of the TLS fault servers, trusted by every client of the suite.
+fn pki() -> &'static TestPki {
+    static PKI: OnceLock<TestPki> = OnceLock::new();
+    PKI.get_or_init(|| TestPki::new("payments-e2e fault CA"))
+}
+
 fn transport() -> Arc<HttpTransport> {
     Arc::new(
         HttpTransport::builder()
             .connect_timeout(CONNECT)
             .max_body_bytes(MAX_BODY)
+            .add_root_pem(pki().ca_pem().as_bytes())
+            .unwrap()
             .build()
             .unwrap(),
     )
@@ -411,9 +430,13 @@ enum Fault {
     Oversized,
     WrongContentTypeHtml,
     WrongContentTypeValidBody,
+    /// Over TLS: the request is read, then a record no key decrypts comes instead of the answer.
+    CorruptTlsRecord,
+    /// Over TLS 1.3: the server requires a client certificate, the client has none.
+    ClientCertificateRefused,
 }
 
-const FAULTS: [Fault; 17] = [
+const FAULTS: [Fault; 19] = [
     Fault::Refused,
     Fault::ResetBeforeRequest,
     Fault::ResetAfterRequest,
@@ -431,6 +454,8 @@ const FAULTS: [Fault; 17] = [
     Fault::Oversized,
     Fault::WrongContentTypeHtml,
     Fault::WrongContentTypeValidBody,
+    Fault::CorruptTlsRecord,
+    Fault::ClientCertificateRefused,
 ];
 
 /// What a case must end with.
@@ -516,6 +541,19 @@ fn script(fault: Fault, c: &CallKind) -> (Listen, Vec<Step>) {
             headers.extend(c.extra_headers.iter().copied());
             (Listen::Serve, vec![answer(200, &headers, &c.body)])
         }
+        Fault::CorruptTlsRecord => (Listen::Serve, vec![Step::CorruptRecordAfterRead]),
+        Fault::ClientCertificateRefused => (Listen::Serve, vec![ok]),
+    }
+}
+
+/// The TLS configuration of a fault's server, if it speaks TLS.
+fn tls_config(fault: Fault) -> Option<Arc<payments_testkit::tls::ServerConfig>> {
+    match fault {
+        Fault::CorruptTlsRecord => Some(pki().server_config(Alpn::Http1, ClientAuth::None)),
+        Fault::ClientCertificateRefused => {
+            Some(pki().server_config(Alpn::Http1, ClientAuth::Required(pki())))
+        }
+        _ => None,
     }
 }
 
@@ -619,6 +657,11 @@ fn expected(fault: Fault, idempotent: bool) -> Expected {
         ),
         // The body is read by its shape; a valid answer with a wrong label is accepted.
         Fault::WrongContentTypeValidBody => e(None, None, 1, ms(0), ms(1500)),
+        // A TLS error on an established connection may have been acted on; the default
+        // classifier does not retry a TLS failure, idempotent or not.
+        Fault::CorruptTlsRecord => e(Some(ErrorKind::Tls), Some(1), 1, ms(0), ms(1500)),
+        // Refused by a TLS 1.3 alert before the server read anything: never sent, and final.
+        Fault::ClientCertificateRefused => e(Some(ErrorKind::Tls), Some(1), 0, ms(0), ms(1500)),
     }
 }
 
@@ -630,10 +673,16 @@ const SMARTPAY_AUTH_ANSWER: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-type: applicati
 async fn run_case(c: &CallKind, fault: Fault) -> Result<(), String> {
     let (listen, steps) = script(fault, c);
     let preamble = c.needs_auth.then_some(SMARTPAY_AUTH_ANSWER);
-    let server = Scripted::start(listen, preamble, steps).await;
+    let (server, attempt) = match tls_config(fault) {
+        Some(config) => (
+            Scripted::start_tls(config, listen, preamble, steps).await,
+            TLS_ATTEMPT,
+        ),
+        None => (Scripted::start(listen, preamble, steps).await, ATTEMPT),
+    };
     let exp = expected(fault, c.idempotent);
     let started = Instant::now();
-    let outcome = (c.call)(server.base()).await;
+    let outcome = ATTEMPT_LIMIT.scope(attempt, (c.call)(server.base())).await;
     let elapsed = started.elapsed();
     let who = format!("{} {} under {fault:?}", c.provider, c.name);
     let mut problems = Vec::new();
@@ -708,7 +757,7 @@ async fn run_case(c: &CallKind, fault: Fault) -> Result<(), String> {
             let never_sent = matches!(
                 kind,
                 ErrorKind::Connect | ErrorKind::Timeout(TimeoutKind::Connect)
-            );
+            ) || fault == Fault::ClientCertificateRefused;
             if *sent == never_sent {
                 problems.push(format!("may_have_been_sent = {sent}"));
             }
@@ -729,8 +778,12 @@ async fn run_case(c: &CallKind, fault: Fault) -> Result<(), String> {
             server.requests()
         ));
     }
+    // A refused client certificate refuses the login too: that is the call that fails then.
     if c.needs_auth
-        && !matches!(fault, Fault::Refused | Fault::StallConnect)
+        && !matches!(
+            fault,
+            Fault::Refused | Fault::StallConnect | Fault::ClientCertificateRefused
+        )
         && server.preamble_requests() != 1
     {
         problems.push(format!("{} logins, expected 1", server.preamble_requests()));
@@ -749,6 +802,11 @@ async fn run_case(c: &CallKind, fault: Fault) -> Result<(), String> {
 }
 
 /// Runs every fault against every call kind, a bounded number at a time.
+///
+/// Each case runs on a thread and a current-thread runtime of its own, with its server: a
+/// case's CPU work (a Ktpay seal in a debug build takes milliseconds) then holds up only that
+/// case, while on one shared runtime it held up the workers that drive every other case's I/O
+/// and timers, and a short attempt timeout could fire for a request that was never written.
 async fn run_table(calls: Vec<CallKind>) {
     let calls = Arc::new(calls);
     let limit = Arc::new(tokio::sync::Semaphore::new(24));
@@ -760,7 +818,15 @@ async fn run_table(calls: Vec<CallKind>) {
             cases += 1;
             set.spawn(async move {
                 let _permit = limit.acquire_owned().await.unwrap();
-                run_case(&calls[i], fault).await
+                tokio::task::spawn_blocking(move || {
+                    tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .expect("a runtime for the case")
+                        .block_on(run_case(&calls[i], fault))
+                })
+                .await
+                .expect("a case panicked")
             });
         }
     }

@@ -3,6 +3,18 @@
 //! This is the outbound path every provider crate shares: the provider builds and signs a
 //! [`Request`], then [`HttpClient::execute`] sends it, classifies the outcome, retries when the
 //! policy allows, and hands back the [`Response`] for the provider to decode.
+//!
+//! # Never twice
+//!
+//! One guard stands between the classifier and every retry: a call whose [`Operation`] is not
+//! idempotent is sent again only when its last outcome proves that it was not acted on, that
+//! is an error with [`Error::may_have_been_sent`] `false`, or an answer whose status the
+//! operation declares as given before acting ([`NotActedOn`]). Any other answer, a transient
+//! status included, means the call was sent. The guard holds whatever the
+//! [`RetryClassifier`](crate::RetryClassifier) says.
+//!
+//! Across calls, the one way to send such an operation again after an answer is
+//! [`HttpClient::resend`], which takes the [`NotActedOn`] proof built from that answer.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -14,7 +26,7 @@ use tracing::field::Empty;
 use tracing::Instrument;
 
 use crate::error::{Error, ErrorKind, TimeoutKind};
-use crate::retry::{Operation, RetryDecision, RetryPolicy};
+use crate::retry::{NotActedOn, Operation, RetryDecision, RetryPolicy};
 use crate::transport::{status_error, HttpTransport, Request, Response, Transport};
 
 /// The three timeouts. Each one that fires is named in the error
@@ -161,8 +173,76 @@ impl HttpClient {
     /// 429, 502, 503, 504) that is still transient after the last attempt: that becomes an
     /// [`ErrorKind::Status`] error. Errors carry the operation and the number of attempts.
     ///
+    /// An operation that is not idempotent is sent again only after an outcome that proves it
+    /// was not acted on (an error with [`Error::may_have_been_sent`] `false`, or an answer that
+    /// [`NotActedOn::from_answer`] accepts), whatever the classifier says: the guard turns any
+    /// other `Retry` into `Final`, and the outcome is returned as it came.
+    ///
     /// The returned future holds the request and one attempt at a time; it is `Send`.
     pub fn execute<'a>(
+        &'a self,
+        operation: &'a Operation,
+        request: Request,
+    ) -> impl Future<Output = Result<Response, Error>> + Send + 'a {
+        self.call(operation, request)
+    }
+
+    /// Sends `operation` once more after an answer that proved it was not acted on, with the
+    /// same retries and guard as [`HttpClient::execute`].
+    ///
+    /// This is the one way to send an operation that is not idempotent again after it was
+    /// answered. `proof` must come from [`NotActedOn::from_answer`] for this very `operation`;
+    /// otherwise nothing is sent and the call fails with an [`ErrorKind::Config`] error that was
+    /// never sent (0 attempts).
+    ///
+    /// ```
+    /// use payments_core::http::{Method, StatusCode};
+    /// use payments_core::{HttpClient, NotActedOn, Operation, Request};
+    ///
+    /// // The provider's contract: a 401 is answered before the refund is looked at.
+    /// const REFUND: Operation = Operation::not_idempotent("example", "refund")
+    ///     .not_acted_on_when(&[StatusCode::UNAUTHORIZED]);
+    ///
+    /// async fn refund(client: &HttpClient, build: impl Fn() -> Request)
+    ///     -> Result<payments_core::Response, payments_core::Error>
+    /// {
+    ///     let answer = client.execute(&REFUND, build()).await?;
+    ///     let Some(proof) = NotActedOn::from_answer(&REFUND, &answer) else {
+    ///         return Ok(answer); // acted on, or refused for another reason: never re-sent
+    ///     };
+    ///     // ... log in again here, then send the refund once more with the fresh session:
+    ///     client.resend(&REFUND, proof, build()).await
+    /// }
+    /// ```
+    pub fn resend<'a>(
+        &'a self,
+        operation: &'a Operation,
+        proof: NotActedOn,
+        request: Request,
+    ) -> impl Future<Output = Result<Response, Error>> + Send + 'a {
+        let refused = (!proof.proves(operation)).then(|| {
+            let for_op = proof.operation();
+            Error::config(format!(
+                "a proof that {} {} was not acted on (status {}) cannot re-send {} {}",
+                for_op.provider,
+                for_op.name,
+                proof.status(),
+                operation.provider,
+                operation.name
+            ))
+            .with_sent(false)
+            .with_operation(operation.provider, operation.name)
+        });
+        let call = self.call(operation, request);
+        async move {
+            match refused {
+                Some(err) => Err(err),
+                None => call.await,
+            }
+        }
+    }
+
+    fn call<'a>(
         &'a self,
         operation: &'a Operation,
         request: Request,
@@ -254,6 +334,10 @@ impl HttpClient {
             let decision = self.retry.classifier().classify(op, outcome.as_ref());
             let retry = match decision {
                 RetryDecision::Final => None,
+                RetryDecision::Retry { .. } if !may_send_again(op, &outcome) => {
+                    tracing::debug!(attempt, "not idempotent and may have been acted on");
+                    None
+                }
                 RetryDecision::Retry {
                     server_hint,
                     timeout,
@@ -305,6 +389,18 @@ impl HttpClient {
             tokio::time::sleep(delay).await;
         }
     }
+}
+
+/// The guard: whether `op` may be sent again after `outcome`. An idempotent operation may; one
+/// that is not only when the outcome proves it was not acted on: an error that was not sent,
+/// or an answer whose status the operation declares as given before acting. Any other answer
+/// (a transient status too) was sent.
+fn may_send_again(op: &Operation, outcome: &Result<Response, Error>) -> bool {
+    op.is_idempotent()
+        || match outcome {
+            Err(e) => !e.may_have_been_sent(),
+            Ok(resp) => NotActedOn::from_answer(op, resp).is_some(),
+        }
 }
 
 /// Puts `top`'s headers over `base`: a name in `top` replaces all of `base`'s values for it.

@@ -10,7 +10,9 @@
 //!   re-send it blindly: ask the provider for the status first.
 //!
 //! The `source()` chain is kept intact: the hyper, rustls or I/O error that caused a failure is
-//! reachable through [`std::error::Error::source`].
+//! reachable through [`std::error::Error::source`]. The one exception is a JSON decode error:
+//! serde_json's error quotes the value it could not use, so the chain holds a
+//! [`crate::JsonError`] summary (where and why, no value) instead.
 
 use std::error::Error as StdError;
 use std::fmt;
@@ -21,7 +23,8 @@ use http::StatusCode;
 /// Which timeout fired.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum TimeoutKind {
-    /// Establishing the TCP connection (and the TLS handshake) took too long. Nothing was sent.
+    /// Establishing the TCP connection took too long. Nothing was sent. (A TLS handshake that
+    /// takes too long is bounded by the per-attempt timeout, [`TimeoutKind::Attempt`].)
     Connect,
     /// One attempt (sending the request and reading the whole answer) took too long.
     Attempt,
@@ -45,10 +48,21 @@ impl fmt::Display for TimeoutKind {
 pub enum ErrorKind {
     /// The TCP connection could not be established (refused, unreachable, DNS). Nothing was sent.
     Connect,
-    /// The TLS handshake failed (bad certificate, untrusted server, client certificate refused).
+    /// TLS failed. [`Error::may_have_been_sent`] tells the two cases apart:
+    ///
+    /// - `false`: the handshake failed while connecting (an untrusted server certificate, no
+    ///   common protocol), or the server refused our client certificate with one of the alerts
+    ///   that TLS 1.3 sends before the server reads any request (`certificate_required`,
+    ///   `bad_certificate`, `unknown_ca`, `access_denied`). Nothing was acted on.
+    /// - `true`: any other TLS failure on an established connection (a corrupted record while
+    ///   the answer was awaited, any other alert): the server may have acted on the request.
+    ///
+    /// An error built with [`Error::new`] defaults to `true`: only the transport, which saw the
+    /// failure, can prove the request did not leave.
     Tls,
     /// The connection failed after it was established: a reset, an unexpected EOF, a protocol
-    /// error. The request may have reached the server.
+    /// error, or under HTTP/2 a TLS error other than a client-certificate refusal (h2 keeps
+    /// only an I/O error's text, not rustls' error). The request may have reached the server.
     Io,
     /// A timeout fired.
     Timeout(TimeoutKind),
@@ -101,14 +115,13 @@ struct Inner {
 
 impl Error {
     /// A new error of `kind`. Whether it may have been sent defaults from the kind: `Connect`,
-    /// `Tls`, `Config` and a connect timeout were never sent; everything else may have been.
+    /// `Config` and a connect timeout were never sent; everything else, `Tls` included, may have
+    /// been. When in doubt, "may have been sent" is true: a transport that can prove otherwise
+    /// (a TLS handshake that failed while connecting) says so with [`Error::with_sent`].
     pub fn new(kind: ErrorKind) -> Self {
         let may_have_been_sent = !matches!(
             kind,
-            ErrorKind::Connect
-                | ErrorKind::Tls
-                | ErrorKind::Config(_)
-                | ErrorKind::Timeout(TimeoutKind::Connect)
+            ErrorKind::Connect | ErrorKind::Config(_) | ErrorKind::Timeout(TimeoutKind::Connect)
         );
         Error {
             inner: Box::new(Inner {
@@ -222,7 +235,11 @@ impl Error {
     }
 
     /// Whether the request may have reached the server. `false` only when the failure proves it
-    /// did not (a refused connection, a failed TLS handshake, a connect timeout, a bad config).
+    /// did not (a refused connection, a TLS handshake that failed while connecting, a client
+    /// certificate refused by a TLS 1.3 alert, a connect timeout, a bad config).
+    ///
+    /// [`crate::HttpClient`] never sends a call that is not idempotent again after a failure for
+    /// which this is `true`, whatever its retry classifier says.
     pub fn may_have_been_sent(&self) -> bool {
         self.inner.may_have_been_sent
     }
@@ -259,6 +276,9 @@ impl fmt::Display for Error {
         }
         match &self.inner.kind {
             ErrorKind::Connect => f.write_str("could not connect to the server")?,
+            ErrorKind::Tls if self.inner.may_have_been_sent => {
+                f.write_str("TLS failed after the connection was established")?
+            }
             ErrorKind::Tls => f.write_str("TLS handshake failed")?,
             ErrorKind::Io => f.write_str("connection failed after it was established")?,
             ErrorKind::Timeout(which) => write!(f, "{which} timeout elapsed")?,
@@ -305,11 +325,28 @@ mod tests {
     #[test]
     fn sent_defaults_follow_the_kind() {
         assert!(!Error::new(ErrorKind::Connect).may_have_been_sent());
-        assert!(!Error::new(ErrorKind::Tls).may_have_been_sent());
+        // When in doubt, it may have been sent: only the transport can prove a TLS failure
+        // came before the request left.
+        assert!(Error::new(ErrorKind::Tls).may_have_been_sent());
+        assert!(!Error::new(ErrorKind::Tls)
+            .with_sent(false)
+            .may_have_been_sent());
         assert!(!Error::new(ErrorKind::Timeout(TimeoutKind::Connect)).may_have_been_sent());
         assert!(Error::new(ErrorKind::Io).may_have_been_sent());
         assert!(Error::new(ErrorKind::Timeout(TimeoutKind::Attempt)).may_have_been_sent());
         assert!(!Error::config("x").may_have_been_sent());
+    }
+
+    #[test]
+    fn a_tls_error_says_whether_it_came_before_the_request() {
+        assert_eq!(
+            Error::new(ErrorKind::Tls).to_string(),
+            "TLS failed after the connection was established"
+        );
+        assert_eq!(
+            Error::new(ErrorKind::Tls).with_sent(false).to_string(),
+            "TLS handshake failed"
+        );
     }
 
     #[test]

@@ -60,6 +60,8 @@
 //! ## Features
 //!
 //! - `ring` (default) or `aws-lc-rs`: the rustls crypto provider. One is required.
+//!   With both on, `aws-lc-rs` is used; a process-wide provider that the application installed
+//!   (`rustls::crypto::CryptoProvider::install_default`) wins over both ([`crypto_provider`]).
 //! - `webpki-roots` (default): trust the Mozilla roots bundled by `webpki-roots`.
 //! - `native-roots`: trust the operating system's roots.
 //!
@@ -74,6 +76,7 @@ compile_error!(
 );
 
 pub mod client;
+pub mod decode;
 pub mod encoding;
 pub mod endpoint;
 pub mod error;
@@ -86,9 +89,11 @@ pub mod signing;
 pub mod transport;
 
 pub use client::{HttpClient, Timeouts};
+pub use decode::{JsonCategory, JsonError};
 pub use endpoint::PlainHttp;
 pub use error::{Error, ErrorKind, TimeoutKind};
 pub use money::{Amount, AmountError};
+pub use retry::NotActedOn;
 pub use retry::{
     DefaultClassifier, Idempotency, Operation, RetryBudget, RetryClassifier, RetryDecision,
     RetryPolicy,

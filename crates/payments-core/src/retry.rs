@@ -7,9 +7,14 @@
 //! every call of a client) that stops retry storms.
 //!
 //! A request is retried only when its [`Operation`] is [`Idempotency::Idempotent`], or when the
-//! failure proves that the request never reached the server (a refused connection, a failed TLS
-//! handshake, a connect timeout). A payment creation that timed out after it was written is
-//! therefore never re-sent.
+//! failure proves that the request was not acted on: an error with
+//! [`Error::may_have_been_sent`] `false` (a refused connection, a TLS handshake that failed while
+//! connecting, a connect timeout), or an answer whose status the operation declares as given
+//! before acting ([`Operation::not_acted_on_when`], proved by a [`NotActedOn`]). A payment
+//! creation that timed out after it was written is therefore never re-sent.
+//!
+//! The classifier proposes, [`crate::HttpClient`] disposes: its guard refuses a retry that the
+//! rule above forbids, whatever a custom [`RetryClassifier`] says.
 
 use std::fmt;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -30,8 +35,11 @@ pub enum Idempotency {
     NotIdempotent,
 }
 
-/// A named provider operation: what tracing shows, and whether it may be retried after it may
-/// have reached the server.
+/// A named provider operation: what tracing shows, whether it may be retried after it may
+/// have reached the server, and which answers prove that it was not acted on.
+///
+/// Built with [`Operation::idempotent`] or [`Operation::not_idempotent`], usually as a
+/// constant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Operation {
     /// The provider, e.g. `"kupikupi"`.
@@ -40,6 +48,8 @@ pub struct Operation {
     pub name: &'static str,
     /// Whether it is idempotent.
     pub idempotency: Idempotency,
+    /// The statuses that by the provider's contract are answered before the call is acted on.
+    not_acted_on: &'static [StatusCode],
 }
 
 impl Operation {
@@ -49,6 +59,7 @@ impl Operation {
             provider,
             name,
             idempotency: Idempotency::Idempotent,
+            not_acted_on: &[],
         }
     }
 
@@ -58,12 +69,108 @@ impl Operation {
             provider,
             name,
             idempotency: Idempotency::NotIdempotent,
+            not_acted_on: &[],
         }
+    }
+
+    /// Declares the statuses that, by the provider's contract, are answered **before** the call
+    /// is acted on (Smart Pay answers 401 to a call whose session cookie expired, before it
+    /// looks at the call). An answer with one of them is the only way to build a
+    /// [`NotActedOn`] proof, and that proof the only way to send a call that is not idempotent
+    /// again once it was answered ([`crate::HttpClient::resend`]).
+    ///
+    /// Declare only what the provider's contract promises: a status declared here lets a
+    /// refund be sent twice.
+    ///
+    /// ```
+    /// use payments_core::http::StatusCode;
+    /// use payments_core::Operation;
+    ///
+    /// const REFUND: Operation = Operation::not_idempotent("smartpay", "refund")
+    ///     .not_acted_on_when(&[StatusCode::UNAUTHORIZED]);
+    /// assert!(REFUND.is_not_acted_on(StatusCode::UNAUTHORIZED));
+    /// assert!(!REFUND.is_not_acted_on(StatusCode::FORBIDDEN));
+    /// ```
+    pub const fn not_acted_on_when(mut self, statuses: &'static [StatusCode]) -> Self {
+        self.not_acted_on = statuses;
+        self
+    }
+
+    /// The statuses declared with [`Operation::not_acted_on_when`].
+    pub const fn not_acted_on_statuses(&self) -> &'static [StatusCode] {
+        self.not_acted_on
+    }
+
+    /// Whether `status` is one the operation declares as answered before the call is acted on.
+    pub fn is_not_acted_on(&self, status: StatusCode) -> bool {
+        self.not_acted_on.contains(&status)
     }
 
     /// Whether the operation is idempotent.
     pub const fn is_idempotent(&self) -> bool {
         matches!(self.idempotency, Idempotency::Idempotent)
+    }
+}
+
+/// The proof that an answer to an [`Operation`] was given before the call was acted on: its
+/// status is one the operation declares so ([`Operation::not_acted_on_when`]).
+///
+/// Only [`NotActedOn::from_answer`] builds one, and [`crate::HttpClient::resend`] takes it by
+/// value: one proof, one more sending of the same operation. It is neither `Clone` nor
+/// `Copy`.
+///
+/// ```
+/// use payments_core::http::{Method, StatusCode};
+/// use payments_core::{bytes::Bytes, NotActedOn, Operation, Response};
+///
+/// const RELEASE: Operation = Operation::not_idempotent("smartpay", "release")
+///     .not_acted_on_when(&[StatusCode::UNAUTHORIZED]);
+/// const REFUND: Operation = Operation::not_idempotent("smartpay", "refund")
+///     .not_acted_on_when(&[StatusCode::UNAUTHORIZED]);
+///
+/// let answer = |status| Response::new(status, Default::default(), Bytes::new());
+/// let proof = NotActedOn::from_answer(&RELEASE, &answer(StatusCode::UNAUTHORIZED)).unwrap();
+/// assert_eq!(proof.status(), StatusCode::UNAUTHORIZED);
+/// assert!(proof.proves(&RELEASE));
+/// assert!(!proof.proves(&REFUND), "a proof is for its own operation only");
+/// // Any other answer may have been acted on: no proof.
+/// assert!(NotActedOn::from_answer(&RELEASE, &answer(StatusCode::OK)).is_none());
+/// assert!(NotActedOn::from_answer(&RELEASE, &answer(StatusCode::BAD_GATEWAY)).is_none());
+/// ```
+#[derive(Debug, PartialEq, Eq)]
+#[must_use = "a proof is only worth something when it is given to HttpClient::resend"]
+pub struct NotActedOn {
+    operation: Operation,
+    status: StatusCode,
+}
+
+impl NotActedOn {
+    /// The proof that `answer`, an answer to `operation`, was given before the call was acted
+    /// on: `Some` only when `operation` declares the answer's status so.
+    pub fn from_answer(operation: &Operation, answer: &Response) -> Option<NotActedOn> {
+        operation
+            .is_not_acted_on(answer.status)
+            .then_some(NotActedOn {
+                operation: *operation,
+                status: answer.status,
+            })
+    }
+
+    /// The status of the answer that proved it.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The operation it was built for.
+    pub fn operation(&self) -> &Operation {
+        &self.operation
+    }
+
+    /// Whether it proves that a call of `operation` was not acted on: it was built for that
+    /// very operation (same provider, name, idempotency and declared statuses), and the
+    /// operation declares its status.
+    pub fn proves(&self, operation: &Operation) -> bool {
+        self.operation == *operation && operation.is_not_acted_on(self.status)
     }
 }
 
@@ -84,6 +191,10 @@ pub enum RetryDecision {
 
 /// Decides whether one attempt's outcome may be retried. Replace it to change what is retried;
 /// the policy still bounds how often and when.
+///
+/// A classifier cannot make [`crate::HttpClient`] send a call that is not idempotent again
+/// once it may have been acted on: the client's guard turns such a `Retry` into `Final` (see
+/// [`crate::HttpClient::execute`]).
 pub trait RetryClassifier: Send + Sync + fmt::Debug {
     /// Classifies the outcome of one attempt of `operation`.
     fn classify(&self, operation: &Operation, outcome: Result<&Response, &Error>) -> RetryDecision;
@@ -92,7 +203,8 @@ pub trait RetryClassifier: Send + Sync + fmt::Debug {
 /// The default classifier.
 ///
 /// - A refused connection or a connect timeout: retry (nothing was sent).
-/// - A TLS failure: final (a refused certificate does not heal).
+/// - A TLS failure: final (a refused certificate does not heal; a corrupted record on an
+///   established connection may have been acted on).
 /// - An I/O failure or a per-attempt timeout: retry only if the operation is idempotent.
 /// - 408, 429, 502, 503, 504: retry only if the operation is idempotent, honouring `Retry-After`.
 /// - Anything else: final.

@@ -3,12 +3,14 @@
 //! App keys, secret keys, private keys, cookies and tokens are all held in a [`Secret`]. Its
 //! `Debug` and `Display` print `[REDACTED]`, its memory is zeroised when it is dropped (through
 //! [`secrecy`] and [`zeroize`]), and [`Secret::ct_eq`] compares two secrets in constant time
-//! (through [`subtle`]).
+//! (through [`subtle`]). Building one from a `Vec<u8>` or a `String` leaves no unzeroised copy
+//! behind (see [`Secret::new`]).
 
 use std::fmt;
 
 use secrecy::{ExposeSecret, SecretBox};
 use subtle::ConstantTimeEq;
+use zeroize::Zeroize;
 
 /// The text every secret shows in `Debug` and `Display`.
 pub const REDACTED: &str = "[REDACTED]";
@@ -27,9 +29,14 @@ pub const REDACTED: &str = "[REDACTED]";
 pub struct Secret(SecretBox<[u8]>);
 
 impl Secret {
-    /// Wraps bytes as a secret. The bytes are moved, not copied.
-    pub fn new(bytes: Vec<u8>) -> Self {
-        Secret(SecretBox::new(bytes.into_boxed_slice()))
+    /// Wraps bytes as a secret, leaving no unzeroised copy behind.
+    ///
+    /// When the vector is exactly full (`capacity() == len()`), its buffer is moved into the
+    /// secret, not copied. Otherwise the bytes are copied into a buffer of the exact size and
+    /// the vector's whole buffer, spare capacity included, is zeroised before it is freed:
+    /// `Vec::into_boxed_slice` would instead reallocate and free the old buffer as it was.
+    pub fn new(mut bytes: Vec<u8>) -> Self {
+        Secret(SecretBox::new(take_exact(&mut bytes)))
     }
 
     /// The secret's bytes. Call this only at the point of use (hashing, sealing, sending).
@@ -62,6 +69,21 @@ impl Secret {
     pub fn ct_eq_bytes(&self, candidate: &[u8]) -> bool {
         ct_eq(self.expose(), candidate)
     }
+}
+
+/// Moves `bytes` into a box of its exact length. A vector with spare capacity is copied
+/// instead, and its whole buffer is then zeroised (it is left full of zeros, `len ==
+/// capacity`, for the caller to drop).
+fn take_exact(bytes: &mut Vec<u8>) -> Box<[u8]> {
+    if bytes.len() == bytes.capacity() {
+        // No reallocation: `into_boxed_slice` keeps this very buffer.
+        return std::mem::take(bytes).into_boxed_slice();
+    }
+    let exact: Box<[u8]> = bytes.as_slice().into();
+    // Initialise the spare capacity, so that the volatile zeroing below covers all of it.
+    bytes.resize(bytes.capacity(), 0);
+    bytes.as_mut_slice().zeroize();
+    exact
 }
 
 /// Compares two byte strings in constant time. Different lengths are never equal.
@@ -134,6 +156,43 @@ mod tests {
         assert!(!s.ct_eq_bytes(b"abcdefg"));
         assert!(s.ct_eq_bytes(b"abcdef"));
         assert!(!Secret::from("").ct_eq_bytes(b"a"));
+    }
+
+    #[test]
+    fn a_full_vector_is_moved_not_copied() {
+        let mut bytes = Vec::with_capacity(6);
+        bytes.extend_from_slice(b"s3cr3t");
+        let buffer = bytes.as_ptr();
+        let s = Secret::new(bytes);
+        assert_eq!(
+            s.expose().as_ptr(),
+            buffer,
+            "the same buffer, no copy left behind"
+        );
+        assert_eq!(s.expose(), b"s3cr3t");
+    }
+
+    #[test]
+    fn spare_capacity_is_zeroised_before_the_buffer_is_freed() {
+        // Spare capacity that once held secret bytes (a string that was truncated).
+        let mut bytes = b"s3cr3t-and-more".to_vec();
+        bytes.truncate(6);
+        assert!(bytes.capacity() > bytes.len());
+        let capacity = bytes.capacity();
+        let buffer = bytes.as_ptr();
+        let exact = take_exact(&mut bytes);
+        assert_eq!(&*exact, b"s3cr3t");
+        assert_ne!(exact.as_ptr(), buffer);
+        // The old buffer, the spare capacity included, is all zeros before it is freed.
+        assert_eq!(bytes.as_ptr(), buffer);
+        assert_eq!(bytes.len(), capacity);
+        assert!(bytes.iter().all(|b| *b == 0), "{bytes:?}");
+
+        let mut text = String::with_capacity(64);
+        text.push_str("kassa-password");
+        let s = Secret::from(text);
+        assert_eq!(s.expose_str(), Some("kassa-password"));
+        assert_eq!(s.len(), 14);
     }
 
     #[test]

@@ -31,7 +31,11 @@ use crate::secret::Secret;
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
 /// An outbound request, ready to send. The body is [`Bytes`], so retries reuse it without a copy.
-#[derive(Clone, Debug)]
+///
+/// Its `Debug` shows the body's length only, and hides the values of the headers that carry
+/// credentials (see [`crate::redact::is_sensitive_header`]) and of secret-looking query
+/// parameters.
+#[derive(Clone)]
 pub struct Request {
     /// The method.
     pub method: Method,
@@ -67,8 +71,22 @@ impl Request {
     }
 }
 
+impl fmt::Debug for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("uri", &crate::redact::RedactedUri(&self.uri))
+            .field("headers", &crate::redact::RedactedHeaders(&self.headers))
+            .field("body", &crate::redact::BodyLen(self.body.len()))
+            .finish()
+    }
+}
+
 /// A whole answer: status, headers and the body read up to the cap.
-#[derive(Clone, Debug)]
+///
+/// Its `Debug` shows the body's length only, and hides the values of the headers that carry
+/// credentials (`Set-Cookie`, say; see [`crate::redact::is_sensitive_header`]).
+#[derive(Clone)]
 pub struct Response {
     /// The status.
     pub status: StatusCode,
@@ -78,7 +96,26 @@ pub struct Response {
     pub body: Bytes,
 }
 
+impl fmt::Debug for Response {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Response")
+            .field("status", &self.status)
+            .field("headers", &crate::redact::RedactedHeaders(&self.headers))
+            .field("body", &crate::redact::BodyLen(self.body.len()))
+            .finish()
+    }
+}
+
 impl Response {
+    /// An answer with this status, headers and body (for a custom [`Transport`] or a test).
+    pub fn new(status: StatusCode, headers: HeaderMap, body: impl Into<Bytes>) -> Self {
+        Response {
+            status,
+            headers,
+            body: body.into(),
+        }
+    }
+
     /// The `Content-Type` header's media type (before any `;`), lower-cased.
     pub fn content_type(&self) -> Option<String> {
         let v = self
@@ -90,9 +127,11 @@ impl Response {
     }
 
     /// Decodes the body as JSON into `T`. A body of another shape is an [`ErrorKind::Decode`]
-    /// error that says what was `expected` and quotes a short, redacted excerpt.
+    /// error that says what was `expected` and quotes a short, redacted excerpt; its source is
+    /// a [`crate::JsonError`] (where and why, never a value), not serde_json's error, whose
+    /// message can quote a value of the body.
     pub fn json<T: serde::de::DeserializeOwned>(&self, expected: &str) -> Result<T, Error> {
-        serde_json::from_slice(&self.body)
+        crate::decode::json(&self.body)
             .map_err(|e| Error::decode(expected, &self.body).with_source(e))
     }
 
@@ -200,17 +239,30 @@ pub fn certificates_from_pem(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>,
     Ok(certs)
 }
 
-/// The rustls crypto provider chosen by the crate's features (`ring` by default, or
-/// `aws-lc-rs`).
+/// The rustls crypto provider a transport is built with, in this order:
+///
+/// 1. the process-wide provider the application installed with
+///    [`rustls::crypto::CryptoProvider::install_default`], if any (it wins over the features);
+/// 2. `aws-lc-rs`, when that feature is on (even with the default `ring` feature on too: naming
+///    `aws-lc-rs` is the explicit choice);
+/// 3. `ring` (the default feature).
+///
+/// It is read when [`TransportBuilder::build`] runs: install a process-wide provider before
+/// building clients.
 pub fn crypto_provider() -> Arc<rustls::crypto::CryptoProvider> {
-    #[cfg(feature = "ring")]
-    {
-        Arc::new(rustls::crypto::ring::default_provider())
+    match rustls::crypto::CryptoProvider::get_default() {
+        Some(installed) => installed.clone(),
+        None => Arc::new(feature_crypto_provider()),
     }
-    #[cfg(all(not(feature = "ring"), feature = "aws-lc-rs"))]
-    {
-        Arc::new(rustls::crypto::aws_lc_rs::default_provider())
-    }
+}
+
+/// The provider the crate's features choose: `aws-lc-rs` whenever it is on, else `ring`.
+fn feature_crypto_provider() -> rustls::crypto::CryptoProvider {
+    #[cfg(feature = "aws-lc-rs")]
+    let provider = rustls::crypto::aws_lc_rs::default_provider();
+    #[cfg(all(feature = "ring", not(feature = "aws-lc-rs")))]
+    let provider = rustls::crypto::ring::default_provider();
+    provider
 }
 
 /// The default cap on an answer's body: 8 MiB (enough for a PDF receipt).
@@ -271,6 +323,7 @@ impl TransportBuilder {
     }
 
     /// Trusts only the roots added with [`TransportBuilder::add_root_pem`], not the default set.
+    /// [`TransportBuilder::build`] then fails unless at least one was added.
     pub fn only_added_roots(mut self) -> Self {
         self.default_roots = false;
         self
@@ -313,10 +366,28 @@ impl TransportBuilder {
                 Error::config(format!("CA certificate rejected: {e}")).with_source(e)
             })?;
         }
+        if roots.is_empty() {
+            // Every https call would fail with an unknown issuer: say so now, once.
+            return Err(Error::config(if !self.default_roots {
+                "no root certificate to trust: only_added_roots() was set but no CA was added \
+                 with add_root_pem()"
+            } else if cfg!(any(feature = "webpki-roots", feature = "native-roots")) {
+                "no root certificate to trust: the operating system's root store is empty or \
+                 unreadable; add a CA with add_root_pem() or enable the `webpki-roots` feature"
+            } else {
+                "no root certificate to trust: enable the `webpki-roots` or `native-roots` \
+                 feature of payments-core, or add a CA with add_root_pem()"
+            }));
+        }
         Ok(roots)
     }
 
     /// Builds the transport. Must be called within a Tokio runtime only when sending.
+    ///
+    /// Fails with [`ErrorKind::Config`] when no root certificate would be trusted
+    /// ([`TransportBuilder::only_added_roots`] with none added, or no root feature enabled):
+    /// that is a configuration error, not an unknown issuer on every call. The TLS crypto
+    /// provider is [`crypto_provider`]'s.
     pub fn build(self) -> Result<HttpTransport, Error> {
         let roots = self.roots()?;
         let builder = rustls::ClientConfig::builder_with_provider(crypto_provider())
@@ -448,12 +519,66 @@ fn chain<'a>(err: &'a (dyn StdError + 'static)) -> Vec<&'a (dyn StdError + 'stat
     out
 }
 
-fn has_tls_error(err: &(dyn StdError + 'static)) -> bool {
-    chain(err).iter().any(|e| {
-        e.downcast_ref::<rustls::Error>().is_some()
-            // After the handshake, rustls reports a peer's alert (for example a refused client
-            // certificate under TLS 1.3) through an `io::Error` that holds only its text.
-            || e.to_string().starts_with("received fatal alert")
+/// What a TLS error found in a failure's source chain proves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TlsFailure {
+    /// The server refused our client certificate with one of the alerts that TLS 1.3 sends
+    /// before the server reads any application data: the request was not acted on.
+    ClientCertificateRefused,
+    /// Any other TLS error.
+    Other,
+}
+
+/// The alerts by which a TLS 1.3 server refuses the client's certificate. In TLS 1.3 the client
+/// writes its request right after its Finished message, but the server reads the client's
+/// Certificate, CertificateVerify and Finished first, and answers a refused certificate with
+/// one of these alerts without reading what follows. (In TLS 1.2 the same refusal comes during
+/// the handshake, before the connection is established, and is a connect error.)
+const CLIENT_CERTIFICATE_REFUSED: [rustls::AlertDescription; 4] = [
+    rustls::AlertDescription::CertificateRequired,
+    rustls::AlertDescription::BadCertificate,
+    rustls::AlertDescription::UnknownCA,
+    rustls::AlertDescription::AccessDenied,
+];
+
+/// The first TLS error in `err`'s source chain, and what it proves.
+///
+/// rustls' typed error is matched structurally when the chain holds it (HTTP/1.1: hyper keeps
+/// tokio-rustls' `io::Error` and the `rustls::Error` inside it). Under HTTP/2 the h2 crate
+/// flattens every I/O error to its kind and its text (`h2::Error` must be `Clone`), so the
+/// typed error is gone; there a client-certificate alert is recognised by text, sound because
+///
+/// - the text must be *exactly* rustls' own `Display` of `Error::AlertReceived` with one of
+///   the four alerts (built here from rustls, not copied), so it cannot drift from rustls;
+/// - the chain's texts are written by our own stack (hyper, h2, tokio-rustls, the OS), never by
+///   the server: h2 shows a GOAWAY's debug data only after its own prefix, so no equality;
+/// - a mistake could only turn "not sent" into "may have been sent" for other texts: any
+///   other TLS text is not recognised, and the failure stays an I/O error that may have been
+///   sent.
+fn tls_failure(err: &(dyn StdError + 'static)) -> Option<TlsFailure> {
+    let chain = chain(err);
+    // The typed error first: an `io::Error` that holds it shows the same text, and is met first.
+    if let Some(tls) = chain.iter().find_map(|e| e.downcast_ref::<rustls::Error>()) {
+        return Some(match tls {
+            rustls::Error::AlertReceived(alert) if CLIENT_CERTIFICATE_REFUSED.contains(alert) => {
+                TlsFailure::ClientCertificateRefused
+            }
+            _ => TlsFailure::Other,
+        });
+    }
+    chain.into_iter().find_map(|e| {
+        let text = e.to_string();
+        if !text.starts_with("received fatal alert: ") {
+            return None;
+        }
+        let refused = CLIENT_CERTIFICATE_REFUSED
+            .iter()
+            .any(|alert| text == rustls::Error::AlertReceived(*alert).to_string());
+        Some(if refused {
+            TlsFailure::ClientCertificateRefused
+        } else {
+            TlsFailure::Other
+        })
     })
 }
 
@@ -463,23 +588,32 @@ fn io_kind(err: &(dyn StdError + 'static)) -> Option<std::io::ErrorKind> {
         .find_map(|e| e.downcast_ref::<std::io::Error>().map(|io| io.kind()))
 }
 
+/// Classifies a failure to send a request or to read an answer's head.
+///
+/// - The connector failed (`is_connect`: the TCP connect, or the TLS handshake as the client
+///   sees it, before any request byte is written): nothing was sent. `Tls` when a TLS error
+///   is in the chain, else a connect timeout or `Connect`.
+/// - A TLS error on the established connection: `Tls`, and it may have been sent, except for
+///   a client-certificate refusal alert ([`TlsFailure::ClientCertificateRefused`]).
+/// - Anything else after connecting (reset, EOF, protocol error): `Io`, may have been sent.
 fn classify_client_error(err: hyper_util::client::legacy::Error) -> Error {
-    let tls = has_tls_error(&err);
-    let kind = if tls {
-        // A TLS failure, whether in the handshake or as an alert right after it (TLS 1.3 sends
-        // a refused client certificate as an alert after the client's first flight): the server
-        // never accepted application data.
-        ErrorKind::Tls
-    } else if err.is_connect() {
-        if io_kind(&err) == Some(std::io::ErrorKind::TimedOut) {
+    let tls = tls_failure(&err);
+    let (kind, sent) = if err.is_connect() {
+        let kind = if tls.is_some() {
+            ErrorKind::Tls
+        } else if io_kind(&err) == Some(std::io::ErrorKind::TimedOut) {
             ErrorKind::Timeout(TimeoutKind::Connect)
         } else {
             ErrorKind::Connect
-        }
+        };
+        (kind, false)
     } else {
-        ErrorKind::Io
+        match tls {
+            Some(TlsFailure::ClientCertificateRefused) => (ErrorKind::Tls, false),
+            Some(TlsFailure::Other) => (ErrorKind::Tls, true),
+            None => (ErrorKind::Io, true),
+        }
     };
-    let sent = !(tls || err.is_connect());
     Error::new(kind).with_sent(sent).with_source(err)
 }
 
@@ -490,11 +624,103 @@ fn classify_body_error(err: Box<dyn StdError + Send + Sync>, limit: usize) -> Er
     {
         return Error::new(ErrorKind::BodyTooLarge { limit });
     }
-    let kind = if has_tls_error(&*err) {
+    let kind = if tls_failure(&*err).is_some() {
         ErrorKind::Tls
     } else {
         ErrorKind::Io
     };
     // The request was sent and answered: the server has acted on it.
     Error::new(kind).with_sent(true).with_source(err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn in_io(inner: impl Into<Box<dyn StdError + Send + Sync>>) -> std::io::Error {
+        std::io::Error::new(std::io::ErrorKind::InvalidData, inner)
+    }
+
+    #[test]
+    fn client_certificate_alerts_are_matched_structurally() {
+        for alert in CLIENT_CERTIFICATE_REFUSED {
+            let err = in_io(rustls::Error::AlertReceived(alert));
+            assert_eq!(
+                tls_failure(&err),
+                Some(TlsFailure::ClientCertificateRefused),
+                "{alert:?}"
+            );
+        }
+        for other in [
+            rustls::Error::AlertReceived(rustls::AlertDescription::BadRecordMac),
+            rustls::Error::AlertReceived(rustls::AlertDescription::InternalError),
+            rustls::Error::AlertReceived(rustls::AlertDescription::HandshakeFailure),
+            rustls::Error::DecryptError,
+        ] {
+            assert_eq!(tls_failure(&in_io(other)), Some(TlsFailure::Other));
+        }
+        let plain = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset");
+        assert_eq!(tls_failure(&plain), None);
+    }
+
+    #[test]
+    fn under_http2_only_rustls_exact_alert_text_proves_a_refusal() {
+        // What h2 leaves of tokio-rustls' error: the kind and the text.
+        let flattened = |text: &str| in_io(text.to_owned());
+        for alert in [
+            "CertificateRequired",
+            "BadCertificate",
+            "UnknownCA",
+            "AccessDenied",
+        ] {
+            let err = flattened(&format!("received fatal alert: {alert}"));
+            assert_eq!(
+                tls_failure(&err),
+                Some(TlsFailure::ClientCertificateRefused),
+                "{alert}"
+            );
+        }
+        for text in [
+            "received fatal alert: BadRecordMac",
+            "received fatal alert: UnknownCA (and more)",
+            "received fatal alert: unknownca",
+        ] {
+            assert_eq!(
+                tls_failure(&flattened(text)),
+                Some(TlsFailure::Other),
+                "{text}"
+            );
+        }
+        for text in [
+            "connection error received: not a result of an error (b\"received fatal alert: UnknownCA\")",
+            "cannot decrypt peer's message",
+        ] {
+            assert_eq!(tls_failure(&flattened(text)), None, "{text}");
+        }
+    }
+
+    #[cfg(feature = "aws-lc-rs")]
+    #[test]
+    fn aws_lc_rs_is_used_whenever_its_feature_is_on() {
+        // Even with `ring` on too (the default features).
+        let provider = feature_crypto_provider();
+        assert_eq!(format!("{:?}", provider.secure_random), "AwsLcRs");
+    }
+
+    #[cfg(all(feature = "ring", not(feature = "aws-lc-rs")))]
+    #[test]
+    fn ring_is_used_by_default() {
+        let provider = feature_crypto_provider();
+        assert_eq!(format!("{:?}", provider.secure_random), "Ring");
+    }
+
+    #[cfg(not(any(feature = "webpki-roots", feature = "native-roots")))]
+    #[test]
+    fn without_a_root_feature_the_default_roots_are_a_config_error() {
+        let err = HttpTransport::builder().build().unwrap_err();
+        assert!(
+            matches!(err.kind(), ErrorKind::Config(m) if m.contains("webpki-roots")),
+            "{err}"
+        );
+    }
 }

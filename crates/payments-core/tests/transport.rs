@@ -294,3 +294,27 @@ fn bad_pem_is_a_config_error() {
     assert!(!err.to_string().contains("garbage"));
     assert!(HttpTransport::builder().add_root_pem(b"nothing").is_err());
 }
+
+#[test]
+fn an_empty_root_store_is_a_config_error_at_build_time() {
+    let err = HttpTransport::builder()
+        .only_added_roots()
+        .build()
+        .unwrap_err();
+    match err.kind() {
+        ErrorKind::Config(message) => {
+            assert!(message.contains("no root certificate"), "{message}");
+            assert!(message.contains("add_root_pem"), "{message}");
+        }
+        other => panic!("unexpected kind {other:?}"),
+    }
+    assert!(!err.may_have_been_sent());
+    // With a CA added, the same builder is fine.
+    let pki = pki();
+    HttpTransport::builder()
+        .add_root_pem(pki.ca_pem.as_bytes())
+        .unwrap()
+        .only_added_roots()
+        .build()
+        .unwrap();
+}

@@ -1,8 +1,9 @@
 //! # payments-testkit
 //!
 //! Test support shared by the workspace's fault-injection suites (`payments-core`'s and the
-//! cross-crate one in `tests/`): [`Scripted`], a raw-TCP HTTP/1.1 server on 127.0.0.1 that
-//! answers, resets, stalls or truncates on cue and counts on its side every request that
+//! cross-crate one in `tests/`): [`Scripted`], a raw-TCP HTTP/1.1 server on 127.0.0.1, plain or
+//! over TLS ([`Scripted::start_tls`], certificates from [`tls::TestPki`]), that answers, resets,
+//! stalls, truncates or corrupts a TLS record on cue and counts on its side every request that
 //! reached it; [`refused_addr`], a port where connections are refused; and [`blackhole`], a
 //! listener where they stall in the handshake. Not published.
 //!
@@ -31,14 +32,32 @@
 //! # }
 //! ```
 
+use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
+
+pub mod tls;
+
+/// A TLS 1.2/1.3 application-data record header (type 23, legacy version 3.3, 32 bytes) and 32
+/// bytes that no key decrypts: what [`Step::CorruptRecordAfterRead`] writes.
+pub const JUNK_TLS_RECORD: [u8; 37] = {
+    let mut record = [0x5a; 37];
+    record[0] = 0x17;
+    record[1] = 0x03;
+    record[2] = 0x03;
+    record[3] = 0x00;
+    record[4] = 0x20;
+    record
+};
 
 /// What the server does with one request (or, for [`Step::ResetBeforeRead`], one connection).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,6 +76,10 @@ pub enum Step {
     Truncate,
     /// Read the request, send the headers and part of the body, then reset the connection.
     ResetMidResponse,
+    /// Read the request, then write [`JUNK_TLS_RECORD`] on the raw TCP stream, under the TLS
+    /// layer: the client cannot decrypt it (a corrupted record while it waits for the answer).
+    /// Then the connection is held open. Meant for a [`Scripted::start_tls`] server.
+    CorruptRecordAfterRead,
 }
 
 /// How the listener behaves once the preamble (if any) is answered.
@@ -87,6 +110,7 @@ pub fn answer(status: u16, headers: &[(&str, &str)], body: &[u8]) -> Step {
 pub struct Scripted {
     /// Where it listens (or refuses, or stalls).
     pub addr: SocketAddr,
+    tls: bool,
     counts: Arc<Counts>,
     task: JoinHandle<()>,
 }
@@ -96,7 +120,83 @@ struct Counts {
     requests: AtomicUsize,
     connections: AtomicUsize,
     preamble: AtomicUsize,
+    refused_handshakes: AtomicUsize,
     bodies: Mutex<Vec<Vec<u8>>>,
+}
+
+/// One accepted connection, plain or TLS.
+enum Conn {
+    Plain(TcpStream),
+    Tls(Box<tokio_rustls::server::TlsStream<TcpStream>>),
+}
+
+impl Conn {
+    /// The TCP stream under any TLS layer.
+    fn tcp(&mut self) -> &mut TcpStream {
+        match self {
+            Conn::Plain(tcp) => tcp,
+            Conn::Tls(tls) => tls.get_mut().0,
+        }
+    }
+}
+
+impl AsyncRead for Conn {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Conn::Plain(tcp) => Pin::new(tcp).poll_read(cx, buf),
+            Conn::Tls(tls) => Pin::new(tls.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Conn {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Conn::Plain(tcp) => Pin::new(tcp).poll_write(cx, buf),
+            Conn::Tls(tls) => Pin::new(tls.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Conn::Plain(tcp) => Pin::new(tcp).poll_flush(cx),
+            Conn::Tls(tls) => Pin::new(tls.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Conn::Plain(tcp) => Pin::new(tcp).poll_shutdown(cx),
+            Conn::Tls(tls) => Pin::new(tls.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+/// Completes the TLS handshake of an accepted connection, or counts it as refused. A refused
+/// handshake's connection is drained until the client closes it (at most a second), so that the
+/// server's alert reaches the client ahead of a FIN, not lost to a reset for unread data.
+async fn accept(tcp: TcpStream, tls: Option<&TlsAcceptor>, counts: &Counts) -> Option<Conn> {
+    let Some(acceptor) = tls else {
+        return Some(Conn::Plain(tcp));
+    };
+    match acceptor.accept(tcp).into_fallible().await {
+        Ok(stream) => Some(Conn::Tls(Box::new(stream))),
+        Err((_, mut tcp)) => {
+            counts.refused_handshakes.fetch_add(1, Ordering::SeqCst);
+            let mut sink = [0u8; 4096];
+            let drain = async { while matches!(tcp.read(&mut sink).await, Ok(n) if n > 0) {} };
+            let _ = tokio::time::timeout(Duration::from_secs(1), drain).await;
+            None
+        }
+    }
 }
 
 impl Scripted {
@@ -118,6 +218,38 @@ impl Scripted {
         preamble: Option<&'static [u8]>,
         steps: Vec<Step>,
     ) -> Scripted {
+        Scripted::launch(None, listen, preamble, steps).await
+    }
+
+    /// A server that accepts every connection over TLS and follows `steps`.
+    pub async fn serve_tls(config: Arc<rustls::ServerConfig>, steps: Vec<Step>) -> Scripted {
+        Scripted::start_tls(config, Listen::Serve, None, steps).await
+    }
+
+    /// [`Scripted::start`] over TLS: every connection (the preamble's too) is accepted with
+    /// `config` (see [`tls::TestPki::server_config`]) before its request is read. A connection
+    /// whose handshake fails is counted apart ([`Scripted::refused_handshakes`]) and never
+    /// reaches the steps. [`Scripted::base`] is then `https://127.0.0.1:port`.
+    ///
+    /// # Panics
+    ///
+    /// If no socket can be bound on 127.0.0.1 (this is test support).
+    pub async fn start_tls(
+        config: Arc<rustls::ServerConfig>,
+        listen: Listen,
+        preamble: Option<&'static [u8]>,
+        steps: Vec<Step>,
+    ) -> Scripted {
+        Scripted::launch(Some(TlsAcceptor::from(config)), listen, preamble, steps).await
+    }
+
+    async fn launch(
+        tls: Option<TlsAcceptor>,
+        listen: Listen,
+        preamble: Option<&'static [u8]>,
+        steps: Vec<Step>,
+    ) -> Scripted {
+        let is_tls = tls.is_some();
         let socket = TcpSocket::new_v4().expect("socket");
         socket
             .bind("127.0.0.1:0".parse().expect("address"))
@@ -131,7 +263,12 @@ impl Scripted {
                 let _hold = socket;
                 tokio::time::sleep(Duration::from_secs(3600)).await;
             });
-            return Scripted { addr, counts, task };
+            return Scripted {
+                addr,
+                tls: is_tls,
+                counts,
+                task,
+            };
         }
         let backlog = if listen == Listen::Blackhole { 0 } else { 1024 };
         let listener = socket.listen(backlog).expect("listen");
@@ -167,7 +304,9 @@ impl Scripted {
                 }
             };
             if let (Some(tcp), Some(bytes)) = (first, preamble) {
-                answer_preamble(tcp, bytes, &c.preamble).await;
+                if let Some(conn) = accept(tcp, tls.as_ref(), &c).await {
+                    answer_preamble(conn, bytes, &c.preamble).await;
+                }
             }
             let _ = ready.take().map(|tx| tx.send(()));
             match (listen, listener) {
@@ -179,7 +318,12 @@ impl Scripted {
                         };
                         c.connections.fetch_add(1, Ordering::SeqCst);
                         let (steps, c, e) = (steps.clone(), c.clone(), events.clone());
-                        tokio::spawn(async move { handle(tcp, &steps, &e, &c).await });
+                        let tls = tls.clone();
+                        tokio::spawn(async move {
+                            if let Some(conn) = accept(tcp, tls.as_ref(), &c).await {
+                                handle(conn, &steps, &e, &c).await;
+                            }
+                        });
                     }
                 }
                 (_, listener) => {
@@ -190,17 +334,25 @@ impl Scripted {
             }
         });
         let _ = ready_rx.await;
-        Scripted { addr, counts, task }
+        Scripted {
+            addr,
+            tls: is_tls,
+            counts,
+            task,
+        }
     }
 
-    /// `http://127.0.0.1:port`.
+    /// `http://127.0.0.1:port`, or `https://127.0.0.1:port` for a TLS server (its test
+    /// certificate names the address). An address, not `localhost`: no name to resolve, and no
+    /// `::1` tried first, which would eat into a short connect timeout.
     pub fn base(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
-    /// `http://127.0.0.1:port{path}`.
+    /// [`Scripted::base`] followed by `path`.
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{}", self.addr, path)
+        format!("{}{}", self.base(), path)
     }
 
     /// The requests that reached the server and were read in full (the preamble's excepted).
@@ -216,6 +368,12 @@ impl Scripted {
     /// The requests answered by the preamble.
     pub fn preamble_requests(&self) -> usize {
         self.counts.preamble.load(Ordering::SeqCst)
+    }
+
+    /// The TLS handshakes the server refused (a client certificate missing or from another
+    /// CA, say). Their connections never reach a step, so their requests are never read.
+    pub fn refused_handshakes(&self) -> usize {
+        self.counts.refused_handshakes.load(Ordering::SeqCst)
     }
 
     /// The bodies of the requests read, in order.
@@ -247,7 +405,7 @@ async fn fill_accept_queue(addr: SocketAddr) -> Vec<TcpStream> {
     fillers
 }
 
-async fn answer_preamble(mut tcp: TcpStream, bytes: &[u8], count: &AtomicUsize) {
+async fn answer_preamble(mut tcp: Conn, bytes: &[u8], count: &AtomicUsize) {
     if read_request(&mut tcp).await.is_some() {
         count.fetch_add(1, Ordering::SeqCst);
         let _ = tcp.write_all(bytes).await;
@@ -255,12 +413,12 @@ async fn answer_preamble(mut tcp: TcpStream, bytes: &[u8], count: &AtomicUsize) 
     }
 }
 
-async fn handle(mut tcp: TcpStream, steps: &[Step], events: &AtomicUsize, counts: &Counts) {
+async fn handle(mut tcp: Conn, steps: &[Step], events: &AtomicUsize, counts: &Counts) {
     loop {
         let next = events.load(Ordering::SeqCst);
         if let Some(Step::ResetBeforeRead) = steps.get(next).or(steps.last()) {
             events.fetch_add(1, Ordering::SeqCst);
-            let _ = tcp.set_zero_linger();
+            let _ = tcp.tcp().set_zero_linger();
             return;
         }
         let Some(body) = read_request(&mut tcp).await else {
@@ -275,7 +433,7 @@ async fn handle(mut tcp: TcpStream, steps: &[Step], events: &AtomicUsize, counts
             .push(body);
         match steps.get(n).or(steps.last()).cloned() {
             None | Some(Step::ResetBeforeRead) | Some(Step::ResetAfterRead) => {
-                let _ = tcp.set_zero_linger();
+                let _ = tcp.tcp().set_zero_linger();
                 return;
             }
             Some(Step::Respond(bytes)) => {
@@ -300,7 +458,15 @@ async fn handle(mut tcp: TcpStream, steps: &[Step], events: &AtomicUsize, counts
                     .await;
                 let _ = tcp.flush().await;
                 tokio::time::sleep(Duration::from_millis(20)).await;
-                let _ = tcp.set_zero_linger();
+                let _ = tcp.tcp().set_zero_linger();
+                return;
+            }
+            Some(Step::CorruptRecordAfterRead) => {
+                let _ = tcp.flush().await;
+                let raw = tcp.tcp();
+                let _ = raw.write_all(&JUNK_TLS_RECORD).await;
+                let _ = raw.flush().await;
+                tokio::time::sleep(Duration::from_secs(3600)).await;
                 return;
             }
             Some(Step::Truncate) => {
@@ -315,7 +481,7 @@ async fn handle(mut tcp: TcpStream, steps: &[Step], events: &AtomicUsize, counts
 }
 
 /// Reads one HTTP/1.1 request (headers and a `content-length` body); `None` at EOF or on error.
-async fn read_request(tcp: &mut TcpStream) -> Option<Vec<u8>> {
+async fn read_request(tcp: &mut Conn) -> Option<Vec<u8>> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 8192];
     let header_end = loop {
