@@ -27,6 +27,9 @@ pub struct OperationRow {
     /// Whether it needs the auth cookie (the operation's or the document's `security`, when it
     /// is not optional).
     pub authenticated: bool,
+    /// The statuses answered before the call is acted on: the `x-not-acted-on` lists of the
+    /// security schemes the operation names (its own `security`, or the document's).
+    pub not_acted_on: Vec<u16>,
     /// The summary, for docs.
     pub summary: String,
 }
@@ -34,6 +37,7 @@ pub struct OperationRow {
 /// The operations of the spec, in path order then method order.
 pub fn collect_operations(api: &OpenAPI) -> Result<Vec<OperationRow>, GenError> {
     let global_security = api.security.as_deref().is_some_and(needs_credentials);
+    let schemes = not_acted_on_by_scheme(api)?;
     let mut rows = Vec::new();
     for (path, item) in &api.paths.paths {
         let ReferenceOr::Item(item) = item else {
@@ -42,7 +46,16 @@ pub fn collect_operations(api: &OpenAPI) -> Result<Vec<OperationRow>, GenError> 
             ));
         };
         for (method, op) in item.iter() {
-            rows.push(operation_row(path, method, op, global_security)?);
+            let mut row = operation_row(path, method, op, global_security)?;
+            let security = op.security.as_deref().or(api.security.as_deref());
+            let mut statuses = BTreeSet::new();
+            for requirement in security.unwrap_or_default() {
+                for scheme in requirement.keys() {
+                    statuses.extend(schemes.get(scheme).into_iter().flatten().copied());
+                }
+            }
+            row.not_acted_on = statuses.into_iter().collect();
+            rows.push(row);
         }
     }
     let mut ids = BTreeSet::new();
@@ -52,6 +65,58 @@ pub fn collect_operations(api: &OpenAPI) -> Result<Vec<OperationRow>, GenError> 
         }
     }
     Ok(rows)
+}
+
+/// Each security scheme's `x-not-acted-on` statuses.
+fn not_acted_on_by_scheme(
+    api: &OpenAPI,
+) -> Result<std::collections::BTreeMap<String, Vec<u16>>, GenError> {
+    let mut out = std::collections::BTreeMap::new();
+    let Some(components) = &api.components else {
+        return Ok(out);
+    };
+    for (name, scheme) in &components.security_schemes {
+        let ReferenceOr::Item(scheme) = scheme else {
+            return err(format!(
+                "security scheme {name}: references are not supported"
+            ));
+        };
+        let extensions = match scheme {
+            openapiv3::SecurityScheme::APIKey { extensions, .. }
+            | openapiv3::SecurityScheme::HTTP { extensions, .. }
+            | openapiv3::SecurityScheme::OAuth2 { extensions, .. }
+            | openapiv3::SecurityScheme::OpenIDConnect { extensions, .. } => extensions,
+        };
+        let Some(list) = extensions.get("x-not-acted-on") else {
+            continue;
+        };
+        let statuses = list
+            .as_array()
+            .map(|a| a.iter().map(|v| v.as_u64()).collect::<Option<Vec<_>>>())
+            .unwrap_or_default()
+            .ok_or(())
+            .and_then(|v| {
+                v.into_iter()
+                    .map(|n| {
+                        u16::try_from(n)
+                            .ok()
+                            .filter(|n| (400..500).contains(n))
+                            .ok_or(())
+                    })
+                    .collect::<Result<Vec<u16>, ()>>()
+            });
+        match statuses {
+            Ok(s) => {
+                out.insert(name.clone(), s);
+            }
+            Err(()) => {
+                return err(format!(
+                    "security scheme {name}: x-not-acted-on must be a list of 4xx statuses"
+                ))
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Whether a security requirement list demands a credential: it is not empty, and none of its
@@ -135,6 +200,7 @@ fn operation_row(
         response,
         idempotent,
         authenticated,
+        not_acted_on: Vec::new(),
         summary: op.summary.clone().unwrap_or_default(),
     })
 }
@@ -154,6 +220,24 @@ pub(crate) fn provider_name(api: &OpenAPI) -> Result<String, GenError> {
              the generated operations carry it into errors and traces",
         ),
     }
+}
+
+/// The name of `http::StatusCode`'s constant for a status that may be declared "not acted on".
+fn status_const(id: &str, status: u16) -> Result<proc_macro2::Ident, GenError> {
+    let name = match status {
+        400 => "BAD_REQUEST",
+        401 => "UNAUTHORIZED",
+        403 => "FORBIDDEN",
+        407 => "PROXY_AUTHENTICATION_REQUIRED",
+        421 => "MISDIRECTED_REQUEST",
+        429 => "TOO_MANY_REQUESTS",
+        other => {
+            return err(format!(
+                "operation {id}: x-not-acted-on status {other} has no name in the generator"
+            ))
+        }
+    };
+    Ok(format_ident!("{name}"))
 }
 
 pub(crate) fn operations_file(
@@ -187,6 +271,16 @@ pub(crate) fn operations_file(
             quote! { payments_core::Operation::idempotent(PROVIDER, #id) }
         } else {
             quote! { payments_core::Operation::not_idempotent(PROVIDER, #id) }
+        };
+        let operation = if op.not_acted_on.is_empty() {
+            operation
+        } else {
+            let statuses = op
+                .not_acted_on
+                .iter()
+                .map(|&s| status_const(id, s))
+                .collect::<Result<Vec<_>, _>>()?;
+            quote! { #operation.not_acted_on_when(&[#(http::StatusCode::#statuses),*]) }
         };
         let marker = format_ident!("{}Op", upper_camel(id));
         // Each operation's info is stated once, on its marker; the table lists the markers'.

@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 use http::header::{ACCEPT, CONTENT_TYPE, COOKIE};
 use http::HeaderValue;
 use payments_core::{
-    ClientIdentity, HttpClient, HttpTransport, PlainHttp, Request, RequestSigner, Response,
-    RetryPolicy, Secret, SignedRequest, Timeouts, Transport,
+    ClientIdentity, HttpClient, HttpTransport, NotActedOn, PlainHttp, Request, RequestSigner,
+    Response, RetryPolicy, Secret, SignedRequest, Timeouts, Transport,
 };
 
 use crate::answer::{decode, decode_body, is_unauthorized, refusal};
@@ -390,6 +390,13 @@ impl Client {
     /// Sends one request with the cookies that apply to it, and keeps the cookies its answer
     /// sets, whatever the answer.
     async fn send<O: ApiOperation>(&self, body: Option<&O::Request>) -> Result<Answer, Error> {
+        let req = self.request::<O>(body)?;
+        let resp = self.inner.http.execute(&O::INFO.operation, req).await?;
+        Ok(self.keep_cookies(resp))
+    }
+
+    /// The request of one call, with the cookies the jar holds now.
+    fn request<O: ApiOperation>(&self, body: Option<&O::Request>) -> Result<Request, Error> {
         let uri = self.inner.endpoint.uri(O::INFO.path)?;
         let cookie = self
             .inner
@@ -405,13 +412,17 @@ impl Client {
         };
         let mut req = Request::new(O::INFO.method, uri).with_body(signed.body);
         req.headers = signed.headers;
-        let resp = self.inner.http.execute(&O::INFO.operation, req).await?;
+        Ok(req)
+    }
+
+    /// Keeps the cookies an answer sets.
+    fn keep_cookies(&self, resp: Response) -> Answer {
         let cookies_set = self.inner.session().jar.store(
             &resp.headers,
             &self.inner.endpoint.host,
             Instant::now(),
         );
-        Ok(Answer { resp, cookies_set })
+        Answer { resp, cookies_set }
     }
 
     /// Calls any operation of the table and decodes the answer. An operation that needs the
@@ -427,8 +438,10 @@ impl Client {
             logins = self.logins();
         }
         let mut answer = self.send::<O>(body).await?;
-        if O::INFO.authenticated && is_unauthorized(&answer.resp) {
-            answer = self.resend_after_401::<O>(body, logins).await?;
+        if O::INFO.authenticated {
+            if let Some(proof) = NotActedOn::from_answer(&O::INFO.operation, &answer.resp) {
+                answer = self.resend_after_401::<O>(body, logins, proof).await?;
+            }
         }
         decode::<O>(&answer.resp)
     }
@@ -437,17 +450,25 @@ impl Client {
     /// expired session), so the client logs in once more (unless another caller already did)
     /// and sends the call once more. A second 401 is [`Error::Unauthorized`].
     ///
-    /// This rests on the assumption that a 401 is answered before the call is acted on
-    /// (`docs/providers/smartpay.md`), which is what makes a resend of a release or a refund
-    /// safe here; core's guard and proof for that case are meant to replace the assumption.
+    /// The resend goes through core's guard: `proof` exists only because the operation declares
+    /// 401 as answered before the call is acted on (the spec's `x-not-acted-on` on the auth
+    /// cookie, an assumption listed in `docs/providers/smartpay.md`), and
+    /// [`HttpClient::resend`] refuses a proof for another operation.
     async fn resend_after_401<O: ApiOperation>(
         &self,
         body: Option<&O::Request>,
         logins_before: u64,
+        proof: NotActedOn,
     ) -> Result<Answer, Error> {
         tracing::debug!(operation = O::INFO.id, "smartpay: 401, logging in again");
         self.login_after(logins_before).await?;
-        let answer = self.send::<O>(body).await?;
+        let req = self.request::<O>(body)?;
+        let resp = self
+            .inner
+            .http
+            .resend(&O::INFO.operation, proof, req)
+            .await?;
+        let answer = self.keep_cookies(resp);
         if is_unauthorized(&answer.resp) {
             return Err(Error::Unauthorized);
         }
@@ -639,6 +660,25 @@ mod tests {
                 .client_identity_pem("not checked yet", Secret::from("key")),
         );
         assert!(e.contains("only over TLS"), "{e}");
+    }
+
+    #[test]
+    fn only_a_401_to_a_call_with_the_cookie_proves_it_was_not_acted_on() {
+        use crate::generated::operations::OPERATIONS;
+        for info in OPERATIONS {
+            let op = &info.operation;
+            let sends_cookie = info.id != "auth";
+            assert_eq!(
+                op.is_not_acted_on(http::StatusCode::UNAUTHORIZED),
+                sends_cookie,
+                "{}",
+                info.id
+            );
+            // Nothing else proves it: a 403 or a 500 may come after the call was acted on.
+            for other in [403u16, 409, 500, 503] {
+                assert!(!op.is_not_acted_on(http::StatusCode::from_u16(other).unwrap()));
+            }
+        }
     }
 
     #[test]

@@ -86,7 +86,8 @@ impl ApiOperation for ErrorAnswersOp {
         path: "/v1/error_answers",
         request: None,
         response: "ErrorAnswersResponse",
-        operation: payments_core::Operation::idempotent(PROVIDER, "error_answers"),
+        operation: payments_core::Operation::idempotent(PROVIDER, "error_answers")
+            .not_acted_on_when(&[http::StatusCode::UNAUTHORIZED]),
         authenticated: false,
     };
 }
@@ -104,7 +105,8 @@ impl ApiOperation for PingOp {
         path: "/v1/ping",
         request: None,
         response: "PingResponse",
-        operation: payments_core::Operation::idempotent(PROVIDER, "ping"),
+        operation: payments_core::Operation::idempotent(PROVIDER, "ping")
+            .not_acted_on_when(&[http::StatusCode::UNAUTHORIZED]),
         authenticated: false,
     };
 }
@@ -122,7 +124,8 @@ impl ApiOperation for CommitCodeOp {
         path: "/v1/purchase/code/commit",
         request: Some("CommitCodeRequest"),
         response: "CommitCodeResponse",
-        operation: payments_core::Operation::not_idempotent(PROVIDER, "commit_code"),
+        operation: payments_core::Operation::not_idempotent(PROVIDER, "commit_code")
+            .not_acted_on_when(&[http::StatusCode::UNAUTHORIZED]),
         authenticated: true,
     };
 }
@@ -140,7 +143,8 @@ impl ApiOperation for FiscalV1Op {
         path: "/v1/purchase/fiscal",
         request: Some("FiscalV1Request"),
         response: "FiscalResponse",
-        operation: payments_core::Operation::not_idempotent(PROVIDER, "fiscal_v1"),
+        operation: payments_core::Operation::not_idempotent(PROVIDER, "fiscal_v1")
+            .not_acted_on_when(&[http::StatusCode::UNAUTHORIZED]),
         authenticated: true,
     };
 }
@@ -158,7 +162,8 @@ impl ApiOperation for PurchaseKassaStatusOp {
         path: "/v1/purchase/kassa/status",
         request: Some("PurchaseKassaStatusRequest"),
         response: "PurchaseKassaStatusResponse",
-        operation: payments_core::Operation::idempotent(PROVIDER, "purchase_kassa_status"),
+        operation: payments_core::Operation::idempotent(PROVIDER, "purchase_kassa_status")
+            .not_acted_on_when(&[http::StatusCode::UNAUTHORIZED]),
         authenticated: true,
     };
 }
@@ -176,7 +181,8 @@ impl ApiOperation for RefundOp {
         path: "/v1/purchase/refund",
         request: Some("RefundRequest"),
         response: "RefundResponse",
-        operation: payments_core::Operation::not_idempotent(PROVIDER, "refund"),
+        operation: payments_core::Operation::not_idempotent(PROVIDER, "refund")
+            .not_acted_on_when(&[http::StatusCode::UNAUTHORIZED]),
         authenticated: true,
     };
 }
@@ -194,7 +200,8 @@ impl ApiOperation for RefundKassaStatusOp {
         path: "/v1/purchase/refund/kassa/status",
         request: Some("RefundKassaStatusRequest"),
         response: "RefundKassaStatusResponse",
-        operation: payments_core::Operation::idempotent(PROVIDER, "refund_kassa_status"),
+        operation: payments_core::Operation::idempotent(PROVIDER, "refund_kassa_status")
+            .not_acted_on_when(&[http::StatusCode::UNAUTHORIZED]),
         authenticated: true,
     };
 }
@@ -212,7 +219,8 @@ impl ApiOperation for RefundStatusOp {
         path: "/v1/purchase/refund/status",
         request: Some("RefundStatusRequest"),
         response: "RefundStatusResponse",
-        operation: payments_core::Operation::idempotent(PROVIDER, "refund_status"),
+        operation: payments_core::Operation::idempotent(PROVIDER, "refund_status")
+            .not_acted_on_when(&[http::StatusCode::UNAUTHORIZED]),
         authenticated: true,
     };
 }
@@ -230,7 +238,8 @@ impl ApiOperation for ReleaseOp {
         path: "/v1/purchase/release",
         request: Some("ReleaseRequest"),
         response: "ReleaseResponse",
-        operation: payments_core::Operation::not_idempotent(PROVIDER, "release"),
+        operation: payments_core::Operation::not_idempotent(PROVIDER, "release")
+            .not_acted_on_when(&[http::StatusCode::UNAUTHORIZED]),
         authenticated: true,
     };
 }
@@ -248,7 +257,8 @@ impl ApiOperation for PurchaseStatusOp {
         path: "/v1/purchase/status",
         request: Some("PurchaseStatusRequest"),
         response: "PurchaseStatusResponse",
-        operation: payments_core::Operation::idempotent(PROVIDER, "purchase_status"),
+        operation: payments_core::Operation::idempotent(PROVIDER, "purchase_status")
+            .not_acted_on_when(&[http::StatusCode::UNAUTHORIZED]),
         authenticated: true,
     };
 }
@@ -266,7 +276,8 @@ impl ApiOperation for FiscalV2Op {
         path: "/v2/purchase/fiscal",
         request: Some("FiscalV2Request"),
         response: "FiscalResponse",
-        operation: payments_core::Operation::not_idempotent(PROVIDER, "fiscal_v2"),
+        operation: payments_core::Operation::not_idempotent(PROVIDER, "fiscal_v2")
+            .not_acted_on_when(&[http::StatusCode::UNAUTHORIZED]),
         authenticated: true,
     };
 }
