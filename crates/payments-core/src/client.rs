@@ -298,7 +298,8 @@ impl HttpClient {
         // Recording into a disabled span still looks its field up by name: skip it.
         let recording = !span.is_disabled();
         let started = Instant::now();
-        let deadline = started + self.timeouts.total;
+        // A total too large to add (`Duration::MAX`) means no total deadline, never a panic.
+        let deadline = started.checked_add(self.timeouts.total);
         let max = self.retry.max_attempts();
         let mut attempt: u32 = 0;
         loop {
@@ -307,7 +308,7 @@ impl HttpClient {
                 span.record("attempt", attempt);
             }
             let now = Instant::now();
-            let remaining = deadline.saturating_duration_since(now);
+            let remaining = deadline.map_or(Duration::MAX, |d| d.saturating_duration_since(now));
             if remaining.is_zero() {
                 return Err(Error::new(ErrorKind::Timeout(TimeoutKind::Total))
                     .with_sent(attempt > 1)
@@ -364,7 +365,8 @@ impl HttpClient {
                 return give_up(outcome, "attempts exhausted");
             }
             let delay = self.retry.delay(attempt, server_hint);
-            if Instant::now() + delay >= deadline {
+            let resume = Instant::now().checked_add(delay);
+            if deadline.is_some_and(|d| resume.is_none_or(|r| r >= d)) {
                 return give_up(outcome, "the backoff would pass the total deadline");
             }
             if let Some(b) = self.retry.budget() {
@@ -443,6 +445,54 @@ mod tests {
                 })
             })
         }
+    }
+
+    #[tokio::test]
+    async fn a_total_or_a_backoff_too_large_to_add_never_panics() {
+        let recorder = Arc::new(Recorder::default());
+        let client = HttpClient::with_transport(recorder.clone())
+            .timeouts(Timeouts::default().with_total(Duration::MAX))
+            .retry_policy(
+                RetryPolicy::default()
+                    .with_backoff(Duration::MAX, Duration::MAX)
+                    .with_max_retry_after(Duration::MAX),
+            );
+        let op = Operation::idempotent("test", "op");
+        let uri: http::Uri = "http://127.0.0.1:9/".parse().unwrap();
+        let resp = client
+            .execute(&op, Request::new(Method::GET, uri))
+            .await
+            .unwrap();
+        assert_eq!(resp.status, StatusCode::OK);
+        assert_eq!(recorder.0.lock().unwrap().len(), 1);
+
+        // A backoff too large to add to now ends the call with the last answer.
+        struct Busy;
+        impl Transport for Busy {
+            fn send(&self, _: Request) -> crate::transport::BoxFuture<Result<Response, Error>> {
+                Box::pin(async {
+                    Ok(Response {
+                        status: StatusCode::SERVICE_UNAVAILABLE,
+                        headers: HeaderMap::new(),
+                        body: bytes::Bytes::new(),
+                    })
+                })
+            }
+        }
+        let client = HttpClient::with_transport(Arc::new(Busy))
+            .timeouts(Timeouts::default().with_total(Duration::from_secs(10)))
+            .retry_policy(
+                RetryPolicy::default()
+                    .with_backoff(Duration::MAX, Duration::MAX)
+                    .with_jitter_seed(1),
+            );
+        let uri: http::Uri = "http://127.0.0.1:9/".parse().unwrap();
+        let err = client
+            .execute(&op, Request::new(Method::GET, uri))
+            .await
+            .unwrap_err();
+        assert_eq!(err.status(), Some(StatusCode::SERVICE_UNAVAILABLE));
+        assert_eq!(err.attempts(), 1);
     }
 
     #[tokio::test]

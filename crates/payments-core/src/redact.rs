@@ -26,7 +26,18 @@ pub const EXCERPT_CHARS: usize = 160;
 
 /// Field names (compared case-insensitively, as substrings) whose values are always redacted.
 const SENSITIVE: &[&str] = &[
-    "token", "secret", "password", "cookie", "key", "sign", "auth", "cvv", "pan", "card",
+    "token",
+    "secret",
+    "password",
+    "cookie",
+    "key",
+    "sign",
+    "auth",
+    "cvv",
+    "pan",
+    "card",
+    "encrypted",
+    "otp",
 ];
 
 /// Whether a field name looks like it holds a secret.
