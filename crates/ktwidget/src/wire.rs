@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 
 use http::StatusCode;
+use payments_core::decode::JsonError;
 use payments_core::Amount;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -426,19 +427,6 @@ struct TxErrorWire {
 /// Why a transaction's field was refused: (field, what is wrong). Never the value.
 pub(crate) type FieldError = (&'static str, &'static str);
 
-/// A summary of a serde_json error that quotes nothing from the input: its category and
-/// position. (serde_json's own message quotes the value it refused.)
-pub(crate) fn json_problem(e: &serde_json::Error) -> String {
-    use serde_json::error::Category;
-    let what = match e.classify() {
-        Category::Syntax => "not valid JSON",
-        Category::Eof => "JSON cut short",
-        Category::Data => "JSON of another shape",
-        Category::Io => "unreadable",
-    };
-    format!("{what} (line {}, column {})", e.line(), e.column())
-}
-
 fn opt_text(field: &'static str, v: Option<Value>) -> Result<Option<String>, FieldError> {
     match v {
         None | Some(Value::Null) => Ok(None),
@@ -528,8 +516,8 @@ impl TryFrom<TransactionWire> for Transaction {
 
 /// Reads a transaction from JSON bytes: (what is wrong, never quoting the body) on failure.
 pub(crate) fn read_transaction(body: &[u8]) -> Result<Transaction, TransactionProblem> {
-    let wire: TransactionWire =
-        serde_json::from_slice(body).map_err(|e| TransactionProblem::Json(json_problem(&e)))?;
+    let wire: TransactionWire = serde_json::from_slice(body)
+        .map_err(|e| TransactionProblem::Json(JsonError::new(&e).to_string()))?;
     Transaction::try_from(wire).map_err(|(field, reason)| TransactionProblem::Field(field, reason))
 }
 

@@ -152,12 +152,6 @@ fn fail(msg: impl std::fmt::Display) -> ExitCode {
     ExitCode::FAILURE
 }
 
-/// What is wrong with JSON that serde_json refused, without its message (which quotes the value
-/// it refused).
-fn json_problem(e: &serde_json::Error) -> String {
-    format!("line {}, column {}", e.line(), e.column())
-}
-
 fn print_line(s: &str) -> ExitCode {
     let mut out = std::io::stdout().lock();
     match writeln!(out, "{s}") {
@@ -199,7 +193,10 @@ pub async fn run(cmd: Command) -> ExitCode {
                 Err(e) => return fail(e),
             };
             if let Err(e) = serde_json::from_slice::<serde_json::Value>(&input) {
-                return fail(format!("stdin is not JSON ({})", json_problem(&e)));
+                return fail(format!(
+                    "stdin is not JSON ({})",
+                    payments_core::decode::JsonError::new(&e)
+                ));
             }
             match key.seal_base64(input.trim_ascii()) {
                 Ok(sealed) => print_line(&sealed),

@@ -40,7 +40,7 @@ pub(crate) fn decode_body<O: ApiOperation>(body: &[u8]) -> Result<O::Response, E
             "a {} answer to {} ({})",
             O::INFO.response,
             O::INFO.id,
-            why(&e)
+            payments_core::decode::JsonError::new(&e)
         );
         let kind = ErrorKind::Decode {
             expected,
@@ -80,24 +80,6 @@ fn status_error(resp: &Response) -> payments_core::Error {
 /// Whether the answer is a 401.
 pub(crate) fn is_unauthorized(resp: &Response) -> bool {
     resp.status == StatusCode::UNAUTHORIZED
-}
-
-/// What went wrong, in words that quote no value: a missing field's name (from our schema), or
-/// the kind of error and where it was.
-fn why(e: &serde_json::Error) -> String {
-    let message = e.to_string();
-    if let Some(rest) = message.strip_prefix("missing field `") {
-        if let Some(field) = rest.split('`').next() {
-            return format!("missing field `{field}`");
-        }
-    }
-    let what = match e.classify() {
-        serde_json::error::Category::Data => "a value of another type or shape",
-        serde_json::error::Category::Syntax => "not JSON",
-        serde_json::error::Category::Eof => "cut short",
-        serde_json::error::Category::Io => "unreadable",
-    };
-    format!("{what} at line {}, column {}", e.line(), e.column())
 }
 
 /// The shape of a body: for JSON, its structure with every value replaced by its type

@@ -71,17 +71,10 @@ impl fmt::Debug for Signed {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum NotificationError {
-    /// The body is not JSON. Where the parser stopped, and the kind of error (`syntax`, `eof`,
-    /// `data`, `io`), never the text around it.
-    #[error("the notification is not JSON ({category} error at line {line}, column {column})")]
-    NotJson {
-        /// `syntax`, `eof`, `data` or `io` (serde_json's classification).
-        category: &'static str,
-        /// The line where parsing stopped.
-        line: usize,
-        /// The column where parsing stopped.
-        column: usize,
-    },
+    /// The body is not JSON: the kind of error and where the parser stopped
+    /// ([`payments_core::decode::JsonError`]), never the text around it.
+    #[error("the notification is not JSON ({0})")]
+    NotJson(payments_core::decode::JsonError),
     /// The body is JSON, but not an object.
     #[error("the notification is not a JSON object")]
     NotAnObject,
@@ -190,15 +183,6 @@ fn text_field(v: &Value) -> Option<String> {
     }
 }
 
-fn category(e: &serde_json::Error) -> &'static str {
-    match e.classify() {
-        serde_json::error::Category::Io => "io",
-        serde_json::error::Category::Syntax => "syntax",
-        serde_json::error::Category::Data => "data",
-        serde_json::error::Category::Eof => "eof",
-    }
-}
-
 impl Notification {
     /// Parses raw bytes. Never panics; bad input is a [`NotificationError`] that quotes none of
     /// it. Unknown fields are tolerated, except a scalar one beside a `token`.
@@ -207,11 +191,9 @@ impl Notification {
             Ok(Value::Object(m)) => m,
             Ok(_) => return Err(NotificationError::NotAnObject),
             Err(e) => {
-                return Err(NotificationError::NotJson {
-                    category: category(&e),
-                    line: e.line(),
-                    column: e.column(),
-                })
+                return Err(NotificationError::NotJson(
+                    payments_core::decode::JsonError::new(&e),
+                ))
             }
         };
         let get = |k: &'static str| fields.get(k).filter(|v| !v.is_null());
@@ -406,10 +388,8 @@ mod tests {
     fn bad_input_is_a_typed_error() {
         assert!(matches!(
             Notification::parse(b""),
-            Err(NotificationError::NotJson {
-                category: "eof",
-                ..
-            })
+            Err(NotificationError::NotJson(e))
+                if e.category() == payments_core::decode::JsonCategory::Eof
         ));
         assert_eq!(
             Notification::parse(b"[]"),
@@ -417,7 +397,7 @@ mod tests {
         );
         assert!(matches!(
             Notification::parse(b"{\"status\":"),
-            Err(NotificationError::NotJson { .. })
+            Err(NotificationError::NotJson(_))
         ));
         for (field, want) in [
             ("status", NotificationError::Missing("status")),
