@@ -523,20 +523,21 @@ mod tests {
     #[test]
     fn growth_by_half_is_exact_and_capped() {
         let p = PollPolicy::builder()
-            .interval(ms(250))
+            .interval(ms(100))
             .growth_percent(150)
-            .max_interval(Duration::from_secs(2))
+            .max_interval(ms(1_000))
             .build()
             .unwrap();
+        let us = Duration::from_micros;
         let expected = [
-            ms(250),
-            ms(375),
-            Duration::from_micros(562_500),
-            Duration::from_micros(843_750),
-            Duration::from_nanos(1_265_625_000),
-            Duration::from_nanos(1_898_437_500),
-            Duration::from_secs(2),
-            Duration::from_secs(2),
+            ms(100),
+            ms(150),
+            ms(225),
+            us(337_500),
+            us(506_250),
+            us(759_375),
+            ms(1_000),
+            ms(1_000),
         ];
         let nominal: Vec<_> = (1..=8).map(|n| p.nominal_wait(n)).collect();
         assert_eq!(nominal, expected);
@@ -545,8 +546,8 @@ mod tests {
             scheduled, expected,
             "no jitter: the schedule is the nominal waits"
         );
-        assert_eq!(p.nominal_wait(0), ms(250));
-        assert_eq!(p.nominal_wait(u32::MAX), Duration::from_secs(2));
+        assert_eq!(p.nominal_wait(0), ms(100));
+        assert_eq!(p.nominal_wait(u32::MAX), ms(1_000));
     }
 
     #[test]
