@@ -129,7 +129,8 @@
 //! (`docs/providers/kupikupi.md`, section 10). The ones that touch money:
 //!
 //! - a notification is never trusted: `checkout` decides, polled from 1 s after the `OK`, at
-//!   most 30 s apart, for 10 minutes ([`ConfirmPolicy`]);
+//!   most 30 s apart, for 10 minutes ([`DEFAULT_CONFIRM_POLICY`], a [`PollPolicy`] of
+//!   `payments-core`);
 //! - `checkout`'s CONFIRMED is taken to be about the transfer `init` made for that order id and
 //!   amount: use one order id per transfer ([`StoredTransfer::with_payment_id`] also checks the
 //!   transfer id);
@@ -156,9 +157,9 @@ pub use client::{
 };
 pub use error::{Echo, Error, InitMismatch, ProviderError, ValidationError};
 pub use inbound::{
-    reconcile, ConfirmPolicy, ConfirmedTransfer, FailedTransfer, Notification, NotificationError,
+    reconcile, ConfirmedTransfer, FailedTransfer, Notification, NotificationError,
     NotificationReceiver, NotificationService, NotificationVerifier, Reconciled, StoredTransfer,
-    TransferStore, Unresolved, UnresolvedReason, DEFAULT_MAX_CONFIRMATIONS,
+    TransferStore, Unresolved, UnresolvedReason, DEFAULT_CONFIRM_POLICY, DEFAULT_MAX_CONFIRMATIONS,
 };
 pub use model::{
     Checkout, Confirmation, ConfirmationCode, Discount, FiscalDocumentNumber, FiscalDriveNumber,
@@ -166,4 +167,7 @@ pub use model::{
     Transfer, TransferAmount, TransferStatus, MAX_AMOUNT_MINOR,
 };
 pub use payments_core::inbound::BodyLimits;
-pub use payments_core::{Amount, RetryPolicy, Secret, Timeouts};
+pub use payments_core::{
+    Amount, Jitter, PollPolicy, PollPolicyBuilder, PollPolicyError, PollSchedule, RetryPolicy,
+    Secret, Timeouts,
+};

@@ -14,9 +14,9 @@ use bytes::Bytes;
 use common::*;
 use http_body_util::{BodyExt, Full};
 use kupikupi::{
-    reconcile, Client, ConfirmPolicy, ConfirmedTransfer, FailedTransfer, Notification,
-    NotificationReceiver, OrderId, PaymentId, Phone, Reconciled, StoredTransfer, TransferAmount,
-    TransferStatus, TransferStore, Unresolved, UnresolvedReason,
+    reconcile, Client, ConfirmedTransfer, FailedTransfer, Notification, NotificationReceiver,
+    OrderId, PaymentId, Phone, PollPolicy, Reconciled, StoredTransfer, TransferAmount,
+    TransferStatus, TransferStore, Unresolved, UnresolvedReason, DEFAULT_CONFIRM_POLICY,
 };
 use payments_core::{HttpClient, Operation, Request};
 use payments_sandbox::kupikupi::{Config, Emulator, Status};
@@ -218,11 +218,15 @@ impl TransferStore for Store {
 }
 
 /// Quick polling for tests: a forged notification ends "unresolved" after `deadline`.
-fn policy(deadline: Duration) -> ConfirmPolicy {
-    ConfirmPolicy::default()
-        .with_first_check_after(Duration::from_millis(5))
-        .with_interval(Duration::from_millis(5), Duration::from_millis(40))
-        .with_deadline(deadline)
+fn policy(deadline: Duration) -> PollPolicy {
+    DEFAULT_CONFIRM_POLICY
+        .to_builder()
+        .first_delay(Duration::from_millis(5))
+        .interval(Duration::from_millis(5))
+        .max_interval(Duration::from_millis(40))
+        .deadline(deadline)
+        .build()
+        .unwrap()
 }
 
 fn amount(k: u64) -> TransferAmount {

@@ -499,10 +499,13 @@ pub fn run_sandbox(time: Duration, workers: usize) -> Result<(f64, u64), raw::Bo
             )
             .ca_pem(certs.ca_pem.clone())
             .credentials(login, Secret::from(password))
-            .poll_policy(smartpay::PollPolicy {
-                initial: Duration::from_millis(2),
-                max: Duration::from_millis(10),
-            })
+            .poll_policy(
+                smartpay::DEFAULT_POLL_POLICY
+                    .to_builder()
+                    .interval(Duration::from_millis(2))
+                    .max_interval(Duration::from_millis(10))
+                    .build()?,
+            )
             .build()?;
         let ids = Arc::new(smartpay::KassaIdGenerator::new());
         let kt_emu = Arc::new(kt_emu);

@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand, ValueEnum};
 use kupikupi::{
-    reconcile, Client, ConfirmPolicy, Environment, Notification, NotificationVerifier, OrderId,
-    PaymentId, Phone, Reconciled, StoredTransfer, TransferAmount,
+    reconcile, Client, Environment, Notification, NotificationVerifier, OrderId, PaymentId, Phone,
+    Reconciled, StoredTransfer, TransferAmount, DEFAULT_CONFIRM_POLICY,
 };
 use payments_cli::secret_input::{warn_on_stderr, SecretArg, Stdin};
 use serde_json::{json, Value};
@@ -360,7 +360,7 @@ pub fn run(cmd: Command) -> ExitCode {
                     stored = stored.with_payment_id(PaymentId::new(id).map_err(|e| e.to_string())?);
                 }
                 let policy =
-                    ConfirmPolicy::default().with_deadline(Duration::from_secs(deadline_secs));
+                    DEFAULT_CONFIRM_POLICY.with_deadline(Duration::from_secs(deadline_secs));
                 match reconcile(&client, &order_id, &stored, policy).await {
                     Reconciled::Confirmed(t) => Ok(json!({
                         "order_id": t.order_id().as_str(),

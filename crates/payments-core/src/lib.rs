@@ -2,8 +2,9 @@
 //!
 //! The shared foundation of the `payments-rs` provider SDKs ([`ktwidget`], [`smartpay`],
 //! [`kupikupi`]): an HTTP transport (hyper 1, hyper-util, hyper-rustls, rustls, optional mutual
-//! TLS), retries and timeouts, the error model, signing seams, and the [`Secret`] and [`Amount`]
-//! types. It knows nothing of any provider.
+//! TLS), retries and timeouts, polling with backoff ([`PollPolicy`], [`poll_until`]), the error
+//! model, signing seams, and the [`Secret`] and [`Amount`] types. It knows nothing of any
+//! provider.
 //!
 //! [`ktwidget`]: https://docs.rs/ktwidget
 //! [`smartpay`]: https://docs.rs/smartpay
@@ -82,6 +83,7 @@ pub mod endpoint;
 pub mod error;
 pub mod inbound;
 pub mod money;
+pub mod poll;
 pub mod redact;
 pub mod retry;
 pub mod secret;
@@ -93,6 +95,10 @@ pub use decode::{JsonCategory, JsonError};
 pub use endpoint::PlainHttp;
 pub use error::{Error, ErrorKind, TimeoutKind};
 pub use money::{Amount, AmountError};
+pub use poll::{
+    poll_until, Jitter, PollOutcome, PollPolicy, PollPolicyBuilder, PollPolicyError, PollSchedule,
+    PollStep,
+};
 pub use retry::NotActedOn;
 pub use retry::{
     DefaultClassifier, Idempotency, Operation, RetryBudget, RetryClassifier, RetryDecision,

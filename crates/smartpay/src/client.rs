@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 use http::header::{ACCEPT, CONTENT_TYPE, COOKIE};
 use http::HeaderValue;
 use payments_core::{
-    ClientIdentity, HttpClient, HttpTransport, NotActedOn, PlainHttp, Request, RequestSigner,
-    Response, RetryPolicy, Secret, SignedRequest, Timeouts, Transport,
+    ClientIdentity, HttpClient, HttpTransport, NotActedOn, PlainHttp, PollPolicy, Request,
+    RequestSigner, Response, RetryPolicy, Secret, SignedRequest, Timeouts, Transport,
 };
 
 use crate::answer::{decode, decode_body, is_unauthorized, refusal};
@@ -31,31 +31,20 @@ use crate::generated::operations::{self as ops, ApiOperation};
 /// [`ClientBuilder::allow_plain_http_to_loopback`]).
 pub const TEST_BASE_URL: &str = "https://kassa-api.test.r-proc.net";
 
-/// How the flow helpers poll for a final status: the first delay, growing by half each time up
-/// to the maximum.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PollPolicy {
-    /// The first delay. Default 250 ms.
-    pub initial: Duration,
-    /// The largest delay. Default 2 s.
-    pub max: Duration,
-}
-
-impl Default for PollPolicy {
-    fn default() -> Self {
-        PollPolicy {
-            initial: Duration::from_millis(250),
-            max: Duration::from_secs(2),
-        }
-    }
-}
-
-impl PollPolicy {
-    /// The delay after `delay`.
-    pub fn next(&self, delay: Duration) -> Duration {
-        (delay + delay / 2).min(self.max)
-    }
-}
+/// How the flow helpers ([`crate::ReleasedPurchase::wait_for_status`],
+/// [`crate::PendingRefund::wait_for_status`]) poll for a final status, unless
+/// [`ClientBuilder::poll_policy`] sets another: at once, then after 250 ms, growing by half
+/// each time (375 ms, 562.5 ms...) up to 2 s, without jitter, and without a deadline of its
+/// own: the `timeout` given to `wait_for_status` is the deadline.
+pub const DEFAULT_POLL_POLICY: PollPolicy = match PollPolicy::builder()
+    .interval(Duration::from_millis(250))
+    .growth_percent(150)
+    .max_interval(Duration::from_secs(2))
+    .build()
+{
+    Ok(policy) => policy,
+    Err(_) => panic!("the default poll policy is valid"),
+};
 
 /// Which roots the client trusts for the service's certificate.
 #[derive(Clone, Debug, Default)]
@@ -82,7 +71,7 @@ pub struct ClientBuilder {
     password: Option<Secret>,
     timeouts: Option<Timeouts>,
     retry: Option<RetryPolicy>,
-    poll: PollPolicy,
+    poll: Option<PollPolicy>,
     transport: Option<Arc<dyn Transport>>,
 }
 
@@ -143,9 +132,12 @@ impl ClientBuilder {
         self
     }
 
-    /// How the flow helpers poll for final statuses.
+    /// How the flow helpers poll for final statuses (default [`DEFAULT_POLL_POLICY`]). The
+    /// `timeout` given to `wait_for_status` is the deadline; a policy's own deadline, if it has
+    /// one, shortens it. A status the SDK does not know ends the polling at once, whatever the
+    /// policy.
     pub fn poll_policy(mut self, poll: PollPolicy) -> Self {
-        self.poll = poll;
+        self.poll = Some(poll);
         self
     }
 
@@ -237,7 +229,7 @@ impl ClientBuilder {
                 },
                 base,
                 credentials,
-                poll: self.poll,
+                poll: self.poll.unwrap_or(DEFAULT_POLL_POLICY),
                 login_gate: tokio::sync::Mutex::new(()),
                 session: std::sync::Mutex::new(Session::default()),
             }),
@@ -718,18 +710,32 @@ mod tests {
     }
 
     #[test]
-    fn poll_backoff_grows_to_the_cap() {
-        let p = PollPolicy {
-            initial: Duration::from_millis(100),
-            max: Duration::from_millis(200),
-        };
+    fn the_default_poll_grows_by_half_to_two_seconds_without_jitter_or_deadline() {
+        let p = DEFAULT_POLL_POLICY;
+        assert_eq!(p.first_delay(), Duration::ZERO);
+        assert_eq!(p.deadline(), None, "the caller's timeout is the deadline");
+        assert_eq!(p.jitter(), payments_core::Jitter::None);
+        let waits: Vec<_> = p.schedule().take(8).collect();
         assert_eq!(
-            p.next(Duration::from_millis(100)),
-            Duration::from_millis(150)
+            waits,
+            [
+                Duration::from_millis(250),
+                Duration::from_millis(375),
+                Duration::from_micros(562_500),
+                Duration::from_micros(843_750),
+                Duration::from_nanos(1_265_625_000),
+                Duration::from_nanos(1_898_437_500),
+                Duration::from_secs(2),
+                Duration::from_secs(2),
+            ]
         );
-        assert_eq!(
-            p.next(Duration::from_millis(150)),
-            Duration::from_millis(200)
-        );
+        assert_eq!(Client::builder().build().unwrap().poll_policy(), p);
+        let quick = p
+            .to_builder()
+            .interval(Duration::from_millis(5))
+            .build()
+            .unwrap();
+        let c = Client::builder().poll_policy(quick).build().unwrap();
+        assert_eq!(c.poll_policy(), quick);
     }
 }

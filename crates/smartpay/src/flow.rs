@@ -18,8 +18,7 @@
 
 use std::time::Duration;
 
-use payments_core::Amount;
-use tokio::time::Instant;
+use payments_core::{poll_until, Amount, PollOutcome, PollStep};
 
 use crate::client::Client;
 use crate::error::Error;
@@ -125,40 +124,38 @@ pub enum RefundOutcome {
     Unrecognised(String),
 }
 
-/// What one status answer means to the poller.
-enum Seen<T> {
-    /// Known and still under way: poll again.
-    Pending(String),
-    /// Anything else: stop here.
-    Done(T),
-}
-
-/// Polls `status` with the client's backoff while it is pending, until `timeout` has passed
-/// ([`Error::DeadlineElapsed`]).
+/// Polls `status` on the client's [`PollPolicy`](payments_core::PollPolicy) while `read` says
+/// it is pending, until `timeout` (or the policy's own deadline, if shorter) has passed
+/// ([`Error::DeadlineElapsed`]). An error, or anything `read` calls final, ends it at once.
 async fn poll<S, T, F, Fut>(
     client: &Client,
     timeout: Duration,
     mut status: F,
-    read: impl Fn(S) -> Seen<T>,
+    read: impl Fn(S) -> PollStep<T, String>,
 ) -> Result<T, Error>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<S, Error>>,
 {
-    let deadline = Instant::now() + timeout;
     let policy = client.poll_policy();
-    let mut delay = policy.initial;
-    loop {
-        let last_status = match read(status().await?) {
-            Seen::Done(outcome) => return Ok(outcome),
-            Seen::Pending(status) => status,
-        };
-        let now = Instant::now();
-        if now >= deadline {
-            return Err(Error::DeadlineElapsed { last_status });
+    let deadline = policy.deadline().map_or(timeout, |own| own.min(timeout));
+    let read = &read;
+    let outcome = poll_until(&policy.with_deadline(deadline), || {
+        let answer = status();
+        async move {
+            match answer.await {
+                Ok(answer) => match read(answer) {
+                    PollStep::Final(outcome) => PollStep::Final(Ok(outcome)),
+                    PollStep::Pending(status) => PollStep::Pending(status),
+                },
+                Err(e) => PollStep::Final(Err(e)),
+            }
         }
-        tokio::time::sleep(delay.min(deadline - now)).await;
-        delay = policy.next(delay);
+    })
+    .await;
+    match outcome {
+        PollOutcome::Final(outcome) => outcome,
+        PollOutcome::DeadlinePassed(last_status) => Err(Error::DeadlineElapsed { last_status }),
     }
 }
 
@@ -264,12 +261,16 @@ impl ReleasedPurchase {
         self.last_status.as_ref()
     }
 
-    /// Polls `/v1/purchase/status` with backoff while the status is pending (`committed`,
-    /// `processing`), and returns what it ended in: [`PurchaseOutcome::Paid`],
-    /// [`PurchaseOutcome::NotPaid`], or at once [`PurchaseOutcome::Unrecognised`] for a status
-    /// the SDK does not know. When `timeout` passes while it is still pending, fails with
+    /// Polls `/v1/purchase/status` on the client's [`PollPolicy`](crate::PollPolicy) (default
+    /// [`DEFAULT_POLL_POLICY`](crate::DEFAULT_POLL_POLICY): 250 ms growing by half up to 2 s)
+    /// while the status is pending (`committed`, `processing`), and returns what it ended in:
+    /// [`PurchaseOutcome::Paid`], [`PurchaseOutcome::NotPaid`], or at once
+    /// [`PurchaseOutcome::Unrecognised`] for a status the SDK does not know. When `timeout` (or
+    /// the policy's own deadline, if shorter) passes while it is still pending, fails with
     /// [`Error::DeadlineElapsed`]: the purchase may still be paid, so poll again later (it can be
-    /// resumed by id with [`Client::resume_purchase`]); a deadline is no reason to cancel.
+    /// resumed by id with [`Client::resume_purchase`]); a deadline is no reason to cancel. An
+    /// error of the status call ends the polling at once (the client's retry policy has already
+    /// retried it).
     pub async fn wait_for_status(&mut self, timeout: Duration) -> Result<PurchaseOutcome, Error> {
         let client = self.client.clone();
         let id = self.purchase_id.clone();
@@ -280,7 +281,7 @@ impl ReleasedPurchase {
             |r| {
                 let outcome = match &r.status {
                     PurchaseStatus::Committed | PurchaseStatus::Processing => {
-                        return Seen::Pending(r.status.to_string())
+                        return PollStep::Pending(r.status.to_string())
                     }
                     PurchaseStatus::Success => PurchaseOutcome::Paid,
                     PurchaseStatus::Declined
@@ -291,7 +292,7 @@ impl ReleasedPurchase {
                     },
                     PurchaseStatus::Unknown(other) => PurchaseOutcome::Unrecognised(other.clone()),
                 };
-                Seen::Done((outcome, r.status, r.reason))
+                PollStep::Final((outcome, r.status, r.reason))
             },
         )
         .await?;
@@ -406,9 +407,10 @@ impl PendingRefund {
         self.last_status.as_ref()
     }
 
-    /// Polls `/v1/purchase/refund/status` while the status is pending (`processing`), and
-    /// returns what it ended in, at once for a status the SDK does not know; fails with
-    /// [`Error::DeadlineElapsed`] when `timeout` passes while it is still pending.
+    /// Polls `/v1/purchase/refund/status` on the client's [`PollPolicy`](crate::PollPolicy)
+    /// while the status is pending (`processing`), and returns what it ended in, at once for a
+    /// status the SDK does not know; fails with [`Error::DeadlineElapsed`] when `timeout` (or
+    /// the policy's own deadline, if shorter) passes while it is still pending.
     pub async fn wait_for_status(&mut self, timeout: Duration) -> Result<RefundOutcome, Error> {
         let client = self.client.clone();
         let id = self.refund_id.clone();
@@ -418,7 +420,7 @@ impl PendingRefund {
             || client.refund_status(&id),
             |r| {
                 let outcome = match &r.status {
-                    RefundStatus::Processing => return Seen::Pending(r.status.to_string()),
+                    RefundStatus::Processing => return PollStep::Pending(r.status.to_string()),
                     RefundStatus::Success => RefundOutcome::Refunded,
                     RefundStatus::Declined | RefundStatus::Cancelled => {
                         RefundOutcome::NotRefunded {
@@ -428,7 +430,7 @@ impl PendingRefund {
                     }
                     RefundStatus::Unknown(other) => RefundOutcome::Unrecognised(other.clone()),
                 };
-                Seen::Done((outcome, r.status, r.reason))
+                PollStep::Final((outcome, r.status, r.reason))
             },
         )
         .await?;

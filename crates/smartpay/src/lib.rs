@@ -74,7 +74,9 @@
 //!   [`Error::may_have_been_sent`], poll the status instead.
 //! - **Unknown statuses end waiting.** [`ReleasedPurchase::wait_for_status`] returns
 //!   [`PurchaseOutcome::Unrecognised`] at once for a status the SDK does not know; known values
-//!   are matched without regard to case.
+//!   are matched without regard to case. While a status is pending it is polled on core's
+//!   [`PollPolicy`] ([`DEFAULT_POLL_POLICY`]: 250 ms growing by half up to 2 s; set another with
+//!   [`ClientBuilder::poll_policy`]), and the caller's timeout is the deadline.
 //! - **No secret in errors.** Errors and `Debug` never show the password, the key, a cookie, the
 //!   QR's one-time password or a value of an answer's body (a decode error describes the body's
 //!   shape).
@@ -89,7 +91,7 @@ mod ids;
 mod qr;
 mod transformers;
 
-pub use client::{Client, ClientBuilder, PollPolicy, TEST_BASE_URL};
+pub use client::{Client, ClientBuilder, DEFAULT_POLL_POLICY, TEST_BASE_URL};
 pub use error::Error;
 pub use flow::{
     CommittedPurchase, ConfirmedPurchase, PendingRefund, PurchaseOutcome, RefundOutcome,
@@ -99,4 +101,6 @@ pub use generated::{models, operations};
 pub use ids::{KassaId, KassaIdGenerator};
 pub use qr::{QrCode, QrError, MAX_QR_LEN};
 
-pub use payments_core::{Amount, Secret};
+pub use payments_core::{
+    Amount, Jitter, PollPolicy, PollPolicyBuilder, PollPolicyError, PollSchedule, Secret,
+};

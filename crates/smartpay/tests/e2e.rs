@@ -28,10 +28,14 @@ fn client(e: &SmartPayEmulator, kassa: usize) -> Client {
         )
         .trust_only_ca_pem(certs.ca_pem.clone())
         .credentials(login.clone(), Secret::from(password.clone()))
-        .poll_policy(PollPolicy {
-            initial: Duration::from_millis(10),
-            max: Duration::from_millis(40),
-        })
+        .poll_policy(
+            PollPolicy::builder()
+                .interval(Duration::from_millis(10))
+                .growth_percent(150)
+                .max_interval(Duration::from_millis(40))
+                .build()
+                .expect("poll policy"),
+        )
         .build()
         .expect("client")
 }

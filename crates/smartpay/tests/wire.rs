@@ -273,6 +273,61 @@ async fn a_pending_status_past_the_deadline_is_an_error_not_an_outcome() {
     assert!(server.requests_to("/v1/purchase/kassa/status").is_empty());
 }
 
+/// A timeout too large to add to now is no deadline, never a panic; polling still ends when
+/// the status does.
+#[tokio::test]
+async fn a_huge_timeout_never_panics() {
+    let server = Server::start(|req, n| match req.path.as_str() {
+        "/v1/auth" => json_with_cookies(200, LOGIN, &["kassa_session=s1"]),
+        "/v1/purchase/status" if n < 3 => json(200, r#"{"status":"processing"}"#),
+        "/v1/purchase/status" => json(200, r#"{"status":"success"}"#),
+        "/v1/purchase/refund" => json(200, r#"{"refund_id":"r-1","status":"processing"}"#),
+        "/v1/purchase/refund/status" => json(200, r#"{"status":"declined"}"#),
+        _ => json(500, "unexpected"),
+    })
+    .await;
+    let c = server.client();
+    let mut released = c.resume_purchase("p-1", Amount::from_minor(100));
+    let outcome = released.wait_for_status(Duration::MAX).await.unwrap();
+    assert_eq!(outcome, PurchaseOutcome::Paid);
+    assert_eq!(server.requests_to("/v1/purchase/status").len(), 3);
+    let mut refund = c
+        .refund("p-1", &kassa_id(), Amount::from_minor(100))
+        .await
+        .unwrap();
+    let outcome = refund.wait_for_status(Duration::MAX).await.unwrap();
+    assert!(
+        matches!(outcome, RefundOutcome::NotRefunded { .. }),
+        "{outcome:?}"
+    );
+}
+
+/// The caller's timeout is the deadline; a deadline of the client's poll policy shortens it.
+#[tokio::test]
+async fn a_poll_policys_own_deadline_shortens_the_timeout() {
+    let server = Server::start(|req, _| match req.path.as_str() {
+        "/v1/auth" => json_with_cookies(200, LOGIN, &["kassa_session=s1"]),
+        _ => json(200, r#"{"status":"processing"}"#),
+    })
+    .await;
+    let policy = smartpay::DEFAULT_POLL_POLICY
+        .to_builder()
+        .interval(Duration::from_millis(5))
+        .max_interval(Duration::from_millis(10))
+        .deadline(Duration::from_millis(50))
+        .build()
+        .unwrap();
+    let c = server.builder().poll_policy(policy).build().unwrap();
+    let mut released = c.resume_purchase("p-1", Amount::from_minor(100));
+    let started = Instant::now();
+    match released.wait_for_status(Duration::from_secs(60)).await {
+        Err(Error::DeadlineElapsed { last_status }) => assert_eq!(last_status, "processing"),
+        other => panic!("{other:?}"),
+    }
+    assert!(started.elapsed() < Duration::from_secs(30));
+    assert!(server.requests_to("/v1/purchase/status").len() > 1);
+}
+
 #[tokio::test]
 async fn answers_need_only_what_the_flow_cannot_go_on_without() {
     let server = Server::start(|req, _| match req.path.as_str() {

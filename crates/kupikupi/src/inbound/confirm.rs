@@ -4,66 +4,48 @@
 use std::fmt;
 use std::time::Duration;
 
-use tokio::time::Instant;
+use payments_core::{poll_until, Jitter, PollOutcome, PollPolicy, PollStep};
 
 use crate::error::{Error, ProviderError};
 use crate::model::{Checkout, OrderId, PaymentId, TransferAmount, TransferStatus};
 use crate::Client;
 
-/// How a transfer is confirmed with `checkout`: when to ask first, how the wait between two
-/// questions grows, and when to give up.
+/// How a transfer is confirmed with `checkout`, unless
+/// [`NotificationReceiver::confirm_policy`](crate::NotificationReceiver::confirm_policy) or the
+/// policy given to [`reconcile`] says otherwise: first ask 1 s after the `OK` (the service
+/// counts the transfer as CONFIRMED only once it has the `OK`; [`reconcile`] asks at once),
+/// then after 1 s, 2 s, 4 s... at most 30 s apart, each wait shortened by a random part of up
+/// to half (so that many confirmations do not ask at the same moment), and give up 10 minutes
+/// after the start. Giving up credits nothing: the order stays "notified" for [`reconcile`].
 ///
-/// The defaults: first ask 1 s after the `OK` (the service counts the transfer as CONFIRMED
-/// only once it has the `OK`), then after 1 s, 2 s, 4 s... at most 30 s apart (each wait
-/// shortened by a random part of up to half, so that many confirmations do not ask at the same
-/// moment), and give up 10 minutes after the start. Giving up credits nothing: the order stays
-/// "notified" for [`reconcile`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct ConfirmPolicy {
-    /// How long after the `OK` the receiver asks first. Default 1 s. ([`reconcile`] asks at
-    /// once.)
-    pub first_check_after: Duration,
-    /// The wait after the first question; it doubles after each one. Default 1 s; at least
-    /// 1 ms.
-    pub interval: Duration,
-    /// The longest wait between two questions. Default 30 s.
-    pub max_interval: Duration,
-    /// How long after the start to stop asking. Default 10 min.
-    pub deadline: Duration,
-}
-
-impl Default for ConfirmPolicy {
-    fn default() -> Self {
-        ConfirmPolicy {
-            first_check_after: Duration::from_secs(1),
-            interval: Duration::from_secs(1),
-            max_interval: Duration::from_secs(30),
-            deadline: Duration::from_secs(600),
-        }
-    }
-}
-
-impl ConfirmPolicy {
-    /// Sets [`ConfirmPolicy::first_check_after`].
-    pub fn with_first_check_after(mut self, delay: Duration) -> Self {
-        self.first_check_after = delay;
-        self
-    }
-
-    /// Sets [`ConfirmPolicy::interval`] and [`ConfirmPolicy::max_interval`].
-    pub fn with_interval(mut self, initial: Duration, max: Duration) -> Self {
-        self.interval = initial;
-        self.max_interval = max;
-        self
-    }
-
-    /// Sets [`ConfirmPolicy::deadline`].
-    pub fn with_deadline(mut self, deadline: Duration) -> Self {
-        self.deadline = deadline;
-        self
-    }
-}
+/// Change it with [`PollPolicy::to_builder`] or [`PollPolicy::with_deadline`]:
+///
+/// ```
+/// use std::time::Duration;
+/// use kupikupi::DEFAULT_CONFIRM_POLICY;
+///
+/// let patient = DEFAULT_CONFIRM_POLICY.with_deadline(Duration::from_secs(900));
+/// let steady = DEFAULT_CONFIRM_POLICY
+///     .to_builder()
+///     .interval(Duration::from_secs(5))
+///     .growth_percent(100)
+///     .max_interval(Duration::from_secs(5))
+///     .build()?;
+/// assert_eq!(steady.nominal_wait(10), Duration::from_secs(5));
+/// # Ok::<(), kupikupi::PollPolicyError>(())
+/// ```
+pub const DEFAULT_CONFIRM_POLICY: PollPolicy = match PollPolicy::builder()
+    .first_delay(Duration::from_secs(1))
+    .interval(Duration::from_secs(1))
+    .growth_percent(200)
+    .max_interval(Duration::from_secs(30))
+    .jitter(Jitter::Bounded { percent: 50 })
+    .deadline(Duration::from_secs(600))
+    .build()
+{
+    Ok(policy) => policy,
+    Err(_) => panic!("the default confirmation policy is valid"),
+};
 
 /// What the merchant stored for an order when it called `init`: what `checkout` needs (the
 /// amount) and, optionally, the transfer's id to compare with `checkout`'s.
@@ -266,9 +248,11 @@ pub enum Reconciled {
     Unresolved(Unresolved),
 }
 
-/// Asks `checkout` about the transfer of `order_id` until its status is final or
-/// `policy.deadline` passes: at once, then after [`ConfirmPolicy::interval`], doubling up to
-/// [`ConfirmPolicy::max_interval`] (each wait shortened by a random part of up to half).
+/// Asks `checkout` about the transfer of `order_id` until its status is final or the
+/// policy's deadline passes: at once (the policy's first delay is for the
+/// [`crate::NotificationReceiver`], which asks after its `OK`), then on the policy's schedule
+/// ([`DEFAULT_CONFIRM_POLICY`]: after 1 s, doubling up to 30 s, each wait shortened by a random
+/// part of up to half, for 10 minutes).
 ///
 /// This is the merchant's reconciliation: run it for every order still "notified" (a process
 /// that stopped before its confirmation ended, a confirmation that was
@@ -280,38 +264,43 @@ pub enum Reconciled {
 /// otherwise the result is [`UnresolvedReason::Mismatch`]. A refusal by the service ends the
 /// polling at once ([`UnresolvedReason::Refused`]); a transport failure is asked again until
 /// the deadline. The last question may end up to the client's total timeout after the
-/// deadline.
+/// deadline. A policy without a deadline asks until `checkout` gives a final status.
 pub async fn reconcile(
     client: &Client,
     order_id: &OrderId,
     stored: &StoredTransfer,
-    policy: ConfirmPolicy,
+    policy: PollPolicy,
 ) -> Reconciled {
-    confirm(client, order_id, stored, policy, Duration::ZERO, None).await
+    confirm(
+        client,
+        order_id,
+        stored,
+        policy.with_first_delay(Duration::ZERO),
+        None,
+    )
+    .await
 }
 
-/// The last thing `checkout` said, while polling.
+/// The last thing `checkout` said, while its status was not final.
 enum Last {
     Status(TransferStatus),
     Failed(Error),
 }
 
-/// [`reconcile`], waiting `first_wait` before the first question and remembering what a
+/// [`reconcile`], on `policy` as it is (its first delay included), remembering what a
 /// notification said.
 pub(crate) async fn confirm(
     client: &Client,
     order_id: &OrderId,
     stored: &StoredTransfer,
-    policy: ConfirmPolicy,
-    first_wait: Duration,
+    policy: PollPolicy,
     notified: Option<TransferStatus>,
 ) -> Reconciled {
-    let start = Instant::now();
-    let deadline = start + policy.deadline;
-    tokio::time::sleep_until((start + first_wait).min(deadline)).await;
-    let mut interval = policy.interval.max(Duration::from_millis(1));
-    let max_interval = policy.max_interval.max(interval);
-    let mut last: Last;
+    let outcome = poll_until(&policy, || {
+        let answer = client.checkout(order_id, stored.amount);
+        async move { read(order_id, stored, answer.await) }
+    })
+    .await;
     let unresolved = |reason| {
         Reconciled::Unresolved(Unresolved {
             order_id: order_id.clone(),
@@ -319,61 +308,59 @@ pub(crate) async fn confirm(
             reason,
         })
     };
-    loop {
-        match client.checkout(order_id, stored.amount).await {
-            Ok(c) => {
-                let other_order = c.order_id.as_ref().is_some_and(|o| o != order_id);
-                let other_transfer = stored
-                    .payment_id
-                    .as_ref()
-                    .is_some_and(|p| *p != c.payment_id);
-                if other_order || other_transfer {
-                    return unresolved(UnresolvedReason::Mismatch(c));
-                }
-                match c.transfer_status {
-                    TransferStatus::Confirmed => {
-                        return Reconciled::Confirmed(ConfirmedTransfer {
-                            order_id: order_id.clone(),
-                            amount: stored.amount,
-                            payment_id: c.payment_id,
-                        })
-                    }
-                    TransferStatus::Rejected | TransferStatus::Canceled => {
-                        return Reconciled::Failed(FailedTransfer {
-                            order_id: order_id.clone(),
-                            amount: stored.amount,
-                            payment_id: c.payment_id,
-                            status: c.transfer_status,
-                            notified,
-                        })
-                    }
-                    other => last = Last::Status(other),
-                }
-            }
-            Err(Error::Provider(refusal)) => return unresolved(UnresolvedReason::Refused(refusal)),
-            // Nothing was sent: asking again gives the same error.
-            Err(e @ Error::Validation(_)) => {
-                return unresolved(UnresolvedReason::CheckoutFailed(e))
-            }
-            Err(e) => last = Last::Failed(e),
+    match outcome {
+        PollOutcome::Final(Ok(c)) if c.transfer_status == TransferStatus::Confirmed => {
+            Reconciled::Confirmed(ConfirmedTransfer {
+                order_id: order_id.clone(),
+                amount: stored.amount,
+                payment_id: c.payment_id,
+            })
         }
-        let now = Instant::now();
-        if now >= deadline {
-            break;
+        PollOutcome::Final(Ok(c)) => Reconciled::Failed(FailedTransfer {
+            order_id: order_id.clone(),
+            amount: stored.amount,
+            payment_id: c.payment_id,
+            status: c.transfer_status,
+            notified,
+        }),
+        PollOutcome::Final(Err(reason)) => unresolved(reason),
+        PollOutcome::DeadlinePassed(Last::Status(s)) => unresolved(UnresolvedReason::NotFinal(s)),
+        PollOutcome::DeadlinePassed(Last::Failed(e)) => {
+            unresolved(UnresolvedReason::CheckoutFailed(e))
         }
-        let wait = jittered(interval).min(deadline - now);
-        interval = interval.saturating_mul(2).min(max_interval);
-        tokio::time::sleep(wait).await;
-    }
-    match last {
-        Last::Status(s) => unresolved(UnresolvedReason::NotFinal(s)),
-        Last::Failed(e) => unresolved(UnresolvedReason::CheckoutFailed(e)),
     }
 }
 
-/// `d` shortened by a random part of up to half.
-fn jittered(d: Duration) -> Duration {
-    d.mul_f64(1.0 - fastrand::f64() / 2.0)
+/// What one `checkout` answer means: a final status about the stored transfer (CONFIRMED,
+/// REJECTED or CANCELED), a reason to stop without one, or a status or failure to ask again
+/// about.
+fn read(
+    order_id: &OrderId,
+    stored: &StoredTransfer,
+    answer: Result<Checkout, Error>,
+) -> PollStep<Result<Checkout, UnresolvedReason>, Last> {
+    match answer {
+        Ok(c) => {
+            let other_order = c.order_id.as_ref().is_some_and(|o| o != order_id);
+            let other_transfer = stored
+                .payment_id
+                .as_ref()
+                .is_some_and(|p| *p != c.payment_id);
+            if other_order || other_transfer {
+                return PollStep::Final(Err(UnresolvedReason::Mismatch(c)));
+            }
+            match c.transfer_status {
+                TransferStatus::Confirmed | TransferStatus::Rejected | TransferStatus::Canceled => {
+                    PollStep::Final(Ok(c))
+                }
+                other => PollStep::Pending(Last::Status(other)),
+            }
+        }
+        Err(Error::Provider(refusal)) => PollStep::Final(Err(UnresolvedReason::Refused(refusal))),
+        // Nothing was sent: asking again gives the same error.
+        Err(e @ Error::Validation(_)) => PollStep::Final(Err(UnresolvedReason::CheckoutFailed(e))),
+        Err(e) => PollStep::Pending(Last::Failed(e)),
+    }
 }
 
 #[cfg(test)]
@@ -381,11 +368,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn jitter_stays_within_half() {
-        let d = Duration::from_millis(1000);
-        for _ in 0..1000 {
-            let j = jittered(d);
-            assert!(j > Duration::from_millis(499) && j <= d, "{j:?}");
+    fn the_default_policy_waits_1s_then_doubles_to_30s_with_jitter_for_10_minutes() {
+        let p = DEFAULT_CONFIRM_POLICY;
+        assert_eq!(p.first_delay(), Duration::from_secs(1));
+        assert_eq!(p.deadline(), Some(Duration::from_secs(600)));
+        assert_eq!(p.jitter(), Jitter::Bounded { percent: 50 });
+        let nominal: Vec<_> = (1..=7).map(|n| p.nominal_wait(n).as_secs()).collect();
+        assert_eq!(nominal, [1, 2, 4, 8, 16, 30, 30]);
+        for (n, wait) in (1..).zip(p.with_jitter_seed(3).schedule().take(1_000)) {
+            let nominal = p.nominal_wait(n);
+            assert!(wait <= nominal && wait >= nominal / 2, "{n}: {wait:?}");
         }
     }
 

@@ -28,8 +28,8 @@ mod notification;
 mod receiver;
 
 pub use confirm::{
-    reconcile, ConfirmPolicy, ConfirmedTransfer, FailedTransfer, Reconciled, StoredTransfer,
-    Unresolved, UnresolvedReason,
+    reconcile, ConfirmedTransfer, FailedTransfer, Reconciled, StoredTransfer, Unresolved,
+    UnresolvedReason, DEFAULT_CONFIRM_POLICY,
 };
 pub use notification::{Notification, NotificationError, NotificationVerifier};
 pub use receiver::{

@@ -8,10 +8,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
 use payments_core::inbound::{Accepted, InboundService, Receiver, Refusal};
+use payments_core::PollPolicy;
 
 use super::confirm::{
-    confirm, ConfirmPolicy, ConfirmedTransfer, FailedTransfer, Reconciled, StoredTransfer,
-    Unresolved,
+    confirm, ConfirmedTransfer, FailedTransfer, Reconciled, StoredTransfer, Unresolved,
+    DEFAULT_CONFIRM_POLICY,
 };
 use super::notification::{ok_ack, Notification, NotificationVerifier};
 use crate::model::OrderId;
@@ -75,8 +76,8 @@ pub const DEFAULT_MAX_CONFIRMATIONS: usize = 1024;
 ///    order, 500 if the store fails);
 /// 3. answer `200 OK` with the body `OK`: the service counts the transfer as CONFIRMED only
 ///    once it has it;
-/// 4. then, after the answer, ask `checkout` (as [`crate::reconcile`] does, with
-///    [`ConfirmPolicy`]) and hand the store a [`ConfirmedTransfer`], a [`FailedTransfer`] or an
+/// 4. then, after the answer, ask `checkout` (as [`crate::reconcile`] does, on the
+///    [`PollPolicy`] of [`NotificationReceiver::confirm_policy`]) and hand the store a [`ConfirmedTransfer`], a [`FailedTransfer`] or an
 ///    [`Unresolved`].
 ///
 /// One confirmation runs per order at a time (a duplicate notification is answered `OK` and
@@ -88,7 +89,7 @@ pub struct NotificationReceiver<S> {
     client: Client,
     verifier: NotificationVerifier,
     store: Arc<S>,
-    policy: ConfirmPolicy,
+    policy: PollPolicy,
     max_confirmations: usize,
     running: Arc<Mutex<HashSet<OrderId>>>,
 }
@@ -114,7 +115,7 @@ impl<S: TransferStore> NotificationReceiver<S> {
             verifier: NotificationVerifier::for_client(&client),
             client,
             store: Arc::new(store),
-            policy: ConfirmPolicy::default(),
+            policy: DEFAULT_CONFIRM_POLICY,
             max_confirmations: DEFAULT_MAX_CONFIRMATIONS,
             running: Arc::default(),
         }
@@ -128,8 +129,12 @@ impl<S: TransferStore> NotificationReceiver<S> {
         self
     }
 
-    /// How `checkout` is polled after the `OK`. Default: [`ConfirmPolicy::default`].
-    pub fn confirm_policy(mut self, policy: ConfirmPolicy) -> Self {
+    /// How `checkout` is polled after the `OK`, from its first delay to its deadline. Default:
+    /// [`DEFAULT_CONFIRM_POLICY`] (first after 1 s, then 1 s doubling with jitter up to 30 s,
+    /// for 10 minutes). Keep a deadline: without one, a confirmation of a forged notification
+    /// asks until the order is paid or fails, and holds one of the
+    /// [`NotificationReceiver::max_confirmations`] while it does.
+    pub fn confirm_policy(mut self, policy: PollPolicy) -> Self {
         self.policy = policy;
         self
     }
@@ -190,15 +195,7 @@ impl<S: TransferStore> NotificationReceiver<S> {
         let notified = notification.transfer_status;
         Some(Box::pin(async move {
             let _guard = guard;
-            let outcome = confirm(
-                &client,
-                &order_id,
-                &stored,
-                policy,
-                policy.first_check_after,
-                Some(notified),
-            )
-            .await;
+            let outcome = confirm(&client, &order_id, &stored, policy, Some(notified)).await;
             settle(&*store, outcome).await;
         }))
     }

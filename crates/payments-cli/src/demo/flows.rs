@@ -98,10 +98,13 @@ impl Demo {
                 info.smartpay.auth.login.as_str(),
                 Secret::from(info.smartpay.auth.password.as_str()),
             )
-            .poll_policy(smartpay::PollPolicy {
-                initial: Duration::from_millis(20),
-                max: Duration::from_millis(200),
-            })
+            .poll_policy(
+                smartpay::DEFAULT_POLL_POLICY
+                    .to_builder()
+                    .interval(Duration::from_millis(20))
+                    .max_interval(Duration::from_millis(200))
+                    .build()?,
+            )
             .build()?;
 
         let kupikupi = kupikupi::Client::builder()

@@ -32,8 +32,8 @@ use ktwidget::{
     TransactionHash,
 };
 use kupikupi::{
-    ConfirmPolicy, ConfirmedTransfer, FailedTransfer, NotificationReceiver, NotificationService,
-    StoredTransfer, TransferAmount, TransferStore, Unresolved,
+    ConfirmedTransfer, FailedTransfer, NotificationReceiver, NotificationService, PollPolicy,
+    StoredTransfer, TransferAmount, TransferStore, Unresolved, DEFAULT_CONFIRM_POLICY,
 };
 use payments_core::Amount;
 use payments_sandbox::{RunningServer, ServeError};
@@ -194,12 +194,12 @@ impl Merchant {
     }
 
     /// Connects the Kupi-Kupi endpoint to the service: notifications are checked against this
-    /// client's platform uid and confirmed with its `checkout`, polled as [`kupikupi_policy`]
+    /// client's platform uid and confirmed with its `checkout`, polled as [`KUPIKUPI_POLICY`]
     /// says. Only the first call counts.
     pub fn connect_kupikupi(&self, client: kupikupi::Client) {
         let store = KupikupiStore(Arc::clone(&self.inner));
         let service = NotificationReceiver::new(client, store)
-            .confirm_policy(kupikupi_policy())
+            .confirm_policy(KUPIKUPI_POLICY)
             .into_service();
         let _ = self.inner.kk_service.set(service);
     }
@@ -437,13 +437,18 @@ async fn ktwidget_callback<S: CallbackStore>(
 
 /// How the demo merchant polls `checkout` after it answered `OK`: quickly (the sandbox confirms
 /// on the `OK`), and for 3 s at most, so that a forged notification ends "unresolved" soon.
-/// A real shop keeps [`ConfirmPolicy::default`] (10 minutes).
-pub fn kupikupi_policy() -> ConfirmPolicy {
-    ConfirmPolicy::default()
-        .with_first_check_after(Duration::from_millis(10))
-        .with_interval(Duration::from_millis(10), Duration::from_millis(200))
-        .with_deadline(Duration::from_secs(3))
-}
+/// A real shop keeps [`DEFAULT_CONFIRM_POLICY`] (10 minutes).
+pub const KUPIKUPI_POLICY: PollPolicy = match DEFAULT_CONFIRM_POLICY
+    .to_builder()
+    .first_delay(Duration::from_millis(10))
+    .interval(Duration::from_millis(10))
+    .max_interval(Duration::from_millis(200))
+    .deadline(Duration::from_secs(3))
+    .build()
+{
+    Ok(policy) => policy,
+    Err(_) => panic!("the demo's confirmation policy is valid"),
+};
 
 /// The demo's Kupi-Kupi orders, as the SDK's notification endpoint needs them. Every method is
 /// idempotent: a duplicate notification records the same state again.

@@ -155,10 +155,14 @@ impl Server {
                     .with_max_attempts(3)
                     .with_backoff(Duration::from_millis(1), Duration::from_millis(2)),
             )
-            .poll_policy(smartpay::PollPolicy {
-                initial: Duration::from_millis(5),
-                max: Duration::from_millis(10),
-            })
+            .poll_policy(
+                smartpay::DEFAULT_POLL_POLICY
+                    .to_builder()
+                    .interval(Duration::from_millis(5))
+                    .max_interval(Duration::from_millis(10))
+                    .build()
+                    .expect("poll policy"),
+            )
     }
 }
 
