@@ -424,15 +424,17 @@ impl Client {
         &self,
         body: Option<&O::Request>,
     ) -> Result<O::Response, Error> {
+        // The first login and the 401 path are rare: boxed, so that every call's future is not
+        // the size of three calls (measured: 3,096 bytes unboxed, moved and allocated per call).
         let mut logins = self.logins();
         if O::INFO.authenticated && logins == 0 {
-            self.login_after(0).await?;
+            Box::pin(self.login_after(0)).await?;
             logins = self.logins();
         }
         let mut answer = self.send::<O>(body).await?;
         if O::INFO.authenticated {
             if let Some(proof) = NotActedOn::from_answer(&O::INFO.operation, &answer.resp) {
-                answer = self.resend_after_401::<O>(body, logins, proof).await?;
+                answer = Box::pin(self.resend_after_401::<O>(body, logins, proof)).await?;
             }
         }
         decode::<O>(&answer.resp)

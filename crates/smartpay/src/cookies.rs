@@ -38,6 +38,17 @@ struct Cookie {
 pub(crate) struct CookieJar {
     cookies: Vec<Cookie>,
     serial: u64,
+    /// The last header made, kept until the jar changes or a cookie expires: the service sets
+    /// cookies rarely and every call asks for the header.
+    made: Option<Made>,
+}
+
+/// A `Cookie` header made for one path.
+struct Made {
+    path: String,
+    header: Option<HeaderValue>,
+    /// The earliest expiry among the cookies when it was made: past it, make it again.
+    valid_until: Option<Instant>,
 }
 
 impl std::fmt::Debug for CookieJar {
@@ -139,6 +150,8 @@ impl CookieJar {
     pub(crate) fn store(&mut self, headers: &HeaderMap, host: &str, now: Instant) -> usize {
         let mut set = 0;
         for header in headers.get_all(SET_COOKIE) {
+            // Any Set-Cookie may change what is sent (a deletion sets nothing but changes it).
+            self.made = None;
             let Some(c) = parse(header.as_bytes()) else {
                 continue;
             };
@@ -181,8 +194,23 @@ impl CookieJar {
     /// paths first, then in the order they were set), marked sensitive; `None` when no cookie
     /// applies.
     pub(crate) fn header_for(&mut self, path: &str, now: Instant) -> Option<HeaderValue> {
+        if let Some(made) = &self.made {
+            if made.path == path && made.valid_until.is_none_or(|t| now < t) {
+                return made.header.clone();
+            }
+        }
         self.cookies
             .retain(|c| c.expires.is_none_or(|expires| expires > now));
+        let header = self.make_header(path);
+        self.made = Some(Made {
+            path: path.to_owned(),
+            header: header.clone(),
+            valid_until: self.cookies.iter().filter_map(|c| c.expires).min(),
+        });
+        header
+    }
+
+    fn make_header(&self, path: &str) -> Option<HeaderValue> {
         let mut matching: Vec<&Cookie> = self
             .cookies
             .iter()
@@ -230,6 +258,31 @@ mod tests {
     fn sent(jar: &mut CookieJar, path: &str) -> Option<String> {
         jar.header_for(path, Instant::now())
             .map(|v| v.to_str().unwrap().to_owned())
+    }
+
+    #[test]
+    fn the_header_made_once_follows_every_change_and_expiry() {
+        let mut jar = CookieJar::default();
+        let now = Instant::now();
+        jar.store(&answer(&["a=1", "b=2; Max-Age=60"]), "kassa.example", now);
+        let first = jar.header_for("/v1/x", now).unwrap();
+        assert_eq!(first, "a=1; b=2");
+        assert_eq!(jar.header_for("/v1/x", now).unwrap(), "a=1; b=2");
+        // A new cookie, a replaced one and a deleted one are seen at once.
+        jar.store(&answer(&["c=3"]), "kassa.example", now);
+        assert_eq!(jar.header_for("/v1/x", now).unwrap(), "a=1; b=2; c=3");
+        jar.store(&answer(&["a=9"]), "kassa.example", now);
+        assert_eq!(jar.header_for("/v1/x", now).unwrap(), "b=2; c=3; a=9");
+        jar.store(&answer(&["c=; Max-Age=0"]), "kassa.example", now);
+        assert_eq!(jar.header_for("/v1/x", now).unwrap(), "b=2; a=9");
+        // An expiry is seen without any new answer.
+        let later = now + Duration::from_secs(61);
+        assert_eq!(jar.header_for("/v1/x", later).unwrap(), "a=9");
+        // Another path is made for itself.
+        jar.store(&answer(&["p=1; Path=/v2"]), "kassa.example", later);
+        assert_eq!(jar.header_for("/v1/x", later).unwrap(), "a=9");
+        assert_eq!(jar.header_for("/v2/y", later).unwrap(), "p=1; a=9");
+        assert!(jar.header_for("/v1/x", later).unwrap().is_sensitive());
     }
 
     #[test]
