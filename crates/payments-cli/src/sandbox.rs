@@ -50,8 +50,10 @@ pub struct Options {
 pub async fn run(opts: Options) -> ExitCode {
     let mut config = SandboxConfig::default()
         .with_listen(opts.listen)
-        .with_time_scale(opts.time_scale.get())
-        .with_non_loopback_delivery(opts.allow_non_loopback_delivery);
+        .with_time_scale(opts.time_scale.get());
+    if opts.allow_non_loopback_delivery {
+        config = config.allow_non_loopback_delivery();
+    }
     if config.listens_beyond_loopback() {
         eprintln!(
             "warning: --listen {} is not a loopback address: other machines can reach the \

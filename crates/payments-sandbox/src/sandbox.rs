@@ -145,9 +145,10 @@ impl SandboxConfig {
         self
     }
 
-    /// Allows (or not) callbacks and notifications to hosts that are not loopback.
-    pub fn with_non_loopback_delivery(mut self, allow: bool) -> Self {
-        self.allow_non_loopback_delivery = allow;
+    /// Allows callbacks and notifications to hosts that are not loopback (by default they go
+    /// only to `localhost`, `127.0.0.0/8` and `::1`).
+    pub fn allow_non_loopback_delivery(mut self) -> Self {
+        self.allow_non_loopback_delivery = true;
         self
     }
 
@@ -360,18 +361,18 @@ impl Sandbox {
         }
         let mut kt = ktwidget::Config::default()
             .with_time_scale(scale.get())
-            .with_non_loopback_delivery(config.allow_non_loopback_delivery)
             .with_max_finished(config.max_finished)
             .with_limits(config.limits);
+        kt.allow_non_loopback_delivery = config.allow_non_loopback_delivery;
         kt.addr = config.addr(0)?;
         kt.default_callback_url = config.ktwidget_callback_url.clone();
         let ktwidget = ktwidget::start(kt).await?;
 
         let mut kk = kupikupi::Config::default()
             .time_scale(scale.get())
-            .non_loopback_delivery(config.allow_non_loopback_delivery)
             .max_finished(config.max_finished)
             .limits(config.limits);
+        kk.allow_non_loopback_delivery = config.allow_non_loopback_delivery;
         kk.addr = config.addr(1)?;
         kk.notification_url = config.kupikupi_notification_url.clone();
         let kupikupi = kupikupi::start(kk).await?;
@@ -521,7 +522,7 @@ mod tests {
         let far = SandboxConfig::default().with_ktwidget_callback_url("http://shop.example/cb");
         let err = Sandbox::start(far.clone()).await.unwrap_err();
         assert!(err.to_string().contains("not loopback"), "{err}");
-        let sandbox = Sandbox::start(far.with_non_loopback_delivery(true))
+        let sandbox = Sandbox::start(far.allow_non_loopback_delivery())
             .await
             .unwrap();
         sandbox.shutdown().await;

@@ -445,7 +445,7 @@ async fn callbacks_go_only_to_loopback_unless_allowed() {
     emu.shutdown().await;
 
     // The named opt-in lets the same callback through.
-    let emu = ktwidget::start(Config::default().with_non_loopback_delivery(true))
+    let emu = ktwidget::start(Config::default().allow_non_loopback_delivery())
         .await
         .unwrap();
     let hash = paid_order(
@@ -469,7 +469,7 @@ async fn callbacks_go_only_to_loopback_unless_allowed() {
     assert!(ktwidget::start(
         Config::default()
             .with_default_callback_url("http://10.1.2.3/cb")
-            .with_non_loopback_delivery(true)
+            .allow_non_loopback_delivery()
     )
     .await
     .is_ok());

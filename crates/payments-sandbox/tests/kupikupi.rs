@@ -273,7 +273,7 @@ async fn notifications_go_only_to_loopback_unless_allowed() {
     let emu = kupikupi::start(
         Config::default()
             .notification_url(url)
-            .non_loopback_delivery(true),
+            .allow_non_loopback_delivery(),
     )
     .await
     .unwrap();

@@ -173,9 +173,10 @@ impl Config {
         self
     }
 
-    /// Allows (or not) notifications to a host that is not loopback.
-    pub fn non_loopback_delivery(mut self, allow: bool) -> Self {
-        self.allow_non_loopback_delivery = allow;
+    /// Allows notifications to a host that is not loopback (by default they go only to
+    /// `localhost`, `127.0.0.0/8` and `::1`).
+    pub fn allow_non_loopback_delivery(mut self) -> Self {
+        self.allow_non_loopback_delivery = true;
         self
     }
 
