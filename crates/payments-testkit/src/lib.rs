@@ -421,7 +421,7 @@ async fn handle(mut tcp: Conn, steps: &[Step], events: &AtomicUsize, counts: &Co
             let _ = tcp.tcp().set_zero_linger();
             return;
         }
-        let Some(body) = read_request(&mut tcp).await else {
+        let Some(Recorded { body, .. }) = read_request(&mut tcp).await else {
             return;
         };
         let n = events.fetch_add(1, Ordering::SeqCst);
@@ -480,34 +480,82 @@ async fn handle(mut tcp: Conn, steps: &[Step], events: &AtomicUsize, counts: &Co
     }
 }
 
-/// Reads one HTTP/1.1 request (headers and a `content-length` body); `None` at EOF or on error.
-async fn read_request(tcp: &mut Conn) -> Option<Vec<u8>> {
+/// One HTTP/1.1 request as a test server read it: method, target, headers (names lower-cased, in
+/// order) and the body (`content-length` bytes).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Recorded {
+    /// The method, as sent.
+    pub method: String,
+    /// The request target (path and query), as sent.
+    pub path: String,
+    /// Every header, its name lower-cased, in the order sent.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl Recorded {
+    /// The first value of a header (the name in any case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The `name=value` pairs of the `Cookie` header, sorted.
+    pub fn cookies(&self) -> Vec<String> {
+        let mut pairs: Vec<String> = self
+            .header("cookie")
+            .map(|c| c.split(';').map(|p| p.trim().to_owned()).collect())
+            .unwrap_or_default();
+        pairs.sort();
+        pairs
+    }
+}
+
+/// Reads one HTTP/1.1 request (its head and a `content-length` body) from `io`: `None` at EOF,
+/// on an I/O error or on a head that is not a request line. The one reader of this crate's
+/// servers and of the provider crates' own test servers.
+pub async fn read_request<R: AsyncRead + Unpin>(io: &mut R) -> Option<Recorded> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 8192];
-    let header_end = loop {
+    let end = loop {
         if let Some(pos) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
             break pos + 4;
         }
-        let n = tcp.read(&mut chunk).await.ok()?;
+        let n = io.read(&mut chunk).await.ok()?;
         if n == 0 {
             return None;
         }
         buf.extend_from_slice(&chunk[..n]);
     };
-    let head = String::from_utf8_lossy(&buf[..header_end]).to_ascii_lowercase();
-    let len = head
-        .lines()
-        .find_map(|l| l.strip_prefix("content-length:"))
-        .and_then(|v| v.trim().parse::<usize>().ok())
+    let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let mut first = lines.next()?.split(' ');
+    let (method, path) = (first.next()?.to_owned(), first.next()?.to_owned());
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    let len = headers
+        .iter()
+        .find(|(k, _)| k == "content-length")
+        .and_then(|(_, v)| v.parse::<usize>().ok())
         .unwrap_or(0);
-    while buf.len() < header_end + len {
-        let n = tcp.read(&mut chunk).await.ok()?;
+    while buf.len() < end + len {
+        let n = io.read(&mut chunk).await.ok()?;
         if n == 0 {
             return None;
         }
         buf.extend_from_slice(&chunk[..n]);
     }
-    Some(buf[header_end..header_end + len].to_vec())
+    Some(Recorded {
+        method,
+        path,
+        headers,
+        body: buf[end..end + len].to_vec(),
+    })
 }
 
 /// An address on 127.0.0.1 where nothing listens, held (bound, never listening) for as long

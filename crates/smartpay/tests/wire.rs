@@ -5,7 +5,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{json, json_with_cookies, Reply, Server};
+use common::{body_json, json, json_with_cookies, Reply, Server};
 use smartpay::models::{PurchaseStatus, ReleaseRequest};
 use smartpay::{Amount, Error, KassaId, PurchaseOutcome, QrCode, RefundOutcome};
 
@@ -401,13 +401,13 @@ async fn the_qr_code_is_sent_as_it_was_read() {
     .unwrap();
     c.send_fiscal_v2(&qr, None, receipt).await.unwrap();
     for path in ["/v1/purchase/code/commit", "/v2/purchase/fiscal"] {
-        let body = server.requests_to(path)[0].json();
+        let body = body_json(&server.requests_to(path)[0]);
         assert_eq!(body["qr"], scanned, "{path}");
     }
     let text = " 7000123 ";
     let padded = QrCode::from_parts(text, "b3Rw", "c2ln").unwrap();
     let _ = c.commit_code(&padded, &kassa_id()).await.unwrap();
-    let body = server.requests_to("/v1/purchase/code/commit")[1].json();
+    let body = body_json(&server.requests_to("/v1/purchase/code/commit")[1]);
     assert_eq!(
         body["qr"]["id_loyalty"], text,
         "neither trimmed nor converted"

@@ -1,6 +1,7 @@
 //! A scripted HTTP/1.1 server on 127.0.0.1 for the wire tests: it answers each request with
 //! what a handler says (or resets the connection after reading it), records every request with
-//! its headers, and counts the connections it accepted. Stopped when dropped.
+//! its headers (read by `payments_testkit::read_request`), and counts the connections it
+//! accepted. Stopped when dropped.
 
 #![allow(dead_code)]
 
@@ -11,41 +12,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use smartpay::{Client, ClientBuilder, Secret};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 
-/// One request as the server read it.
-#[derive(Clone, Debug)]
-pub struct Recorded {
-    pub method: String,
-    pub path: String,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
+pub use payments_testkit::Recorded;
 
-impl Recorded {
-    /// A header's value (the first one of that name).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// The `Cookie` header's pairs, sorted.
-    pub fn cookies(&self) -> Vec<String> {
-        let mut pairs: Vec<String> = self
-            .header("cookie")
-            .map(|c| c.split(';').map(|p| p.trim().to_owned()).collect())
-            .unwrap_or_default();
-        pairs.sort();
-        pairs
-    }
-
-    /// The body as JSON.
-    pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body).expect("a JSON body")
-    }
+/// A recorded request's body as JSON.
+pub fn body_json(request: &Recorded) -> serde_json::Value {
+    serde_json::from_slice(&request.body).expect("a JSON body")
 }
 
 /// What the server does with one request.
@@ -172,7 +146,7 @@ async fn serve(
     handler: Arc<Handler>,
     counts: Arc<Mutex<HashMap<String, usize>>>,
 ) {
-    while let Some(req) = read_request(&mut tcp).await {
+    while let Some(req) = payments_testkit::read_request(&mut tcp).await {
         let n = {
             let mut c = counts.lock().unwrap();
             let n = c.entry(req.path.clone()).or_insert(0);
@@ -199,45 +173,4 @@ async fn serve(
             }
         }
     }
-}
-
-async fn read_request(tcp: &mut TcpStream) -> Option<Recorded> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 8192];
-    let end = loop {
-        if let Some(pos) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break pos + 4;
-        }
-        let n = tcp.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    };
-    let head = String::from_utf8_lossy(&buf[..end]).into_owned();
-    let mut lines = head.split("\r\n");
-    let mut first = lines.next()?.split(' ');
-    let (method, path) = (first.next()?.to_owned(), first.next()?.to_owned());
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .collect();
-    let len = headers
-        .iter()
-        .find(|(k, _)| k == "content-length")
-        .and_then(|(_, v)| v.parse::<usize>().ok())
-        .unwrap_or(0);
-    while buf.len() < end + len {
-        let n = tcp.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
-    Some(Recorded {
-        method,
-        path,
-        headers,
-        body: buf[end..end + len].to_vec(),
-    })
 }
