@@ -20,14 +20,19 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::HeaderMap;
+use http::header::USER_AGENT;
+use http::{HeaderMap, HeaderName, HeaderValue};
 use tokio::time::Instant;
 use tracing::field::Empty;
 use tracing::Instrument;
 
+use crate::endpoint::{BaseUrl, PlainHttp};
 use crate::error::{Error, ErrorKind, TimeoutKind};
+use crate::invalid::Invalid;
 use crate::retry::{NotActedOn, Operation, RetryDecision, RetryPolicy};
-use crate::transport::{status_error, HttpTransport, Request, Response, Transport};
+use crate::transport::{
+    status_error, ClientIdentity, HttpTransport, Request, Response, Transport, TransportBuilder,
+};
 
 /// The three timeouts. Each one that fires is named in the error
 /// ([`ErrorKind::Timeout`] with a [`TimeoutKind`]).
@@ -69,6 +74,259 @@ impl Timeouts {
     }
 }
 
+/// Builds an [`HttpClient`] with everything a provider client needs, checked in one place:
+/// the [`Timeouts`] (the connect timeout included: it is applied to the transport built
+/// here), a [`RetryPolicy`], a checked [`BaseUrl`] and its [`PlainHttp`] choice, the TLS
+/// settings (a client certificate, extra or only-these roots), a cap on an answer's body,
+/// default headers and a `User-Agent`.
+///
+/// A provider crate's builder only adds credentials. `build` validates: a plain `http://` base
+/// URL needs [`HttpClientBuilder::allow_plain_http_to_loopback`] and never goes with a client
+/// certificate; TLS settings cannot be combined with a transport you built yourself; timeouts
+/// must be non-zero (an attempt never outlasts what is left of the total).
+///
+/// ```
+/// use std::time::Duration;
+/// use payments_core::{BaseUrl, HttpClient, Timeouts};
+///
+/// let client = HttpClient::builder()
+///     .product(concat!("my-provider/", "1.0.0"))
+///     .base_url("https://kassa.example/api".parse::<BaseUrl>()?)
+///     .timeouts(Timeouts::default().with_total(Duration::from_secs(20)))
+///     .build()?;
+/// assert_eq!(client.base_url().map(|b| b.as_str()), Some("https://kassa.example/api"));
+/// assert_eq!(client.timeout_settings().total, Duration::from_secs(20));
+///
+/// // Credentials never travel in clear: plain http must be named, and only to loopback.
+/// let refused = HttpClient::builder().base_url("http://kassa.example".parse()?).build();
+/// assert!(refused.unwrap_err().is_about("base_url"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+#[must_use]
+pub struct HttpClientBuilder {
+    product: HeaderValue,
+    user_agent: Option<HeaderValue>,
+    base_url: Option<BaseUrl>,
+    plain_http: PlainHttp,
+    timeouts: Timeouts,
+    retry: RetryPolicy,
+    transport: Option<Arc<dyn Transport>>,
+    tls: TransportBuilder,
+    tls_settings: Vec<&'static str>,
+    has_identity: bool,
+    default_headers: HeaderMap,
+    problems: Option<Invalid>,
+}
+
+/// The `User-Agent` sent when neither the provider crate nor the caller names one.
+const CORE_PRODUCT: &str = concat!("payments-core/", env!("CARGO_PKG_VERSION"));
+
+impl Default for HttpClientBuilder {
+    fn default() -> Self {
+        HttpClientBuilder {
+            product: HeaderValue::from_static(CORE_PRODUCT),
+            user_agent: None,
+            base_url: None,
+            plain_http: PlainHttp::Refused,
+            timeouts: Timeouts::default(),
+            retry: RetryPolicy::default(),
+            transport: None,
+            tls: TransportBuilder::default(),
+            tls_settings: Vec::new(),
+            has_identity: false,
+            default_headers: HeaderMap::new(),
+            problems: None,
+        }
+    }
+}
+
+impl HttpClientBuilder {
+    fn problem(&mut self, field: &'static str, message: impl Into<std::borrow::Cow<'static, str>>) {
+        match &mut self.problems {
+            Some(p) => p.push(field, message),
+            None => self.problems = Some(Invalid::new(field, message)),
+        }
+    }
+
+    /// The default `User-Agent` (`<crate>/<version>`), set by a provider crate; the caller's
+    /// [`HttpClientBuilder::user_agent`] wins over it.
+    pub fn product(mut self, product: &'static str) -> Self {
+        match HeaderValue::from_str(product) {
+            Ok(v) => self.product = v,
+            Err(_) => self.problem("product", "must be visible ASCII"),
+        }
+        self
+    }
+
+    /// The `User-Agent` sent with every call, instead of the provider crate's `<crate>/<version>`.
+    pub fn user_agent(mut self, user_agent: impl AsRef<str>) -> Self {
+        match HeaderValue::from_str(user_agent.as_ref()) {
+            Ok(v) => self.user_agent = Some(v),
+            Err(_) => self.problem("user_agent", "must be visible ASCII"),
+        }
+        self
+    }
+
+    /// The provider's base URL.
+    pub fn base_url(mut self, base_url: BaseUrl) -> Self {
+        self.base_url = Some(base_url);
+        self
+    }
+
+    /// Allows a plain `http://` base URL, to a loopback host only: for tests against a local
+    /// emulator such as `payments-sandbox`. Never with a client certificate.
+    pub fn allow_plain_http_to_loopback(mut self) -> Self {
+        self.plain_http = PlainHttp::LoopbackOnly;
+        self
+    }
+
+    /// The plain-http policy (the default refuses plain `http://`).
+    pub fn plain_http(mut self, plain_http: PlainHttp) -> Self {
+        self.plain_http = plain_http;
+        self
+    }
+
+    /// The timeouts. The connect timeout applies to the transport built here; a transport of
+    /// your own ([`HttpClientBuilder::transport`]) applies its own.
+    pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
+        self.timeouts = timeouts;
+        self
+    }
+
+    /// The retry policy.
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// A transport of your own (a test double, a shared pool). TLS and body-cap settings then
+    /// belong to it: setting them here as well is refused by `build`.
+    pub fn transport(mut self, transport: Arc<dyn Transport>) -> Self {
+        self.transport = Some(transport);
+        self
+    }
+
+    /// Caps an answer's body, in bytes (default 8 MiB).
+    pub fn max_body_bytes(mut self, bytes: usize) -> Self {
+        if bytes == 0 {
+            self.problem("max_body_bytes", "must be at least 1");
+        }
+        self.tls = self.tls.max_body_bytes(bytes);
+        self.tls_settings.push("max_body_bytes");
+        self
+    }
+
+    /// Presents a client certificate (mutual TLS).
+    pub fn client_identity(mut self, identity: ClientIdentity) -> Self {
+        self.tls = self.tls.client_identity(identity);
+        self.tls_settings.push("client_identity");
+        self.has_identity = true;
+        self
+    }
+
+    /// Trusts the certificates of a PEM bundle as well as the default roots.
+    pub fn add_root_pem(mut self, pem: &[u8]) -> Self {
+        match self.tls.clone().add_root_pem(pem) {
+            Ok(tls) => self.tls = tls,
+            Err(e) => self.problems_from("root_ca", &e),
+        }
+        self.tls_settings.push("add_root_pem");
+        self
+    }
+
+    /// Trusts only the certificates of this PEM bundle (a private CA or a sandbox's), not the
+    /// default roots. The bundle must hold at least one certificate.
+    pub fn trust_only_ca_pem(mut self, pem: &[u8]) -> Self {
+        match self.tls.clone().add_root_pem(pem) {
+            Ok(tls) => self.tls = tls.only_added_roots(),
+            Err(e) => self.problems_from("root_ca", &e),
+        }
+        self.tls_settings.push("trust_only_ca_pem");
+        self
+    }
+
+    /// Whether HTTP/2 is offered through ALPN (default yes).
+    pub fn http2(mut self, enabled: bool) -> Self {
+        self.tls = self.tls.http2(enabled);
+        self.tls_settings.push("http2");
+        self
+    }
+
+    /// Adds a header sent with every call (a provider's fixed `Accept`); a later one of the
+    /// same name replaces it, and a request's own header replaces it for that request.
+    pub fn default_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.default_headers.insert(name, value);
+        self
+    }
+
+    fn problems_from(&mut self, field: &'static str, error: &Error) {
+        let p = Invalid::from_config(field, error);
+        self.problems = Some(match self.problems.take() {
+            Some(before) => before.merge(p),
+            None => p,
+        });
+    }
+
+    /// Checks everything and builds the client. Must be called within a Tokio runtime only
+    /// when sending.
+    pub fn build(mut self) -> Result<HttpClient, Invalid> {
+        let t = self.timeouts;
+        if t.connect.is_zero() {
+            self.problem("timeouts.connect", "must be more than zero");
+        }
+        if t.attempt.is_zero() {
+            self.problem("timeouts.attempt", "must be more than zero");
+        }
+        if t.total.is_zero() {
+            self.problem("timeouts.total", "must be more than zero");
+        }
+        if let Some(base) = &self.base_url {
+            if let Err(e) = base.check(self.plain_http) {
+                self.problems = Some(match self.problems.take() {
+                    Some(before) => before.merge(e),
+                    None => e,
+                });
+            }
+            if self.has_identity && !base.is_https() {
+                self.problem(
+                    "client_identity",
+                    "a client certificate is only presented over https://",
+                );
+            }
+        }
+        if self.transport.is_some() && !self.tls_settings.is_empty() {
+            let names = self.tls_settings.join(", ");
+            self.problem(
+                "transport",
+                format!("{names} must be set on the transport you gave, not here"),
+            );
+        }
+        if let Some(p) = self.problems {
+            return Err(p);
+        }
+        let backend = match self.transport {
+            Some(custom) => Backend::Custom(custom),
+            None => Backend::Http(
+                self.tls
+                    .connect_timeout(t.connect)
+                    .build()
+                    .map_err(|e| Invalid::from_config("tls", &e))?,
+            ),
+        };
+        let mut default_headers = HeaderMap::with_capacity(self.default_headers.len() + 5);
+        default_headers.insert(USER_AGENT, self.user_agent.unwrap_or(self.product));
+        overlay(&mut default_headers, &self.default_headers);
+        Ok(HttpClient {
+            transport: backend,
+            retry: self.retry,
+            timeouts: t,
+            default_headers,
+            base_url: self.base_url,
+        })
+    }
+}
+
 /// A transport with a retry policy and timeouts. Cheap to clone; clones share the connection
 /// pool and the retry budget.
 #[derive(Clone, Debug)]
@@ -77,6 +335,7 @@ pub struct HttpClient {
     retry: RetryPolicy,
     timeouts: Timeouts,
     default_headers: HeaderMap,
+    base_url: Option<BaseUrl>,
 }
 
 /// The transport: the default one is called directly (no boxed future per attempt), any other
@@ -119,6 +378,7 @@ impl HttpClient {
             retry: RetryPolicy::default(),
             timeouts: Timeouts::default(),
             default_headers: HeaderMap::new(),
+            base_url: None,
         }
     }
 
@@ -155,6 +415,16 @@ impl HttpClient {
     pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
         self.timeouts = timeouts;
         self
+    }
+
+    /// A builder: timeouts, retries, base URL, TLS, headers, checked in `build`.
+    pub fn builder() -> HttpClientBuilder {
+        HttpClientBuilder::default()
+    }
+
+    /// The base URL given to the builder, if any.
+    pub fn base_url(&self) -> Option<&BaseUrl> {
+        self.base_url.as_ref()
     }
 
     /// The retry policy.
@@ -445,6 +715,87 @@ mod tests {
                 })
             })
         }
+    }
+
+    #[tokio::test]
+    async fn the_builder_sends_the_crate_user_agent_unless_the_caller_names_one() {
+        let op = Operation::idempotent("test", "op");
+        let uri: http::Uri = "http://127.0.0.1:9/".parse().unwrap();
+        let mut seen = Vec::new();
+        for (product, user_agent) in [
+            (None, None),
+            (Some("kupikupi/9.9.9"), None),
+            (Some("kupikupi/9.9.9"), Some("merchant-app/2")),
+        ] {
+            let recorder = Arc::new(Recorder::default());
+            let mut b = HttpClient::builder().transport(recorder.clone());
+            if let Some(p) = product {
+                b = b.product(p);
+            }
+            if let Some(u) = user_agent {
+                b = b.user_agent(u);
+            }
+            let client = b.build().unwrap();
+            client
+                .execute(&op, Request::new(Method::GET, uri.clone()))
+                .await
+                .unwrap();
+            let headers = recorder.0.lock().unwrap().pop().unwrap();
+            seen.push(headers[USER_AGENT].to_str().unwrap().to_owned());
+        }
+        assert_eq!(
+            seen,
+            [
+                concat!("payments-core/", env!("CARGO_PKG_VERSION")),
+                "kupikupi/9.9.9",
+                "merchant-app/2"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_builder_refuses_what_cannot_work_and_lists_every_problem() {
+        let e = HttpClient::builder()
+            .timeouts(Timeouts::default().with_connect(Duration::ZERO))
+            .transport(Arc::new(Recorder::default()))
+            .max_body_bytes(1024)
+            .user_agent("bad\nvalue")
+            .build()
+            .unwrap_err();
+        for field in ["timeouts.connect", "transport", "user_agent"] {
+            assert!(e.is_about(field), "{field}: {e}");
+        }
+        assert!(
+            e.to_string()
+                .contains("max_body_bytes must be set on the transport"),
+            "{e}"
+        );
+
+        // A plain-http base needs the opt-in, and then only to loopback.
+        let remote = BaseUrl::parse("http://kassa.example").unwrap();
+        let local = BaseUrl::parse("http://127.0.0.1:8080").unwrap();
+        assert!(HttpClient::builder()
+            .base_url(local.clone())
+            .build()
+            .is_err());
+        assert!(HttpClient::builder()
+            .base_url(remote)
+            .allow_plain_http_to_loopback()
+            .build()
+            .is_err());
+        let ok = HttpClient::builder()
+            .base_url(local)
+            .allow_plain_http_to_loopback()
+            .build()
+            .unwrap();
+        assert_eq!(ok.base_url().unwrap().as_str(), "http://127.0.0.1:8080");
+
+        // A CA bundle without a certificate is named, not ignored.
+        let e = HttpClient::builder()
+            .trust_only_ca_pem(b"not a pem")
+            .build()
+            .unwrap_err();
+        assert!(e.is_about("root_ca") || e.is_about("tls"), "{e}");
     }
 
     #[tokio::test]

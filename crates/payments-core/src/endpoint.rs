@@ -18,11 +18,14 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+use std::fmt;
 use std::net::IpAddr;
+use std::str::FromStr;
 
 use http::Uri;
 
 use crate::error::Error;
+use crate::invalid::Invalid;
 
 /// Whether a client may use plain `http://`. The default refuses it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -92,6 +95,144 @@ pub fn is_loopback_host(host: &str) -> bool {
     }
 }
 
+/// A provider's base URL, checked once when it is built: `https://` or `http://`, a host, no
+/// user name or password, no query or fragment; a trailing `/` is dropped. Calls are made with
+/// [`BaseUrl::join`]. Whether plain `http://` may be used is the client's [`PlainHttp`] choice,
+/// checked by [`crate::HttpClientBuilder::build`].
+///
+/// ```
+/// use payments_core::BaseUrl;
+///
+/// let base: BaseUrl = "https://kassa.example/api/".parse()?;
+/// assert_eq!(base.as_str(), "https://kassa.example/api");
+/// assert_eq!(base.host(), "kassa.example");
+/// assert_eq!(base.join("/v1/status?id=7")?.to_string(), "https://kassa.example/api/v1/status?id=7");
+/// assert!("https://user:pw@kassa.example".parse::<BaseUrl>().is_err());
+/// assert!("kassa.example".parse::<BaseUrl>().is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct BaseUrl {
+    text: String,
+    uri: Uri,
+}
+
+impl BaseUrl {
+    const FIELD: &'static str = "base_url";
+
+    /// Checks and builds a base URL. The refusal names what is wrong, never the URL's path or
+    /// query (which could carry a secret).
+    pub fn parse(text: &str) -> Result<Self, Invalid> {
+        let bad = |message: &'static str| Invalid::new(Self::FIELD, message);
+        let uri: Uri = text
+            .trim()
+            .parse()
+            .map_err(|_| bad("is not a URL (expected https://host[:port][/path])"))?;
+        match uri.scheme_str() {
+            Some("https") | Some("http") => {}
+            Some(_) => return Err(bad("must start with https:// (or http:// to loopback)")),
+            None => return Err(bad("has no scheme: expected https://host[:port][/path]")),
+        }
+        let authority = uri.authority().ok_or_else(|| bad("has no host"))?;
+        if authority.as_str().contains('@') {
+            return Err(bad("must not carry a user name or password"));
+        }
+        if authority.host().is_empty() {
+            return Err(bad("has no host"));
+        }
+        if uri.query().is_some() || text.contains('#') {
+            return Err(bad("must not carry a query or a fragment"));
+        }
+        let path = uri.path().trim_end_matches('/');
+        let text = format!(
+            "{}://{}{}",
+            uri.scheme_str().unwrap_or("https"),
+            authority.as_str(),
+            path
+        );
+        let uri = text
+            .parse()
+            .map_err(|_| bad("is not a URL (expected https://host[:port][/path])"))?;
+        Ok(BaseUrl { text, uri })
+    }
+
+    /// The base URL joined with an absolute path (and query): `path` must start with `/`.
+    pub fn join(&self, path_and_query: &str) -> Result<Uri, Invalid> {
+        if !path_and_query.starts_with('/') {
+            return Err(Invalid::new("path", "must start with /"));
+        }
+        format!("{}{}", self.text, path_and_query)
+            .parse()
+            .map_err(|_| Invalid::new("path", "is not a valid URL path"))
+    }
+
+    /// The URL as text, without a trailing `/`.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The URL.
+    pub fn as_uri(&self) -> &Uri {
+        &self.uri
+    }
+
+    /// The host (an IPv6 address in brackets).
+    pub fn host(&self) -> &str {
+        self.uri.host().unwrap_or("")
+    }
+
+    /// Whether the scheme is `https`.
+    pub fn is_https(&self) -> bool {
+        self.uri.scheme_str() == Some("https")
+    }
+
+    /// Checks the scheme and host against a [`PlainHttp`] policy.
+    pub fn check(&self, plain_http: PlainHttp) -> Result<(), Invalid> {
+        plain_http
+            .check(&self.uri)
+            .map_err(|e| Invalid::from_config(Self::FIELD, &e))
+    }
+}
+
+impl fmt::Display for BaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl fmt::Debug for BaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "BaseUrl({})", self.text)
+    }
+}
+
+impl FromStr for BaseUrl {
+    type Err = Invalid;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        BaseUrl::parse(s)
+    }
+}
+
+impl TryFrom<&str> for BaseUrl {
+    type Error = Invalid;
+    fn try_from(s: &str) -> Result<Self, Self::Error> {
+        BaseUrl::parse(s)
+    }
+}
+
+impl TryFrom<String> for BaseUrl {
+    type Error = Invalid;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        BaseUrl::parse(&s)
+    }
+}
+
+impl From<BaseUrl> for Uri {
+    fn from(b: BaseUrl) -> Uri {
+        b.uri
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,5 +294,40 @@ mod tests {
             .unwrap_err();
         assert!(!err.to_string().contains("s3cr3t"), "{err}");
         assert!(err.to_string().contains("kassa.example"), "{err}");
+    }
+
+    #[test]
+    fn base_urls_are_checked_once() {
+        for good in [
+            "https://kassa.example",
+            "https://kassa.example/",
+            "http://127.0.0.1:8080/api//",
+            "https://[::1]:443/x",
+        ] {
+            let b = BaseUrl::parse(good).unwrap();
+            assert!(!b.as_str().ends_with('/'), "{b}");
+        }
+        for (bad, word) in [
+            ("kassa.example", "scheme"),
+            ("ftp://kassa.example", "https"),
+            ("https://u:s3cr3t@kassa.example", "password"),
+            ("https://kassa.example/?token=s3cr3t", "query"),
+            ("https://kassa.example/#s3cr3t", "fragment"),
+            ("https:///path", "URL"),
+            ("", "URL"),
+        ] {
+            let e = BaseUrl::parse(bad).unwrap_err();
+            let text = e.to_string();
+            assert!(text.contains(word), "{bad}: {text}");
+            assert!(!text.contains("s3cr3t"), "{text}");
+            assert!(e.is_about("base_url"));
+        }
+        let b = BaseUrl::parse("http://kassa.example").unwrap();
+        assert!(b.check(PlainHttp::LoopbackOnly).is_err());
+        assert!(BaseUrl::parse("http://127.0.0.1:1")
+            .unwrap()
+            .check(PlainHttp::LoopbackOnly)
+            .is_ok());
+        assert!(b.join("v1").is_err());
     }
 }

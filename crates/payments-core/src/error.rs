@@ -318,6 +318,127 @@ impl StdError for Error {
     }
 }
 
+/// A provider understood the request and refused it: the same shape in every provider crate,
+/// with the provider's code type `C` (a number for Ktpay, text for Kupi-Kupi and Smart Pay).
+///
+/// A refusal proves the request reached the provider. Nothing in it is a secret: it holds what
+/// the provider said, never what was sent.
+///
+/// ```
+/// use payments_core::ProviderError;
+/// use http::StatusCode;
+///
+/// let e = ProviderError::new("Ktpay", StatusCode::UNPROCESSABLE_ENTITY)
+///     .with_code(4_220_103_u64)
+///     .with_message("validation failed")
+///     .with_detail("app_id", "unknown");
+/// assert_eq!(e.code(), Some(&4_220_103));
+/// assert_eq!(e.message(), "validation failed");
+/// assert_eq!(
+///     e.to_string(),
+///     "Ktpay refused the request (HTTP 422) [4220103]: validation failed (app_id: unknown)"
+/// );
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ProviderError<C> {
+    /// The provider's name, for messages (`Ktpay`, `Kupi-Kupi`, `Smart Pay`).
+    pub provider: &'static str,
+    /// The HTTP status of the answer.
+    pub http_status: StatusCode,
+    /// The provider's error code, when it sent one.
+    pub code: Option<C>,
+    /// The provider's messages, in the order it gave them.
+    pub messages: Vec<String>,
+    /// Messages about named fields or extra facts (`field → message`), in the order given.
+    pub details: Vec<(String, String)>,
+}
+
+impl<C> ProviderError<C> {
+    /// A refusal by `provider` with an answer of `http_status`, without code or messages yet.
+    pub fn new(provider: &'static str, http_status: StatusCode) -> Self {
+        ProviderError {
+            provider,
+            http_status,
+            code: None,
+            messages: Vec::new(),
+            details: Vec::new(),
+        }
+    }
+
+    /// Sets the code.
+    pub fn with_code(mut self, code: C) -> Self {
+        self.code = Some(code);
+        self
+    }
+
+    /// Adds a message.
+    pub fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.messages.push(message.into());
+        self
+    }
+
+    /// Adds a `field → message` detail.
+    pub fn with_detail(mut self, field: impl Into<String>, message: impl Into<String>) -> Self {
+        self.details.push((field.into(), message.into()));
+        self
+    }
+
+    /// The code, when the provider sent one.
+    pub fn code(&self) -> Option<&C> {
+        self.code.as_ref()
+    }
+
+    /// The first message, or `""`.
+    pub fn message(&self) -> &str {
+        self.messages.first().map(String::as_str).unwrap_or("")
+    }
+
+    /// The first detail about `field`.
+    pub fn detail(&self, field: &str) -> Option<&str> {
+        self.details
+            .iter()
+            .find(|(f, _)| f == field)
+            .map(|(_, m)| m.as_str())
+    }
+
+    /// Whether the same request could succeed later: the provider answered with a transient
+    /// HTTP status (408, 429, 502, 503, 504). A provider crate may know more from its codes.
+    pub fn is_transient_status(&self) -> bool {
+        is_retryable_status(self.http_status)
+    }
+}
+
+impl<C: fmt::Display> fmt::Display for ProviderError<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} refused the request (HTTP {})",
+            self.provider,
+            self.http_status.as_u16()
+        )?;
+        if let Some(c) = &self.code {
+            write!(f, " [{c}]")?;
+        }
+        if !self.messages.is_empty() {
+            write!(f, ": {}", self.messages.join("; "))?;
+        }
+        if !self.details.is_empty() {
+            f.write_str(" (")?;
+            for (i, (field, message)) in self.details.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(", ")?;
+                }
+                write!(f, "{field}: {message}")?;
+            }
+            f.write_str(")")?;
+        }
+        Ok(())
+    }
+}
+
+impl<C: fmt::Debug + fmt::Display> StdError for ProviderError<C> {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -82,6 +82,7 @@ pub mod encoding;
 pub mod endpoint;
 pub mod error;
 pub mod inbound;
+pub mod invalid;
 pub mod money;
 pub mod poll;
 pub mod redact;
@@ -89,11 +90,13 @@ pub mod retry;
 pub mod secret;
 pub mod signing;
 pub mod transport;
+pub mod wire;
 
-pub use client::{HttpClient, Timeouts};
+pub use client::{HttpClient, HttpClientBuilder, Timeouts};
 pub use decode::{JsonCategory, JsonError};
-pub use endpoint::PlainHttp;
-pub use error::{Error, ErrorKind, TimeoutKind};
+pub use endpoint::{BaseUrl, PlainHttp};
+pub use error::{Error, ErrorKind, ProviderError, TimeoutKind};
+pub use invalid::{Invalid, Problem};
 pub use money::{Amount, AmountError};
 pub use poll::{
     poll_until, Jitter, PollOutcome, PollPolicy, PollPolicyBuilder, PollPolicyError, PollSchedule,
@@ -114,3 +117,9 @@ pub use transport::{
 /// Re-exports of the `http`, `bytes` crates used in this crate's public API.
 pub use bytes;
 pub use http;
+
+/// What the exported macros ([`open_enum!`], [`checked_newtype!`]) name; not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use serde;
+}
