@@ -9,3 +9,16 @@
 //! ```
 
 pub mod webdriver;
+
+/// The provider guides (`docs/providers/*.md`) are what merchants copy, so their Rust examples
+/// are compiled, and run unless marked `no_run`, as doctests of this crate: a guide can never
+/// show code that does not compile. (`ignore` is not used for Rust code in a guide.)
+#[cfg(doctest)]
+pub mod guides {
+    #[doc = include_str!("../../docs/providers/ktwidget.md")]
+    pub struct Ktwidget;
+    #[doc = include_str!("../../docs/providers/kupikupi.md")]
+    pub struct Kupikupi;
+    #[doc = include_str!("../../docs/providers/smartpay.md")]
+    pub struct Smartpay;
+}
