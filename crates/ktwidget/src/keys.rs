@@ -317,7 +317,7 @@ mod tests {
         let a = key.seal_base64(b"payload").unwrap();
         let b = key.seal_base64(b"payload").unwrap();
         assert_ne!(a, b);
-        assert!(a.ends_with('=') || a.len() % 4 == 0);
+        assert!(a.ends_with('=') || a.len().is_multiple_of(4));
         let raw = STANDARD.decode(&a).unwrap();
         assert_eq!(raw.len(), 7 + SEAL_OVERHEAD);
         assert_eq!(&kp.open_base64(&a).unwrap()[..], b"payload");

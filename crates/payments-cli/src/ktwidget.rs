@@ -8,6 +8,7 @@ use clap::{Subcommand, ValueEnum};
 use ktwidget::{
     AppKey, CallbackHint, CallbackSecret, CallbackTagger, Client, Environment, Keypair, Order, User,
 };
+use payments_cli::exit::Failure;
 use payments_cli::secret_input::{warn_on_stderr, SecretArg, Stdin};
 
 /// Ktpay (KTWidget) verbs.
@@ -146,17 +147,16 @@ pub struct CreateArgs {
     user_email: Option<String>,
 }
 
+/// A bad argument, key or input (exit 2).
 fn fail(msg: impl std::fmt::Display) -> ExitCode {
-    let line = msg.to_string().replace(['\n', '\r'], " ");
-    eprintln!("error: {line}");
-    ExitCode::FAILURE
+    Failure::usage(msg).report()
 }
 
 fn print_line(s: &str) -> ExitCode {
     let mut out = std::io::stdout().lock();
     match writeln!(out, "{s}") {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => fail(e),
+        Err(e) => Failure::other(format!("cannot write stdout: {e}")).report(),
     }
 }
 
@@ -167,7 +167,7 @@ pub fn run_blocking(cmd: Command) -> ExitCode {
         .build()
     {
         Ok(rt) => rt.block_on(run(cmd)),
-        Err(e) => fail(e),
+        Err(e) => Failure::other(format!("cannot start the runtime: {e}")).report(),
     }
 }
 
@@ -293,7 +293,7 @@ async fn create(a: CreateArgs) -> ExitCode {
     }
     let client = match builder.build() {
         Ok(c) => c,
-        Err(e) => return fail(e),
+        Err(e) => return Failure::from(e).report(),
     };
     let amount = match a.amount.parse() {
         Ok(v) => v,
@@ -341,6 +341,6 @@ async fn create(a: CreateArgs) -> ExitCode {
             })
             .to_string(),
         ),
-        Err(e) => fail(e),
+        Err(e) => Failure::from(e).report(),
     }
 }

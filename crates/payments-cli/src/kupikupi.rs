@@ -18,6 +18,7 @@ use kupikupi::{
     reconcile, Client, Environment, Notification, NotificationVerifier, OrderId, PaymentId, Phone,
     Reconciled, StoredTransfer, TransferAmount, DEFAULT_CONFIRM_POLICY,
 };
+use payments_cli::exit::Failure;
 use payments_cli::secret_input::{warn_on_stderr, SecretArg, Stdin};
 use serde_json::{json, Value};
 
@@ -158,10 +159,9 @@ pub struct Target {
     dev_secret_key_file: Option<PathBuf>,
 }
 
+/// A bad argument, key or input (exit 2).
 fn fail(message: impl std::fmt::Display) -> ExitCode {
-    let line = message.to_string().replace(['\n', '\r'], " ");
-    eprintln!("error: {line}");
-    ExitCode::FAILURE
+    Failure::usage(message).report()
 }
 
 fn platform_uid(uid: Option<&String>) -> Result<String, String> {
@@ -286,7 +286,7 @@ pub fn run(cmd: Command) -> ExitCode {
             };
             network(async move {
                 let phone = Phone::new(&phone).map_err(|e| e.to_string())?;
-                let balance = client.balance(&phone).await.map_err(|e| e.to_string())?;
+                let balance = client.balance(&phone).await?;
                 Ok(json!({
                     "phone": phone.as_u64(),
                     "balance": balance.to_decimal_string(),
@@ -307,10 +307,7 @@ pub fn run(cmd: Command) -> ExitCode {
             network(async move {
                 let phone = Phone::new(&phone).map_err(|e| e.to_string())?;
                 let (order_id, amount) = order_and_amount(order_id, amount_kopecks)?;
-                let t = client
-                    .init(&phone, &order_id, amount)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                let t = client.init(&phone, &order_id, amount).await?;
                 Ok(json!({
                     "payment_id": t.payment_id.as_str(),
                     "order_id": t.order_id.as_str(),
@@ -330,10 +327,7 @@ pub fn run(cmd: Command) -> ExitCode {
             };
             network(async move {
                 let (order_id, amount) = order_and_amount(order_id, amount_kopecks)?;
-                let c = client
-                    .checkout(&order_id, amount)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                let c = client.checkout(&order_id, amount).await?;
                 Ok(json!({
                     "transfer_status": c.transfer_status.as_str(),
                     "final": c.transfer_status.is_final(),
@@ -376,27 +370,28 @@ pub fn run(cmd: Command) -> ExitCode {
                         "payment_id": t.payment_id().as_str(),
                         "amount_kopecks": t.amount().minor(),
                     })),
-                    Reconciled::Unresolved(u) => Err(u.to_string()),
-                    other => Err(format!("{other:?}")),
+                    // Not final at the deadline: the outcome is still unknown (exit 1).
+                    Reconciled::Unresolved(u) => Err(Failure::other(u)),
+                    other => Err(Failure::other(format!("{other:?}"))),
                 }
             })
         }
     }
 }
 
-fn network(fut: impl std::future::Future<Output = Result<Value, String>>) -> ExitCode {
+fn network(fut: impl std::future::Future<Output = Result<Value, Failure>>) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
         Ok(r) => r,
-        Err(e) => return fail(format!("cannot start the runtime: {e}")),
+        Err(e) => return Failure::other(format!("cannot start the runtime: {e}")).report(),
     };
     match runtime.block_on(fut) {
         Ok(v) => {
             print(&v);
             ExitCode::SUCCESS
         }
-        Err(e) => fail(e),
+        Err(e) => e.report(),
     }
 }

@@ -2,10 +2,12 @@
 //!
 //! Each provider has its own group of verbs (`payments kupikupi ...`, `payments ktwidget ...`,
 //! `payments smartpay ...`). Logs go to stderr and follow `RUST_LOG`; they never contain a secret.
+//! The exit codes are listed in [`payments_cli::exit`] and at the end of `payments --help`.
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
+use payments_cli::exit::{self, Failure};
 
 mod ktwidget;
 mod kupikupi;
@@ -14,7 +16,7 @@ mod smartpay;
 
 /// The payments-rs command-line tool.
 #[derive(Debug, Parser)]
-#[command(name = "payments", version, about)]
+#[command(name = "payments", version, about, after_help = exit::HELP)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -50,6 +52,12 @@ enum Command {
     /// Serve the three emulators (Ktpay, Kupi-Kupi, Smart Pay) until Ctrl-C, for your own app
     /// and tests.
     Sandbox(sandbox::Options),
+    /// Print a completion script for a shell on stdout, e.g.
+    /// `payments completions bash > ~/.local/share/bash-completion/completions/payments`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
 }
 
 fn block_on(fut: impl std::future::Future<Output = ExitCode>) -> ExitCode {
@@ -58,10 +66,7 @@ fn block_on(fut: impl std::future::Future<Output = ExitCode>) -> ExitCode {
         .build()
     {
         Ok(rt) => rt.block_on(fut),
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            ExitCode::FAILURE
-        }
+        Err(e) => Failure::other(format!("cannot start the runtime: {e}")).report(),
     }
 }
 
@@ -81,10 +86,7 @@ fn main() -> ExitCode {
             .build()
         {
             Ok(rt) => rt.block_on(smartpay::run(cmd)),
-            Err(e) => {
-                eprintln!("error: cannot start the runtime: {e}");
-                ExitCode::FAILURE
-            }
+            Err(e) => Failure::other(format!("cannot start the runtime: {e}")).report(),
         },
         Command::Amount { value } => match value.parse::<payments_core::Amount>() {
             Ok(a) => {
@@ -96,10 +98,7 @@ fn main() -> ExitCode {
                 println!("{out}");
                 ExitCode::SUCCESS
             }
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::FAILURE
-            }
+            Err(e) => Failure::usage(e).report(),
         },
         Command::Ktwidget(cmd) => ktwidget::run_blocking(cmd),
         Command::Kupikupi(cmd) => kupikupi::run(cmd),
@@ -108,5 +107,14 @@ fn main() -> ExitCode {
             write_secrets_to,
         } => block_on(payments_cli::demo::run_with(json, write_secrets_to)),
         Command::Sandbox(opts) => block_on(sandbox::run(opts)),
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "payments",
+                &mut std::io::stdout(),
+            );
+            ExitCode::SUCCESS
+        }
     }
 }

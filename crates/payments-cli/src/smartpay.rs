@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand, ValueEnum};
+use payments_cli::exit::Failure;
 use payments_cli::secret_input::{warn_on_stderr, SecretArg, Stdin};
 use payments_core::{Amount, Secret};
 use serde_json::{json, Value};
@@ -239,11 +240,9 @@ impl From<KassaStatusArg> for KassaStatus {
     }
 }
 
+/// A bad argument or input (exit 2).
 fn fail(message: impl std::fmt::Display) -> ExitCode {
-    // One line, whatever the message holds.
-    let line = message.to_string().replace(['\n', '\r'], " ");
-    eprintln!("error: {line}");
-    ExitCode::FAILURE
+    Failure::usage(message).report()
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, String> {
@@ -323,8 +322,8 @@ fn amount(kopecks: u64) -> Result<Amount, String> {
 }
 
 /// An answer as JSON, with `extra` fields added.
-fn answer(resp: &impl serde::Serialize, extra: &[(&str, &str)]) -> Result<Value, String> {
-    let mut v = serde_json::to_value(resp).map_err(|e| e.to_string())?;
+fn answer(resp: &impl serde::Serialize, extra: &[(&str, &str)]) -> Result<Value, Failure> {
+    let mut v = serde_json::to_value(resp).map_err(Failure::other)?;
     if let Value::Object(fields) = &mut v {
         for (k, x) in extra {
             fields.insert((*k).to_owned(), json!(x));
@@ -343,7 +342,7 @@ pub async fn run(cmd: Command) -> ExitCode {
             println!("{v}");
             ExitCode::SUCCESS
         }
-        Err(e) => fail(e),
+        Err(e) => e.report(),
     }
 }
 
@@ -364,8 +363,8 @@ fn parse_qr() -> ExitCode {
     }
 }
 
-async fn call(cmd: Command, stdin: &mut Stdin) -> Result<Value, String> {
-    let e = |e: smartpay::Error| e.to_string();
+async fn call(cmd: Command, stdin: &mut Stdin) -> Result<Value, Failure> {
+    let e = Failure::from;
     match cmd {
         Command::ParseQr => Err("parse-qr reads stdin only".into()),
         Command::Ping { connection } => answer(

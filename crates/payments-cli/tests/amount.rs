@@ -20,9 +20,9 @@ fn amount_prints_every_wire_form() {
 }
 
 #[test]
-fn a_bad_amount_exits_1_with_one_line() {
+fn a_bad_amount_exits_2_with_one_line() {
     let out = payments(&["amount", "10.123"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8(out.stderr).unwrap();
     assert_eq!(err.lines().count(), 1);
     assert!(err.contains("more than 2 decimal places"), "{err}");

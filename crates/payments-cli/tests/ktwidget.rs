@@ -69,18 +69,18 @@ fn seal_prints_standard_base64_that_opens() {
         br#"{"order": s3cr3t}"#,
         &[],
     );
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).starts_with("error: stdin is not JSON"));
     // serde_json's own message would quote the input; the error says where, not what.
     assert!(!stderr(&o).contains("s3cr3t"), "{}", stderr(&o));
     let o = run(&["ktwidget", "seal", "--app-key", "c2hvcnQ="], json, &[]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("32 bytes"), "{}", stderr(&o));
     // The key is refused before stdin is read. With more input than a pipe holds, the
     // binary exits while input is still being written: the answer is the same.
     let big = vec![b' '; 1 << 20];
     let o = run(&["ktwidget", "seal", "--app-key", "c2hvcnQ="], &big, &[]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("32 bytes"), "{}", stderr(&o));
 }
 
@@ -97,13 +97,13 @@ fn parse_callback_normalises_or_fails_with_one_line() {
 
     let bad = CALLBACK.replace(r#""amount":1000"#, r#""amount":10.001"#);
     let o = run(&["ktwidget", "parse-callback"], bad.as_bytes(), &[]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("amount"), "{err}");
     assert!(stdout(&o).is_empty());
     let o = run(&["ktwidget", "parse-callback"], b"\xff\xfe garbage", &[]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2));
     assert_eq!(stderr(&o).lines().count(), 1);
 
     // A timestamp without an offset (PHP's default) is read and kept as sent.
@@ -166,7 +166,7 @@ fn the_merchant_secret_key_comes_from_the_environment_a_file_or_the_command_line
         sealed.as_bytes(),
         &[],
     );
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("stdin"), "{}", stderr(&o));
 }
 
@@ -238,7 +238,8 @@ async fn create_against_the_sandbox() {
     })
     .await
     .unwrap();
-    assert_eq!(o.status.code(), Some(1));
+    // Ktpay's refusal: exit 4.
+    assert_eq!(o.status.code(), Some(4));
     let err = stderr(&o);
     assert!(err.contains("4220002"), "{err}");
     assert_eq!(err.lines().count(), 1);
@@ -263,7 +264,7 @@ async fn create_against_the_sandbox() {
     })
     .await
     .unwrap();
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("in clear"), "{}", stderr(&o));
     assert!(emu.payment_by_order("clear-1").is_none());
 
@@ -334,7 +335,7 @@ async fn create_against_the_sandbox() {
     })
     .await
     .unwrap();
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
     assert!(err.contains("visible to other users"), "{err}");
     assert!(err.contains("at least 32 bytes"), "{err}");

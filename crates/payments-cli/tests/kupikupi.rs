@@ -100,11 +100,11 @@ fn token_key_from_a_file_or_stdin() {
     std::fs::remove_dir_all(&dir).unwrap();
     // The key from stdin leaves no stdin for the parameters: a clear error.
     let o = run(&["kupikupi", "token", "--secret-key", "-"], input, &[]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("already read"), "{}", stderr(&o));
     // No key anywhere: says where to put it.
     let o = run(&["kupikupi", "token"], input, &[]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("KUPIKUPI_SECRET_KEY"), "{}", stderr(&o));
 }
 
@@ -121,7 +121,7 @@ fn token_refuses_bad_input_in_one_line() {
             input,
             &[("KUPIKUPI_SECRET_KEY", "k")],
         );
-        assert_eq!(o.status.code(), Some(1), "{input}");
+        assert_eq!(o.status.code(), Some(2), "{input}");
         let err = stderr(&o);
         assert!(err.starts_with("error: "), "{err}");
         assert_eq!(err.trim_end().lines().count(), 1, "{err}");
@@ -143,10 +143,10 @@ fn parse_notification_prints_normalised_json() {
 }
 
 #[test]
-fn parse_notification_rejects_bad_input_with_exit_1() {
+fn parse_notification_rejects_bad_input_with_exit_2() {
     for input in ["", "{", "[]", r#"{"status":true}"#, "\u{0}\u{1}binary"] {
         let o = run(&["kupikupi", "parse-notification"], input, &[]);
-        assert_eq!(o.status.code(), Some(1), "{input:?}");
+        assert_eq!(o.status.code(), Some(2), "{input:?}");
         let err = stderr(&o);
         assert!(err.starts_with("error: "), "{err}");
         assert_eq!(err.trim_end().lines().count(), 1, "{err}");
@@ -161,7 +161,7 @@ fn parse_notification_rejects_bad_input_with_exit_1() {
             ("KUPIKUPI_SECRET_KEY", "k"),
         ],
     );
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("another platform"));
     // A parse error never quotes the body.
     for input in [
@@ -169,7 +169,7 @@ fn parse_notification_rejects_bad_input_with_exit_1() {
         r#"{"status":"s3cr3tvalue","transferStatus":"NEW","errorCode":"0","uidPlatform":"u","orderId":"o"}"#,
     ] {
         let o = run(&["kupikupi", "parse-notification"], input, &[]);
-        assert_eq!(o.status.code(), Some(1));
+        assert_eq!(o.status.code(), Some(2));
         assert!(!stderr(&o).contains("s3cr3t"), "{}", stderr(&o));
     }
 }
@@ -203,7 +203,7 @@ async fn balance_init_checkout_against_the_sandbox() {
     let mut plain = args(&["balance", "--phone", "79000000001"]);
     plain.retain(|a| a != "--allow-plain-http-to-loopback");
     let o = run_async(plain, env.clone()).await;
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("https"), "{}", stderr(&o));
     assert_eq!(emu.rejected_requests(), 0);
 
@@ -268,7 +268,8 @@ async fn balance_init_checkout_against_the_sandbox() {
         ),
     ];
     let o = run_async(args(&["balance", "--phone", "79000000001"]), wrong).await;
-    assert_eq!(o.status.code(), Some(1));
+    // The service refused the token: exit 4.
+    assert_eq!(o.status.code(), Some(4));
     let err = stderr(&o);
     assert!(err.contains("errorCode 3"), "{err}");
     assert!(!err.contains("wrong-secret-key"));
@@ -276,7 +277,7 @@ async fn balance_init_checkout_against_the_sandbox() {
 
     // Bad arguments are refused before anything is sent.
     let o = run_async(args(&["balance", "--phone", "89000000001"]), env.clone()).await;
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("phone"));
     assert_eq!(emu.rejected_requests(), 1);
     emu.shutdown().await;
@@ -296,14 +297,14 @@ fn network_verbs_need_credentials_and_a_host() {
         "",
         &[],
     );
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("KUPIKUPI_PLATFORM_UID"));
     let o = run(
         &["kupikupi", "balance", "--phone", "79000000001"],
         "",
         &[("KUPIKUPI_PLATFORM_UID", "u"), ("KUPIKUPI_SECRET_KEY", "k")],
     );
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--env"));
     // The test environment takes the DevSecretKey, not the SecretKey.
     let o = run(
@@ -318,7 +319,7 @@ fn network_verbs_need_credentials_and_a_host() {
         "",
         &[("KUPIKUPI_PLATFORM_UID", "u"), ("KUPIKUPI_SECRET_KEY", "k")],
     );
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2));
     assert!(
         stderr(&o).contains("KUPIKUPI_DEV_SECRET_KEY"),
         "{}",
@@ -394,6 +395,7 @@ async fn reconcile_against_the_sandbox() {
     ]);
     // Not paid: not final, an error.
     let o = run_async(reconcile.clone(), env.clone()).await;
+    // Still unknown at the deadline: exit 1 (neither refused nor a network failure).
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("NEW"), "{}", stderr(&o));
     // The customer enters the code (no NotificationURL: the emulator confirms at once).

@@ -143,7 +143,7 @@ fn parse_qr_rejects_bad_input_with_one_line() {
         ),
     ] {
         let out = payments(&["smartpay", "parse-qr"], input);
-        assert_eq!(out.status.code(), Some(1), "{input}");
+        assert_eq!(out.status.code(), Some(2), "{input}");
         assert!(out.stdout.is_empty());
         let err = stderr(&out);
         assert_eq!(err.lines().count(), 1, "{err}");
@@ -179,7 +179,7 @@ fn the_default_base_url_is_https_and_plain_http_is_refused_before_any_connection
                 ("SMARTPAY_PASSWORD", "kassa-password-1"),
             ],
         );
-        assert_eq!(out.status.code(), Some(1), "{out:?}");
+        assert_eq!(out.status.code(), Some(2), "{out:?}");
         assert!(stderr(&out).contains("in clear"), "{}", stderr(&out));
     }
     assert!(
@@ -198,7 +198,8 @@ async fn ping_over_mutual_tls() {
     let base = k.emulator.base_url();
     let args = ["smartpay", "ping", "--base-url", &base, "--ca", &k.ca].map(str::to_owned);
     let out = run(args.to_vec(), String::new(), vec![]).await;
-    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    // A TLS failure is a transport error: exit 3.
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
     assert_eq!(stderr(&out).lines().count(), 1);
 
     // A certificate without its key is refused before anything is sent.
@@ -351,7 +352,8 @@ async fn an_operator_drives_a_purchase_and_a_refund_from_the_shell() {
             "",
         )
         .await;
-    assert_eq!(out.status.code(), Some(1));
+    // The service's refusal: exit 4.
+    assert_eq!(out.status.code(), Some(4));
     assert!(
         stderr(&out).contains("refund_exceeds_purchase"),
         "{}",
@@ -490,7 +492,7 @@ async fn secrets_come_from_the_environment_files_or_stdin_and_a_command_line_one
         vec![],
     )
     .await;
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).contains("SMARTPAY_PASSWORD"),
         "{}",
@@ -503,7 +505,7 @@ async fn secrets_come_from_the_environment_files_or_stdin_and_a_command_line_one
         vec![],
     )
     .await;
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("already read"), "{}", stderr(&out));
     clean(&out);
 }
