@@ -85,23 +85,26 @@ pub mod inbound;
 pub mod invalid;
 pub mod money;
 pub mod poll;
+pub mod proxy;
 pub mod redact;
 pub mod retry;
 pub mod secret;
 pub mod signing;
+pub mod timeouts;
 pub mod transport;
 pub mod wire;
 
-pub use client::{HttpClient, HttpClientBuilder, Timeouts};
+pub use client::{HttpClient, HttpClientBuilder};
 pub use decode::{JsonCategory, JsonError};
 pub use endpoint::{BaseUrl, PlainHttp};
-pub use error::{Error, ErrorKind, ProviderError, TimeoutKind};
+pub use error::{Error, ErrorKind, ProviderError};
 pub use invalid::{Invalid, Problem};
 pub use money::{Amount, AmountError};
 pub use poll::{
     poll_until, Jitter, PollOutcome, PollPolicy, PollPolicyBuilder, PollPolicyError, PollSchedule,
     PollStep,
 };
+pub use proxy::Proxy;
 pub use retry::NotActedOn;
 pub use retry::{
     DefaultClassifier, Idempotency, Operation, RetryBudget, RetryClassifier, RetryDecision,
@@ -109,6 +112,7 @@ pub use retry::{
 };
 pub use secret::Secret;
 pub use signing::{RequestSigner, SignedRequest};
+pub use timeouts::{TimeoutKind, Timeouts};
 pub use transport::{
     crypto_provider, BoxFuture, ClientIdentity, HttpTransport, Request, Response, Transport,
     TransportBuilder,
