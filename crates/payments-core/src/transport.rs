@@ -291,7 +291,7 @@ enum ProxyChoice {
     /// The process environment, read by [`TransportBuilder::build`] ([`Proxy::from_env`]).
     Environment,
     /// This one.
-    Explicit(Proxy),
+    Explicit(Box<Proxy>),
     /// None: every target is reached directly.
     Direct,
 }
@@ -366,7 +366,7 @@ impl TransportBuilder {
     /// Sends calls through this proxy (see [`crate::proxy`] for the rules), instead of the
     /// proxies of the environment.
     pub fn proxy(mut self, proxy: Proxy) -> Self {
-        self.proxy = ProxyChoice::Explicit(proxy);
+        self.proxy = ProxyChoice::Explicit(Box::new(proxy));
         self
     }
 
@@ -427,7 +427,7 @@ impl TransportBuilder {
         let proxy = match self.proxy {
             ProxyChoice::Environment => Proxy::from_env()
                 .map_err(|e| Error::config(format!("proxy environment: {e}")).with_source(e))?,
-            ProxyChoice::Explicit(p) => Some(p),
+            ProxyChoice::Explicit(p) => Some(*p),
             ProxyChoice::Direct => None,
         };
         let builder = rustls::ClientConfig::builder_with_provider(crypto_provider())
