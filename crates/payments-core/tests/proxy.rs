@@ -132,11 +132,19 @@ async fn https_calls_go_through_a_connect_tunnel_with_tls_end_to_end() {
     let server = tls_server(&pki, 1).await;
     let proxy = ConnectProxy::start(Mode::Tunnel).await;
     let with_user = proxy.url.replace("http://", "http://merchant:pr0xy-pass@");
-    let client = HttpClient::builder()
+    let builder = HttpClient::builder()
         .trust_only_ca_pem(pki.ca_pem().as_bytes())
-        .proxy(Proxy::https(&with_user).unwrap())
-        .build()
-        .unwrap();
+        .proxy(Proxy::https(&with_user).unwrap());
+    let shown = format!("{builder:?}");
+    assert!(
+        shown.contains(&proxy.url[7..]),
+        "the proxy is shown: {shown}"
+    );
+    assert!(
+        !shown.contains("pr0xy-pass") && !shown.contains("merchant"),
+        "{shown}"
+    );
+    let client = builder.build().unwrap();
     let port = server.addr.port();
     let resp = client
         .execute(
@@ -233,7 +241,7 @@ async fn exceptions_and_loopback_targets_of_the_environment_bypass_the_proxy() {
 }
 
 #[tokio::test]
-async fn no_proxy_ignores_the_environment_and_is_refused_beside_a_transport() {
+async fn proxy_settings_are_refused_beside_a_transport_of_ones_own() {
     // `no_proxy()` is a transport setting: refused beside a transport of one's own, like TLS.
     let transport = payments_core::HttpTransport::builder()
         .no_proxy()
