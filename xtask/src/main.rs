@@ -9,11 +9,15 @@
 //! - `cargo xtask bench [--quick]` runs the criterion micro-benchmarks and the loopback
 //!   comparison of `crates/payments-bench`, writes `target/bench/summary.json` (in the cargo
 //!   target directory), prints the table and draws `docs/benchmarks.svg`.
+//! - `cargo xtask cycles` fails when two modules of a crate under `crates/` or `tests/` import
+//!   each other, directly or around a ring, and prints each cycle with the `file:line` of its
+//!   edges (see `cycles.rs`; CI runs it).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 mod bench;
+mod cycles;
 
 const DEFAULT_SPEC: &str = "crates/smartpay/spec/openapi.yaml";
 const DEFAULT_OUT: &str = "crates/smartpay/src/generated";
@@ -30,7 +34,8 @@ fn main() -> ExitCode {
 }
 
 fn usage() -> String {
-    "usage: cargo xtask codegen [--check] [--spec PATH] [--out DIR] | cargo xtask bench [--quick]"
+    "usage: cargo xtask codegen [--check] [--spec PATH] [--out DIR] | cargo xtask bench [--quick] \
+     | cargo xtask cycles [--root DIR]"
         .to_owned()
 }
 
@@ -39,6 +44,13 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
     match it.next().map(String::as_str) {
         Some("codegen") => {}
         Some("bench") => return bench::run(&workspace_root(), it.as_slice()),
+        Some("cycles") => {
+            return match it.as_slice() {
+                [] => cycles::run(&workspace_root()),
+                [flag, dir] if flag == "--root" => cycles::run(Path::new(dir)),
+                _ => Err(usage()),
+            }
+        }
         _ => return Err(usage()),
     }
     let root = workspace_root();

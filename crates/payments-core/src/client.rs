@@ -27,58 +27,23 @@ use tracing::field::Empty;
 use tracing::Instrument;
 
 use crate::endpoint::{BaseUrl, PlainHttp};
-use crate::error::{Error, ErrorKind, TimeoutKind};
+use crate::error::{Error, ErrorKind};
 use crate::invalid::Invalid;
+use crate::proxy::Proxy;
 use crate::retry::{NotActedOn, Operation, RetryDecision, RetryPolicy};
+use crate::timeouts::{TimeoutKind, Timeouts};
 use crate::transport::{
     status_error, ClientIdentity, HttpTransport, Request, Response, Transport, TransportBuilder,
 };
-
-/// The three timeouts. Each one that fires is named in the error
-/// ([`ErrorKind::Timeout`] with a [`TimeoutKind`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Timeouts {
-    /// Establishing a TCP connection (applied by [`HttpTransport`]). Default 10 s.
-    pub connect: Duration,
-    /// One attempt: sending the request and reading the whole answer. Default 30 s.
-    pub attempt: Duration,
-    /// The whole call, across all attempts and backoff. Default 60 s.
-    pub total: Duration,
-}
-
-impl Default for Timeouts {
-    fn default() -> Self {
-        Timeouts {
-            connect: Duration::from_secs(10),
-            attempt: Duration::from_secs(30),
-            total: Duration::from_secs(60),
-        }
-    }
-}
-
-impl Timeouts {
-    /// Sets the connect timeout.
-    pub fn with_connect(mut self, d: Duration) -> Self {
-        self.connect = d;
-        self
-    }
-    /// Sets the per-attempt timeout.
-    pub fn with_attempt(mut self, d: Duration) -> Self {
-        self.attempt = d;
-        self
-    }
-    /// Sets the total timeout.
-    pub fn with_total(mut self, d: Duration) -> Self {
-        self.total = d;
-        self
-    }
-}
 
 /// Builds an [`HttpClient`] with everything a provider client needs, checked in one place:
 /// the [`Timeouts`] (the connect timeout included: it is applied to the transport built
 /// here), a [`RetryPolicy`], a checked [`BaseUrl`] and its [`PlainHttp`] choice, the TLS
 /// settings (a client certificate, extra or only-these roots), a cap on an answer's body,
 /// default headers and a `User-Agent`.
+///
+/// The proxies of the environment are honoured unless [`HttpClientBuilder::proxy`] or
+/// [`HttpClientBuilder::no_proxy`] says otherwise (see [`crate::proxy`]).
 ///
 /// A provider crate's builder only adds credentials. `build` validates: a plain `http://` base
 /// URL needs [`HttpClientBuilder::allow_plain_http_to_loopback`] and never goes with a client
@@ -200,8 +165,8 @@ impl HttpClientBuilder {
         self
     }
 
-    /// A transport of your own (a test double, a shared pool). TLS and body-cap settings then
-    /// belong to it: setting them here as well is refused by `build`.
+    /// A transport of your own (a test double, a shared pool). TLS, proxy and body-cap settings
+    /// then belong to it: setting them here as well is refused by `build`.
     pub fn transport(mut self, transport: Arc<dyn Transport>) -> Self {
         self.transport = Some(transport);
         self
@@ -250,6 +215,22 @@ impl HttpClientBuilder {
     pub fn http2(mut self, enabled: bool) -> Self {
         self.tls = self.tls.http2(enabled);
         self.tls_settings.push("http2");
+        self
+    }
+
+    /// Sends calls through this proxy (see [`crate::proxy`] for the rules) instead of the
+    /// proxies of the environment (`HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY`), which are honoured
+    /// by default.
+    pub fn proxy(mut self, proxy: Proxy) -> Self {
+        self.tls = self.tls.proxy(proxy);
+        self.tls_settings.push("proxy");
+        self
+    }
+
+    /// Reaches the provider directly, whatever `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY` say.
+    pub fn no_proxy(mut self) -> Self {
+        self.tls = self.tls.no_proxy();
+        self.tls_settings.push("no_proxy");
         self
     }
 
@@ -517,17 +498,18 @@ impl HttpClient {
         operation: &'a Operation,
         request: Request,
     ) -> impl Future<Output = Result<Response, Error>> + Send + 'a {
+        // OpenTelemetry's HTTP client names; `url.path` never carries the query.
         let span = tracing::info_span!(
             "payments.call",
-            provider = operation.provider,
-            operation = operation.name,
-            method = %request.method,
-            host = request.uri.host().unwrap_or(""),
-            attempt = Empty,
-            status = Empty,
-            latency_ms = Empty,
-        );
-        // Not an `async fn`: its future would keep a second copy of `request` beside `run`'s.
+            payments.provider = operation.provider,
+            payments.operation = operation.name,
+            http.request.method = %request.method,
+            server.address = request.uri.host().unwrap_or(""),
+            url.path = request.uri.path(),
+            http.response.status_code = Empty,
+            payments.attempts = Empty,
+            payments.latency_ms = Empty,
+        ); // Not an `async fn`: its future would keep a second copy of `request` beside `run`'s.
         self.run(operation, request, span.clone()).instrument(span)
     }
 
@@ -575,7 +557,7 @@ impl HttpClient {
         loop {
             attempt += 1;
             if recording {
-                span.record("attempt", attempt);
+                span.record("payments.attempts", attempt);
             }
             let now = Instant::now();
             let remaining = deadline.map_or(Duration::MAX, |d| d.saturating_duration_since(now));
@@ -596,9 +578,9 @@ impl HttpClient {
             };
             let outcome = outcome.unwrap_or_else(|_| Err(Error::new(ErrorKind::Timeout(which))));
             if recording {
-                span.record("latency_ms", started.elapsed().as_millis() as u64);
+                span.record("payments.latency_ms", started.elapsed().as_millis() as u64);
                 if let Ok(resp) = &outcome {
-                    span.record("status", resp.status.as_u16());
+                    span.record("http.response.status_code", resp.status.as_u16());
                 }
             }
 

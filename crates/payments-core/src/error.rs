@@ -20,27 +20,7 @@ use std::time::Duration;
 
 use http::StatusCode;
 
-/// Which timeout fired.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum TimeoutKind {
-    /// Establishing the TCP connection took too long. Nothing was sent. (A TLS handshake that
-    /// takes too long is bounded by the per-attempt timeout, [`TimeoutKind::Attempt`].)
-    Connect,
-    /// One attempt (sending the request and reading the whole answer) took too long.
-    Attempt,
-    /// The whole call, across every attempt and backoff, took too long.
-    Total,
-}
-
-impl fmt::Display for TimeoutKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            TimeoutKind::Connect => "connect",
-            TimeoutKind::Attempt => "per-attempt",
-            TimeoutKind::Total => "total",
-        })
-    }
-}
+use crate::timeouts::TimeoutKind;
 
 /// What went wrong.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -89,14 +69,6 @@ pub enum ErrorKind {
     },
     /// The client or the request was configured wrongly (a bad URL, an unreadable certificate).
     Config(String),
-    /// The provider understood the request and refused it (a decline, a validation error).
-    /// Provider crates carry a richer, typed error of their own in the source chain.
-    Provider {
-        /// The provider's error code.
-        code: String,
-        /// The provider's message.
-        message: String,
-    },
 }
 
 /// The error of every transport-level operation.
@@ -146,14 +118,6 @@ impl Error {
         Error::new(ErrorKind::Decode {
             expected: expected.into(),
             excerpt: crate::redact::excerpt(body),
-        })
-    }
-
-    /// A provider refusal with its code and message.
-    pub fn provider(code: impl Into<String>, message: impl Into<String>) -> Self {
-        Error::new(ErrorKind::Provider {
-            code: code.into(),
-            message: message.into(),
         })
     }
 
@@ -229,8 +193,7 @@ impl Error {
             ErrorKind::Tls
             | ErrorKind::Decode { .. }
             | ErrorKind::BodyTooLarge { .. }
-            | ErrorKind::Config(_)
-            | ErrorKind::Provider { .. } => false,
+            | ErrorKind::Config(_) => false,
         }
     }
 
@@ -243,6 +206,24 @@ impl Error {
     pub fn may_have_been_sent(&self) -> bool {
         self.inner.may_have_been_sent
     }
+}
+
+/// Reads `Retry-After` as delay-seconds or as an HTTP date (relative to `now`): the
+/// `retry_after` of an [`ErrorKind::Status`]. Public as [`crate::retry::retry_after`].
+pub(crate) fn parse_retry_after(
+    headers: &http::HeaderMap,
+    now: std::time::SystemTime,
+) -> Option<Duration> {
+    let value = headers
+        .get(http::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(when.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
 /// The statuses that are worth retrying: 408, 429, 502, 503 and 504.
@@ -298,9 +279,6 @@ impl fmt::Display for Error {
                 write!(f, "the answer's body is larger than the {limit}-byte cap")?
             }
             ErrorKind::Config(m) => write!(f, "invalid configuration: {m}")?,
-            ErrorKind::Provider { code, message } => {
-                write!(f, "the provider refused the request: [{code}] {message}")?
-            }
         }
         if self.inner.attempts > 1 {
             write!(f, " (after {} attempts)", self.inner.attempts)?;

@@ -23,7 +23,8 @@ use std::time::{Duration, SystemTime};
 
 use http::{HeaderMap, StatusCode};
 
-use crate::error::{is_retryable_status, Error, ErrorKind, TimeoutKind};
+use crate::error::{is_retryable_status, Error, ErrorKind};
+use crate::timeouts::TimeoutKind;
 use crate::transport::Response;
 
 /// Whether an operation may safely be sent more than once.
@@ -253,21 +254,7 @@ impl RetryClassifier for DefaultClassifier {
 
 /// Reads `Retry-After` as delay-seconds or as an HTTP date (relative to `now`).
 pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
-    let value = headers
-        .get(http::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let when = httpdate::parse_http_date(value).ok()?;
-    Some(when.duration_since(now).unwrap_or(Duration::ZERO))
-}
-
-/// Whether a status is one the default classifier treats as transient.
-pub fn is_transient_status(status: StatusCode) -> bool {
-    is_retryable_status(status)
+    crate::error::parse_retry_after(headers, now)
 }
 
 /// A token bucket shared by every call of a client. Each retry withdraws tokens; each success

@@ -17,15 +17,18 @@ use bytes::Bytes;
 use http::{HeaderMap, Method, StatusCode, Uri};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::connect::proxy::Tunnel;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use rustls::RootCertStore;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
-use crate::error::{Error, ErrorKind, TimeoutKind};
+use crate::error::{Error, ErrorKind};
+use crate::proxy::Proxy;
 use crate::secret::Secret;
+use crate::timeouts::TimeoutKind;
 
 /// A boxed, sendable future: what [`Transport::send`] returns.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
@@ -150,7 +153,7 @@ pub fn status_error(resp: &Response) -> Error {
     Error::new(ErrorKind::Status {
         status: resp.status,
         excerpt: crate::redact::excerpt(&resp.body),
-        retry_after: crate::retry::retry_after(&resp.headers, std::time::SystemTime::now()),
+        retry_after: crate::error::parse_retry_after(&resp.headers, std::time::SystemTime::now()),
     })
 }
 
@@ -279,6 +282,18 @@ pub struct TransportBuilder {
     pool_idle_timeout: Duration,
     pool_max_idle_per_host: usize,
     http2: bool,
+    proxy: ProxyChoice,
+}
+
+/// Where a [`TransportBuilder`] takes its proxy from.
+#[derive(Debug, Clone)]
+enum ProxyChoice {
+    /// The process environment, read by [`TransportBuilder::build`] ([`Proxy::from_env`]).
+    Environment,
+    /// This one.
+    Explicit(Box<Proxy>),
+    /// None: every target is reached directly.
+    Direct,
 }
 
 impl Default for TransportBuilder {
@@ -292,6 +307,7 @@ impl Default for TransportBuilder {
             pool_idle_timeout: Duration::from_secs(60),
             pool_max_idle_per_host: 64,
             http2: true,
+            proxy: ProxyChoice::Environment,
         }
     }
 }
@@ -347,6 +363,19 @@ impl TransportBuilder {
         self
     }
 
+    /// Sends calls through this proxy (see [`crate::proxy`] for the rules), instead of the
+    /// proxies of the environment.
+    pub fn proxy(mut self, proxy: Proxy) -> Self {
+        self.proxy = ProxyChoice::Explicit(Box::new(proxy));
+        self
+    }
+
+    /// Reaches every target directly: ignores `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY`.
+    pub fn no_proxy(mut self) -> Self {
+        self.proxy = ProxyChoice::Direct;
+        self
+    }
+
     fn roots(&self) -> Result<RootCertStore, Error> {
         let mut roots = RootCertStore::empty();
         if self.default_roots {
@@ -388,8 +417,19 @@ impl TransportBuilder {
     /// ([`TransportBuilder::only_added_roots`] with none added, or no root feature enabled):
     /// that is a configuration error, not an unknown issuer on every call. The TLS crypto
     /// provider is [`crypto_provider`]'s.
+    ///
+    /// Unless [`TransportBuilder::proxy`] or [`TransportBuilder::no_proxy`] was called, the
+    /// proxies of the environment are read here ([`Proxy::from_env`]); a proxy variable that
+    /// holds no usable proxy URL is an [`ErrorKind::Config`] error (it names the variable, never
+    /// its value).
     pub fn build(self) -> Result<HttpTransport, Error> {
         let roots = self.roots()?;
+        let proxy = match self.proxy {
+            ProxyChoice::Environment => Proxy::from_env()
+                .map_err(|e| Error::config(format!("proxy environment: {e}")).with_source(e))?,
+            ProxyChoice::Explicit(p) => Some(*p),
+            ProxyChoice::Direct => None,
+        };
         let builder = rustls::ClientConfig::builder_with_provider(crypto_provider())
             .with_safe_default_protocol_versions()
             .map_err(|e| Error::config(format!("TLS versions: {e}")).with_source(e))?
@@ -409,14 +449,16 @@ impl TransportBuilder {
         http.set_connect_timeout(Some(self.connect_timeout));
         http.set_keepalive(Some(Duration::from_secs(60)));
 
+        let tcp = ProxyConnector { http, proxy };
+
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(tls)
             .https_or_http()
             .enable_http1();
         let https = if self.http2 {
-            https.enable_http2().wrap_connector(http)
+            https.enable_http2().wrap_connector(tcp)
         } else {
-            https.wrap_connector(http)
+            https.wrap_connector(tcp)
         };
 
         let client = Client::builder(TokioExecutor::new())
@@ -432,11 +474,74 @@ impl TransportBuilder {
     }
 }
 
+/// The TCP connector under TLS: a direct connection, or an HTTP `CONNECT` tunnel through the
+/// proxy that [`Proxy`] chooses for the target. TLS (hyper-rustls, above it) then runs end to
+/// end with the target in both cases.
+#[derive(Clone)]
+struct ProxyConnector {
+    http: HttpConnector,
+    proxy: Option<Proxy>,
+}
+
+type TcpIo = TokioIo<tokio::net::TcpStream>;
+
+impl tower_service::Service<Uri> for ProxyConnector {
+    type Response = TcpIo;
+    type Error = Box<dyn StdError + Send + Sync>;
+    type Future = BoxFuture<Result<TcpIo, Self::Error>>;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        // `HttpConnector` is always ready; each call below works on its own clone.
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, target: Uri) -> Self::Future {
+        let mut http = self.http.clone();
+        match self.proxy.as_ref().and_then(|p| p.intercept(&target)) {
+            None => Box::pin(async move { http.call(target).await.map_err(Into::into) }),
+            Some((proxy, auth)) => {
+                let mut tunnel = Tunnel::new(proxy, http);
+                if let Some(auth) = auth {
+                    tunnel = tunnel.with_auth(auth);
+                }
+                // hyper-util's tunnel takes a missing port as 443: name plain http's 80.
+                let target = with_default_port(target);
+                Box::pin(async move { tunnel.call(target).await.map_err(Into::into) })
+            }
+        }
+    }
+}
+
+/// `target` with its scheme's default port written out.
+fn with_default_port(target: Uri) -> Uri {
+    if target.port().is_some() || target.scheme_str() != Some("http") {
+        return target;
+    }
+    let Some(host) = target.host() else {
+        return target;
+    };
+    let authority = format!("{host}:80");
+    let mut parts = target.clone().into_parts();
+    match authority.parse() {
+        Ok(a) => {
+            parts.authority = Some(a);
+            Uri::from_parts(parts).unwrap_or(target)
+        }
+        Err(_) => target,
+    }
+}
+
 /// The default [`Transport`]: one pooled hyper-util client over rustls. Cloning it is cheap and
 /// shares the pool.
+///
+/// It honours `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY` unless its builder was told otherwise
+/// (see [`crate::proxy`]).
 #[derive(Clone)]
 pub struct HttpTransport {
-    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    client: Client<HttpsConnector<ProxyConnector>, Full<Bytes>>,
     max_body_bytes: usize,
 }
 
