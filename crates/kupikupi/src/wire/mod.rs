@@ -13,13 +13,22 @@ use serde_json::value::RawValue;
 #[cfg(test)]
 use serde_json::{Map, Value};
 
-use crate::error::{Echo, Error, InitMismatch, ProviderError};
+use crate::error::{Echo, Error, InitMismatch, ProviderError, TRANSFER_STATUS_DETAIL};
+use crate::model::ConfirmationCode;
 use crate::model::{
     raw_scalar_text, Checkout, Confirmation, Discount, FiscalDocumentNumber, FiscalDriveNumber,
     FiscalSign, OrderId, PayDate, PaymentId, Phone, Receipt, ReceiptAccepted, ReceiptType,
     Transfer, TransferAmount, TransferStatus,
 };
-use crate::params::{Params, Scalar};
+
+mod params;
+pub(crate) mod token;
+
+pub(crate) use self::params::{Params, Scalar};
+pub(crate) use self::token::TokenError;
+
+/// The provider's name in a [`ProviderError`].
+pub(crate) const PROVIDER_NAME: &str = "Kupi-Kupi";
 
 /// The platform id field the client sends (the provider's PHP class sends this one).
 pub(crate) const PLATFORM_UID: &str = "platformUid";
@@ -77,6 +86,16 @@ impl<'a> CheckoutRequest<'a> {
             ("orderId", Scalar::Str(self.order_id.as_str().into())),
             (PLATFORM_UID, Scalar::Str(platform_uid.into())),
         ])
+    }
+}
+
+/// The JSON value sent for a confirmation code: a number, or a string when the code starts
+/// with `0`.
+pub(crate) fn code_scalar(code: &ConfirmationCode) -> Scalar<'_> {
+    let digits = code.expose();
+    match digits.parse::<u64>() {
+        Ok(n) if !digits.starts_with('0') || digits == "0" => Scalar::Int(n),
+        _ => Scalar::Str(digits.into()),
     }
 }
 
@@ -247,56 +266,16 @@ fn text<'de, D: Deserializer<'de>>(d: D) -> Result<Text<'de>, D::Error> {
     d.deserialize_option(TextVisitor { lenient: false })
 }
 
-/// Reads a lenient boolean: `true`/`false`, `"true"`/`"false"`, `1`/`0`, `"1"`/`"0"`, and `""`
-/// as `false`.
-struct BoolVisitor;
-
-impl<'de> Visitor<'de> for BoolVisitor {
-    type Value = Option<bool>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("status as a boolean")
-    }
-    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-        Ok(Some(v))
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        match v {
-            1 => Ok(Some(true)),
-            0 => Ok(Some(false)),
-            _ => Err(E::custom("status must be a boolean")),
-        }
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        match v {
-            "true" | "1" => Ok(Some(true)),
-            "false" | "0" | "" => Ok(Some(false)),
-            _ => Err(E::custom("status must be a boolean")),
-        }
-    }
-}
-
-/// A lenient boolean: `true`/`false`, `"true"`/`"false"`, `1`/`0`, `"1"`/`"0"`.
-pub(crate) fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
-    d.deserialize_option(BoolVisitor)
-}
-
 /// Every field any answer may carry, borrowed from the body where it can be: the answer is
 /// read once, without a `Value` tree, and the typed fields are parsed from their raw JSON
 /// only when an operation needs them.
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct WireAnswer<'a> {
-    #[serde(default, deserialize_with = "lenient_bool")]
+    #[serde(
+        default,
+        deserialize_with = "payments_core::wire::deserialize_lenient_bool"
+    )]
     pub status: Option<bool>,
     #[serde(default, borrow, deserialize_with = "lenient_string")]
     pub error_code: Text<'a>,
@@ -323,15 +302,20 @@ pub(crate) struct WireAnswer<'a> {
 }
 
 impl WireAnswer<'_> {
-    fn refusal(&self, http_status: u16) -> Option<ProviderError> {
+    fn refusal(&self, http_status: http::StatusCode) -> Option<ProviderError> {
         let code_failed = self.error_code.as_deref().is_some_and(|c| c != "0");
         if self.status == Some(false) || code_failed {
-            Some(ProviderError {
-                code: self.error_code.as_deref().unwrap_or_default().to_owned(),
-                message: self.message(),
-                http_status,
-                transfer_status: self.transfer_status.as_deref().map(TransferStatus::from),
-            })
+            let mut e = ProviderError::new(PROVIDER_NAME, http_status);
+            if let Some(code) = self.error_code.as_deref().filter(|c| !c.is_empty()) {
+                e = e.with_code(code.to_owned());
+            }
+            if let Some(message) = self.message() {
+                e = e.with_message(message);
+            }
+            if let Some(status) = self.transfer_status.as_deref() {
+                e = e.with_detail(TRANSFER_STATUS_DETAIL, status);
+            }
+            Some(e)
         } else {
             None
         }
@@ -349,7 +333,7 @@ impl WireAnswer<'_> {
 /// Decodes an answer of any HTTP status: a refusal becomes [`ProviderError`], a body that is
 /// not an answer becomes a status error (non-2xx) or a decode error (2xx).
 pub(crate) fn decode(resp: &Response) -> Result<WireAnswer<'_>, Error> {
-    let http_status = resp.status.as_u16();
+    let http_status = resp.status;
     // Only an object is an answer (serde would also read a struct from an array).
     let is_object = resp.body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
     let parsed = if is_object {
@@ -547,6 +531,12 @@ pub(crate) fn confirmation(answer: &WireAnswer, body: &[u8]) -> Result<Confirmat
     })
 }
 
+impl From<TokenError> for Error {
+    fn from(e: TokenError) -> Self {
+        Error::Invalid(e.into())
+    }
+}
+
 pub(crate) fn receipt(answer: &WireAnswer) -> ReceiptAccepted {
     ReceiptAccepted {
         message: answer.message(),
@@ -568,6 +558,19 @@ mod tests {
     }
 
     #[test]
+    fn confirmation_codes_keep_their_leading_zero() {
+        let scalar = |c: &str| -> Scalar<'static> {
+            match code_scalar(&ConfirmationCode::new(c).unwrap()) {
+                Scalar::Str(s) => Scalar::Str(Cow::Owned(s.into_owned())),
+                Scalar::Int(n) => Scalar::Int(n),
+            }
+        };
+        assert_eq!(scalar("1111"), Scalar::Int(1111));
+        assert_eq!(scalar("0123"), Scalar::Str("0123".into()));
+        assert_eq!(scalar("0"), Scalar::Int(0));
+    }
+
+    #[test]
     fn refusals_are_provider_errors_whatever_the_status() {
         for status in [200, 400, 401, 500] {
             let r = resp(
@@ -576,12 +579,16 @@ mod tests {
             );
             let e = decode(&r).err().unwrap();
             let p = e.provider().expect("provider error");
-            assert_eq!(p.code, "102");
-            assert_eq!(p.message.as_deref(), Some("bad token"));
+            assert_eq!(p.code().map(String::as_str), Some("102"));
+            assert_eq!(p.message(), "bad token");
             assert_eq!(p.http_status, status);
+            assert_eq!(p.provider, "Kupi-Kupi");
         }
         let r = resp(200, r#"{"status":true,"errorCode":7}"#);
-        assert_eq!(decode(&r).err().unwrap().provider().unwrap().code, "7");
+        assert_eq!(
+            decode(&r).err().unwrap().provider().unwrap().code(),
+            Some(&"7".to_owned())
+        );
         let r = resp(200, r#"{"status":"false"}"#);
         assert!(decode(&r).err().unwrap().provider().is_some());
     }
@@ -593,14 +600,15 @@ mod tests {
             200,
             r#"{"status":"false","errorCode":1.5,"message":"line\nnext \u0416","transferStatus":true}"#,
         );
-        let p = decode(&r).err().unwrap();
-        let p = p.provider().expect("a refusal");
-        assert_eq!(p.code, "1.5");
-        assert_eq!(p.message.as_deref(), Some("line\nnext Ж"));
+        let e = decode(&r).err().unwrap();
+        let p = e.provider().expect("a refusal");
+        assert_eq!(p.code().map(String::as_str), Some("1.5"));
+        assert_eq!(p.message(), "line\nnext Ж");
         assert_eq!(
-            p.transfer_status,
+            e.transfer_status(),
             Some(TransferStatus::Unknown("true".into()))
         );
+        assert_eq!(p.detail(TRANSFER_STATUS_DETAIL), Some("true"));
         for (status, refused) in [("true", false), ("1", false), ("\"1\"", false), ("0", true)] {
             let r = resp(200, &format!(r#"{{"status":{status},"errorCode":"0"}}"#));
             assert_eq!(decode(&r).is_err(), refused, "{status}");
