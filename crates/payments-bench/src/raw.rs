@@ -508,7 +508,7 @@ mod tests {
         let params = serde_json::json!({
             "platformUid": "M2hULcD58iYGkmS7", "phone": 79000000000u64, "orderId": "1234", "amount": 25000
         });
-        let sdk = kupikupi::token::token_of_value(
+        let sdk = kupikupi::token_of_value(
             &params,
             &payments_core::Secret::from("yIKirCvplm8N1D9g"),
         )
