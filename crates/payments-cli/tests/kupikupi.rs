@@ -270,7 +270,10 @@ async fn balance_init_checkout_against_the_sandbox() {
     let o = run_async(args(&["balance", "--phone", "79000000001"]), wrong).await;
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
-    assert!(err.contains("[3]") && err.contains("Kupi-Kupi refused"), "{err}");
+    assert!(
+        err.contains("[3]") && err.contains("Kupi-Kupi refused"),
+        "{err}"
+    );
     assert!(!err.contains("wrong-secret-key"));
     assert_eq!(err.trim_end().lines().count(), 1);
 
