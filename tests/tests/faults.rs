@@ -12,9 +12,7 @@ use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use payments_core::{
-    ErrorKind, HttpTransport, RetryPolicy, Secret, TimeoutKind, Timeouts,
-};
+use payments_core::{ErrorKind, HttpTransport, RetryPolicy, Secret, TimeoutKind, Timeouts};
 use payments_testkit::tls::{Alpn, ClientAuth, TestPki};
 use payments_testkit::{answer, Listen, Scripted, Step};
 use serde_json::Value;
