@@ -477,7 +477,7 @@ impl Client {
     fn answer<'r>(
         op: &Operation,
         resp: &'r payments_core::Response,
-    ) -> Result<wire::WireAnswer<'r>, Error> {
+    ) -> Result<wire::Answer<'r>, Error> {
         wire::decode(resp).map_err(|e| match e {
             Error::Transport(t) => Error::Transport(t.with_operation(PROVIDER, op.name)),
             other => other,
@@ -490,7 +490,7 @@ impl Client {
         let op = &operations::BALANCE;
         let body = self.sign(wire::BalanceRequest { phone }.params(&self.inner.platform_uid))?;
         let resp = self.call(op, &self.inner.endpoints.balance, body).await?;
-        wire::balance(&Self::answer(op, &resp)?, &resp.body)
+        Amount::try_from(&Self::answer(op, &resp)?)
     }
 
     /// Registers a transfer and returns the form to redirect the customer to.
@@ -519,7 +519,7 @@ impl Client {
             .params(&self.inner.platform_uid),
         )?;
         let resp = self.call(op, &self.inner.endpoints.init, body).await?;
-        wire::transfer(&Self::answer(op, &resp)?, &resp.body, order_id, amount)
+        Transfer::try_from((&Self::answer(op, &resp)?, order_id, amount))
     }
 
     /// The current state of the transfer of `order_id`: the provider's answer to your own
@@ -538,7 +538,7 @@ impl Client {
             .params(&self.inner.platform_uid),
         )?;
         let resp = self.call(op, &self.inner.endpoints.checkout, body).await?;
-        wire::checkout(&Self::answer(op, &resp)?, &resp.body)
+        Checkout::try_from(&Self::answer(op, &resp)?)
     }
 
     /// Confirms a transfer with the code the customer received (2023 method).
@@ -558,7 +558,7 @@ impl Client {
         let resp = self
             .call(op, &self.inner.endpoints.confirmation, body)
             .await?;
-        wire::confirmation(&Self::answer(op, &resp)?, &resp.body)
+        Confirmation::try_from(&Self::answer(op, &resp)?)
     }
 
     /// Registers a customer's fiscal receipt (2023 method).
@@ -567,7 +567,7 @@ impl Client {
         let body =
             self.sign(wire::ReceiptRequest::from(receipt).params(&self.inner.platform_uid))?;
         let resp = self.call(op, &self.inner.endpoints.receipt, body).await?;
-        Ok(wire::receipt(&Self::answer(op, &resp)?))
+        Ok(ReceiptAccepted::from(&Self::answer(op, &resp)?))
     }
 }
 
@@ -703,7 +703,7 @@ mod tests {
         let r = wire::InitRequest {
             phone: &phone,
             order_id: &order,
-            amount: crate::MAX_AMOUNT_MINOR,
+            amount: crate::model::MAX_AMOUNT_MINOR,
         };
         same(
             signer.sign_params(&r.params(uid)).unwrap(),

@@ -40,7 +40,7 @@ impl std::fmt::Display for Echo {
 ///
 /// A different amount or order id means the transfer is not the one you asked for (for
 /// example, a transfer made earlier under the same order id with another amount). Do not send
-/// the customer to [`InitMismatch::transfer_url`] until you know why; [`crate::Client::checkout`]
+/// the customer to [`InitMismatch::transfer_url`] until you know why; `Client::checkout`
 /// with your order id and amount tells you what the service holds.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]

@@ -603,7 +603,7 @@ impl Discount {
 /// The answer to `init`: the transfer, and the page to send the customer to.
 ///
 /// The answer echoes the order id and the amount; the client checks that they are the ones it
-/// sent (a difference is [`crate::Error::InitMismatch`], which still carries the transfer's id and
+/// sent (a difference is `Error::InitMismatch`, which still carries the transfer's id and
 /// URL), so the fields here are the request's.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]

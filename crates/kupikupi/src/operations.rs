@@ -3,7 +3,7 @@
 //! refused, connect timeout).
 //!
 //! `checkout` only reads a transfer's status, so asking it again later is safe; the confirmation
-//! of a notification ([`crate::reconcile`]) does so on purpose. What is never done is re-sending
+//! of a notification (`reconcile`) does so on purpose. What is never done is re-sending
 //! one call after it may have reached the service.
 
 use payments_core::Operation;

@@ -1,5 +1,7 @@
 //! The wire: the request structs (their parameters, in signing order) and the answer, read once
-//! from its body, with the fallible conversions into the model's types. Private.
+//! from its body, with its `TryFrom` conversions into the model's types. Private. Its private
+//! submodules are the request token (`token`: the provider's PHP rule, public through the
+//! crate's re-exports) and the typed parameter list the client signs (`params`).
 
 use std::borrow::Cow;
 use std::fmt;
@@ -330,9 +332,23 @@ impl WireAnswer<'_> {
     }
 }
 
+/// An answer read from its body (which it borrows from, and which a decode error quotes): what
+/// the `TryFrom` conversions into the model's answer types take.
+pub(crate) struct Answer<'r> {
+    wire: WireAnswer<'r>,
+    body: &'r [u8],
+}
+
+impl<'r> std::ops::Deref for Answer<'r> {
+    type Target = WireAnswer<'r>;
+    fn deref(&self) -> &WireAnswer<'r> {
+        &self.wire
+    }
+}
+
 /// Decodes an answer of any HTTP status: a refusal becomes [`ProviderError`], a body that is
 /// not an answer becomes a status error (non-2xx) or a decode error (2xx).
-pub(crate) fn decode(resp: &Response) -> Result<WireAnswer<'_>, Error> {
+pub(crate) fn decode(resp: &Response) -> Result<Answer<'_>, Error> {
     let http_status = resp.status;
     // Only an object is an answer (serde would also read a struct from an array).
     let is_object = resp.body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
@@ -349,7 +365,10 @@ pub(crate) fn decode(resp: &Response) -> Result<WireAnswer<'_>, Error> {
             if !resp.status.is_success() {
                 return Err(payments_core::transport::status_error(resp).into());
             }
-            Ok(answer)
+            Ok(Answer {
+                wire: answer,
+                body: &resp.body,
+            })
         }
         _ if !resp.status.is_success() => Err(payments_core::transport::status_error(resp).into()),
         Ok(_) => Err(payments_core::Error::decode(
@@ -440,95 +459,108 @@ fn echo_text(raw: &RawValue) -> Echo {
     Echo::Other(raw.get().trim().chars().take(64).collect())
 }
 
-pub(crate) fn balance(answer: &WireAnswer, body: &[u8]) -> Result<Amount, Error> {
-    #[derive(Deserialize)]
-    #[serde(transparent)]
-    struct D(#[serde(with = "payments_core::money::decimal")] Amount);
-    field::<D>(answer.balance, "balance", body).map(|d| d.0)
+/// The `balance` answer: `decimal(10,2)`, read exactly.
+impl TryFrom<&Answer<'_>> for Amount {
+    type Error = Error;
+    fn try_from(answer: &Answer<'_>) -> Result<Amount, Error> {
+        #[derive(Deserialize)]
+        #[serde(transparent)]
+        struct D(#[serde(with = "payments_core::money::decimal")] Amount);
+        field::<D>(answer.balance, "balance", answer.body).map(|d| d.0)
+    }
 }
 
 /// The `init` answer, checked against the request it answers. Once the answer names a
 /// transfer (a valid `paymentId` and `transferURL`), nothing in the echoed fields turns it into
 /// a decode error: a missing, unreadable or different `orderId` or `amount` is an
 /// [`InitMismatch`] that keeps the transfer's id and URL.
-pub(crate) fn transfer(
-    answer: &WireAnswer,
-    body: &[u8],
-    sent_order_id: &OrderId,
-    sent_amount: TransferAmount,
-) -> Result<Transfer, Error> {
-    let payment_id = payment_id(answer.payment_id, body)?;
-    let url = answer
-        .transfer_url
-        .as_deref()
-        .ok_or_else(|| missing("transferURL", body))?;
-    let transfer_url: http::Uri = url
-        .parse()
-        .map_err(|_| missing("transferURL as an absolute URL", body))?;
-    if transfer_url.scheme().is_none() || transfer_url.host().is_none() {
-        return Err(missing("transferURL as an absolute URL", body));
-    }
-    let order_echo = match answer.order_id {
-        None => Some(Echo::Missing),
-        Some(raw) => match raw_scalar_text(raw.get()) {
-            Some(text) if text == sent_order_id.as_str() => None,
-            _ => Some(echo_text(raw)),
-        },
-    };
-    let amount_echo = match answer.amount {
-        None => Some(Echo::Missing),
-        Some(raw) => match lenient_kopecks(raw.get()) {
-            Some(k) if k == sent_amount.minor() => None,
-            _ => Some(echo_text(raw)),
-        },
-    };
-    if order_echo.is_some() || amount_echo.is_some() {
-        return Err(Error::InitMismatch(Box::new(InitMismatch {
+impl TryFrom<(&Answer<'_>, &OrderId, TransferAmount)> for Transfer {
+    type Error = Error;
+    fn try_from(
+        (answer, sent_order_id, sent_amount): (&Answer<'_>, &OrderId, TransferAmount),
+    ) -> Result<Transfer, Error> {
+        let body = answer.body;
+        let payment_id = payment_id(answer.payment_id, body)?;
+        let url = answer
+            .transfer_url
+            .as_deref()
+            .ok_or_else(|| missing("transferURL", body))?;
+        let transfer_url: http::Uri = url
+            .parse()
+            .map_err(|_| missing("transferURL as an absolute URL", body))?;
+        if transfer_url.scheme().is_none() || transfer_url.host().is_none() {
+            return Err(missing("transferURL as an absolute URL", body));
+        }
+        let order_echo = match answer.order_id {
+            None => Some(Echo::Missing),
+            Some(raw) => match raw_scalar_text(raw.get()) {
+                Some(text) if text == sent_order_id.as_str() => None,
+                _ => Some(echo_text(raw)),
+            },
+        };
+        let amount_echo = match answer.amount {
+            None => Some(Echo::Missing),
+            Some(raw) => match lenient_kopecks(raw.get()) {
+                Some(k) if k == sent_amount.minor() => None,
+                _ => Some(echo_text(raw)),
+            },
+        };
+        if order_echo.is_some() || amount_echo.is_some() {
+            return Err(Error::InitMismatch(Box::new(InitMismatch {
+                payment_id,
+                transfer_url,
+                sent_order_id: sent_order_id.clone(),
+                sent_amount,
+                order_id: order_echo,
+                amount: amount_echo,
+            })));
+        }
+        Ok(Transfer {
             payment_id,
+            order_id: sent_order_id.clone(),
+            amount: sent_amount,
             transfer_url,
-            sent_order_id: sent_order_id.clone(),
-            sent_amount,
-            order_id: order_echo,
-            amount: amount_echo,
-        })));
+        })
     }
-    Ok(Transfer {
-        payment_id,
-        order_id: sent_order_id.clone(),
-        amount: sent_amount,
-        transfer_url,
-    })
 }
 
-pub(crate) fn checkout(answer: &WireAnswer, body: &[u8]) -> Result<Checkout, Error> {
-    Ok(Checkout {
-        transfer_status: answer
-            .transfer_status
-            .as_deref()
-            .map(TransferStatus::from)
-            .ok_or_else(|| missing("transferStatus", body))?,
-        payment_id: payment_id(answer.payment_id, body)?,
-        order_id: answer
-            .order_id
-            .map(|raw| order_id(Some(raw), body))
-            .transpose()?,
-    })
+impl TryFrom<&Answer<'_>> for Checkout {
+    type Error = Error;
+    fn try_from(answer: &Answer<'_>) -> Result<Checkout, Error> {
+        let body = answer.body;
+        Ok(Checkout {
+            transfer_status: answer
+                .transfer_status
+                .as_deref()
+                .map(TransferStatus::from)
+                .ok_or_else(|| missing("transferStatus", body))?,
+            payment_id: payment_id(answer.payment_id, body)?,
+            order_id: answer
+                .order_id
+                .map(|raw| order_id(Some(raw), body))
+                .transpose()?,
+        })
+    }
 }
 
 /// The `confirmation` answer. The guide documents no field beyond `status` and `errorCode`, so
 /// the others are extras: kept when readable, left out when not (the confirmation itself
 /// succeeded; an odd extra must not turn it into a decode error).
-pub(crate) fn confirmation(answer: &WireAnswer, body: &[u8]) -> Result<Confirmation, Error> {
-    Ok(Confirmation {
-        transfer_status: answer.transfer_status.as_deref().map(TransferStatus::from),
-        payment_id: answer
-            .payment_id
-            .and_then(|raw| payment_id(Some(raw), body).ok()),
-        order_id: answer
-            .order_id
-            .and_then(|raw| order_id(Some(raw), body).ok()),
-        message: answer.message(),
-    })
+impl TryFrom<&Answer<'_>> for Confirmation {
+    type Error = Error;
+    fn try_from(answer: &Answer<'_>) -> Result<Confirmation, Error> {
+        let body = answer.body;
+        Ok(Confirmation {
+            transfer_status: answer.transfer_status.as_deref().map(TransferStatus::from),
+            payment_id: answer
+                .payment_id
+                .and_then(|raw| payment_id(Some(raw), body).ok()),
+            order_id: answer
+                .order_id
+                .and_then(|raw| order_id(Some(raw), body).ok()),
+            message: answer.message(),
+        })
+    }
 }
 
 impl From<TokenError> for Error {
@@ -537,9 +569,11 @@ impl From<TokenError> for Error {
     }
 }
 
-pub(crate) fn receipt(answer: &WireAnswer) -> ReceiptAccepted {
-    ReceiptAccepted {
-        message: answer.message(),
+impl From<&Answer<'_>> for ReceiptAccepted {
+    fn from(answer: &Answer<'_>) -> ReceiptAccepted {
+        ReceiptAccepted {
+            message: answer.message(),
+        }
     }
 }
 
@@ -713,31 +747,26 @@ mod tests {
             let body = format!(r#"{{"status":true,"errorCode":"0","balance":{text}}}"#);
             let r = resp(200, &body);
             let a = decode(&r).unwrap();
-            assert_eq!(
-                balance(&a, body.as_bytes()).unwrap().minor(),
-                minor,
-                "{text}"
-            );
+            assert_eq!(Amount::try_from(&a).unwrap().minor(), minor, "{text}");
         }
         let body = r#"{"status":true,"errorCode":"0","balance":0.001}"#;
         let r = resp(200, body);
         let a = decode(&r).unwrap();
-        assert!(balance(&a, body.as_bytes()).is_err());
+        assert!(Amount::try_from(&a).is_err());
         let body = r#"{"status":true,"errorCode":"0"}"#;
         let r = resp(200, body);
         let a = decode(&r).unwrap();
-        assert!(balance(&a, body.as_bytes()).is_err());
+        assert!(Amount::try_from(&a).is_err());
     }
 
     fn init(body: &str, order: &str, kopecks: u64) -> Result<Transfer, Error> {
         let r = resp(200, body);
         let a = decode(&r)?;
-        transfer(
+        Transfer::try_from((
             &a,
-            body.as_bytes(),
             &OrderId::new(order).unwrap(),
             TransferAmount::from_minor(kopecks).unwrap(),
-        )
+        ))
     }
 
     #[test]
@@ -872,13 +901,13 @@ mod tests {
     fn a_confirmation_with_odd_extras_still_succeeded() {
         let body = r#"{"status":true,"errorCode":"0","paymentId":-1.5,"orderId":{"x":1},"amount":"n/a","transferStatus":"CONFIRMED"}"#;
         let r = resp(200, body);
-        let c = confirmation(&decode(&r).unwrap(), body.as_bytes()).unwrap();
+        let c = Confirmation::try_from(&decode(&r).unwrap()).unwrap();
         assert_eq!(c.payment_id, None);
         assert_eq!(c.order_id, None);
         assert_eq!(c.transfer_status, Some(TransferStatus::Confirmed));
         let body = r#"{"status":true,"errorCode":"0","paymentId":"12","orderId":"o"}"#;
         let r = resp(200, body);
-        let c = confirmation(&decode(&r).unwrap(), body.as_bytes()).unwrap();
+        let c = Confirmation::try_from(&decode(&r).unwrap()).unwrap();
         assert_eq!(c.payment_id.unwrap().as_str(), "12");
         assert_eq!(c.order_id.unwrap().as_str(), "o");
     }
@@ -888,7 +917,7 @@ mod tests {
         let body = r#"{"status":true,"errorCode":"0","paymentId":"9","transferStatus":"ON_HOLD","orderId":"o"}"#;
         let r = resp(200, body);
         let a = decode(&r).unwrap();
-        let c = checkout(&a, body.as_bytes()).unwrap();
+        let c = Checkout::try_from(&a).unwrap();
         assert_eq!(c.transfer_status, TransferStatus::Unknown("ON_HOLD".into()));
         assert!(!c.transfer_status.is_final());
     }
@@ -899,10 +928,10 @@ mod tests {
             let r = resp(status, "");
             let r = Response { body: Bytes::from(body), ..r };
             if let Ok(a) = decode(&r) {
-                let _ = balance(&a, &r.body);
-                let _ = transfer(&a, &r.body, &OrderId::new("o").unwrap(), TransferAmount::from_minor(1).unwrap());
-                let _ = checkout(&a, &r.body);
-                let _ = confirmation(&a, &r.body);
+                let _ = Amount::try_from(&a);
+                let _ = Transfer::try_from((&a, &OrderId::new("o").unwrap(), TransferAmount::from_minor(1).unwrap()));
+                let _ = Checkout::try_from(&a);
+                let _ = Confirmation::try_from(&a);
             }
         }
 
@@ -914,10 +943,10 @@ mod tests {
             let body = format!(r#"{{"status":{status},"errorCode":"0","balance":{value},"paymentId":{value},"orderId":{value},"amount":{value},"transferURL":{value},"transferStatus":{value}}}"#);
             let r = resp(200, &body);
             if let Ok(a) = decode(&r) {
-                let _ = balance(&a, &r.body);
-                let _ = transfer(&a, &r.body, &OrderId::new("o").unwrap(), TransferAmount::from_minor(1).unwrap());
-                let _ = checkout(&a, &r.body);
-                let _ = confirmation(&a, &r.body);
+                let _ = Amount::try_from(&a);
+                let _ = Transfer::try_from((&a, &OrderId::new("o").unwrap(), TransferAmount::from_minor(1).unwrap()));
+                let _ = Checkout::try_from(&a);
+                let _ = Confirmation::try_from(&a);
             }
         }
     }
