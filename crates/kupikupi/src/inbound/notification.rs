@@ -38,6 +38,7 @@ pub(crate) const DOCUMENTED_FIELDS: [&str; 7] = [
 /// [`crate::ConfirmedTransfer`], which only `checkout` builds, can (see [`crate::reconcile`] and
 /// [`crate::NotificationReceiver`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Notification {
     /// Whether the operation succeeded, as the sender says.
     pub status: bool,
