@@ -12,9 +12,7 @@ use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use payments_core::{
-    ErrorKind, HttpClient, HttpTransport, RetryPolicy, Secret, TimeoutKind, Timeouts,
-};
+use payments_core::{ErrorKind, HttpTransport, RetryPolicy, Secret, TimeoutKind, Timeouts};
 use payments_testkit::tls::{Alpn, ClientAuth, TestPki};
 use payments_testkit::{answer, Listen, Scripted, Step};
 use serde_json::Value;
@@ -251,7 +249,7 @@ fn kk_client(base: &str) -> kupikupi::Client {
         .secret_key(Secret::from("yIKirCvplm8N1D9g"))
         .base_url(format!("{base}/api/v1/transfer"))
         .allow_plain_http_to_loopback()
-        .http_client(HttpClient::with_transport(transport()))
+        .transport(transport())
         .timeouts(timeouts())
         .retry_policy(policy())
         .build()

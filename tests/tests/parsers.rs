@@ -239,7 +239,7 @@ fn kupi_notification() -> impl Strategy<Value = (Map<String, Value>, bool)> {
 fn kupi_body(fields: &Map<String, Value>, sign: bool) -> Vec<u8> {
     let mut m = fields.clone();
     if sign {
-        let t = kupikupi::token::token(fields, &Secret::from(KUPI_SECRET)).unwrap();
+        let t = kupikupi::token(fields, &Secret::from(KUPI_SECRET)).unwrap();
         m.insert("token".into(), Value::String(t.as_str().to_owned()));
     }
     serde_json::to_vec(&m).unwrap()

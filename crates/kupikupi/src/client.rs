@@ -5,46 +5,48 @@ use std::sync::Arc;
 use http::header::{ACCEPT, CONTENT_TYPE};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 use payments_core::{
-    Amount, HttpClient, HttpTransport, Operation, PlainHttp, Request, RequestSigner, RetryPolicy,
-    Secret, SignedRequest, Timeouts,
+    Amount, BaseUrl, HttpClient, HttpClientBuilder, Invalid, Operation, Request, RequestSigner,
+    RetryPolicy, Secret, SignedRequest, Timeouts, Transport,
 };
 use serde_json::{Map, Value};
 
-use crate::error::{Error, ValidationError};
+use crate::error::Error;
 use crate::model::{
     Checkout, Confirmation, ConfirmationCode, OrderId, Phone, Receipt, ReceiptAccepted, Transfer,
     TransferAmount,
 };
 use crate::operations;
-use crate::params::Params;
-use crate::token::{token, token_of_params, TOKEN_FIELD};
 use crate::wire;
+use crate::wire::token::{sign_map, token_of_params, TOKEN_FIELD};
 
 /// The production API base.
 pub const PRODUCTION_BASE_URL: &str = "https://payapi.kupi-kupi.shop/api/v1/transfer";
 /// The test API base (use the `DevSecretKey` with it).
 pub const TEST_BASE_URL: &str = "https://devpayapi.kupi-kupi.shop/api/v1/transfer";
 
-/// Where the client sends its calls: `POST {base}/{method}`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Where the client sends its calls: `POST {base}/{method}`. Default: [`Environment::Production`];
+/// the test host is chosen by name ([`Environment::Test`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Environment {
     /// `https://payapi.kupi-kupi.shop/api/v1/transfer`, with the production `SecretKey`.
+    #[default]
     Production,
     /// `https://devpayapi.kupi-kupi.shop/api/v1/transfer`, with the `DevSecretKey`.
     Test,
     /// Any base URL (a proxy, the sandbox emulator), with the production `SecretKey` slot
     /// ([`ClientBuilder::secret_key`]). It must be `https://`, unless the builder opts in to
     /// plain `http://` to a loopback host ([`ClientBuilder::allow_plain_http_to_loopback`]).
-    Custom(String),
+    Custom(BaseUrl),
 }
 
 impl Environment {
     /// The base URL.
-    pub fn base_url(&self) -> &str {
+    fn base_url(&self) -> Result<BaseUrl, Invalid> {
         match self {
-            Environment::Production => PRODUCTION_BASE_URL,
-            Environment::Test => TEST_BASE_URL,
-            Environment::Custom(url) => url,
+            Environment::Production => PRODUCTION_BASE_URL.parse(),
+            Environment::Test => TEST_BASE_URL.parse(),
+            Environment::Custom(url) => Ok(url.clone()),
         }
     }
 }
@@ -81,7 +83,7 @@ impl TokenSigner {
         mut params: Map<String, Value>,
     ) -> Result<SignedRequest, Error> {
         params.remove(TOKEN_FIELD);
-        let t = token(&params, &self.secret)?;
+        let t = sign_map(&params, &self.secret)?;
         params.insert(TOKEN_FIELD.to_owned(), Value::String(t.into_string()));
         let body = serde_json::to_vec(&params).map_err(|e| {
             Error::from(payments_core::Error::config("cannot serialise the request").with_source(e))
@@ -98,7 +100,7 @@ impl TokenSigner {
     /// [`TokenSigner::headers`] as its `HttpClient`'s default headers.
     pub(crate) fn sign_params<const N: usize>(
         &self,
-        params: &Params<'_, N>,
+        params: &wire::Params<'_, N>,
     ) -> Result<bytes::Bytes, Error> {
         let t = token_of_params(params, &self.secret)?;
         let body = params.body(t.as_str()).map_err(|e| {
@@ -121,11 +123,11 @@ impl RequestSigner<Map<String, Value>> for TokenSigner {
     }
 }
 
-/// Builds a [`Client`].
+/// Builds a [`Client`]: the credentials on top of `payments-core`'s HTTP client settings,
+/// everything checked in [`ClientBuilder::build`].
 ///
 /// ```
-/// use kupikupi::{Client, Environment};
-/// use payments_core::{RetryPolicy, Secret, Timeouts};
+/// use kupikupi::{Client, Environment, RetryPolicy, Secret, Timeouts};
 /// use std::time::Duration;
 ///
 /// let client = Client::builder()
@@ -143,7 +145,7 @@ impl RequestSigner<Map<String, Value>> for TokenSigner {
 ///     .secret_key(Secret::from("yIKirCvplm8N1D9g"))
 ///     .base_url("http://127.0.0.1:8080/api/v1/transfer")
 ///     .build();
-/// assert!(plain.is_err());
+/// assert!(plain.unwrap_err().invalid().unwrap().is_about("base_url"));
 /// // ...unless the builder opts in, and then only to a loopback host (a local emulator).
 /// let local = Client::builder()
 ///     .platform_uid("M2hULcD58iYGkmS7")
@@ -154,19 +156,44 @@ impl RequestSigner<Map<String, Value>> for TokenSigner {
 /// # let _ = local;
 /// # Ok::<(), kupikupi::Error>(())
 /// ```
-#[derive(Debug, Default)]
+#[derive(Debug)]
+#[must_use]
 pub struct ClientBuilder {
     platform_uid: Option<String>,
     secret_key: Option<Secret>,
     dev_secret_key: Option<Secret>,
-    environment: Option<Environment>,
-    timeouts: Option<Timeouts>,
-    retry: Option<RetryPolicy>,
-    http: Option<HttpClient>,
-    plain_http: PlainHttp,
+    environment: Environment,
+    plain_http_opt_in: bool,
+    http: HttpClientBuilder,
+    problems: Option<Invalid>,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        ClientBuilder {
+            platform_uid: None,
+            secret_key: None,
+            dev_secret_key: None,
+            environment: Environment::default(),
+            plain_http_opt_in: false,
+            http: HttpClient::builder().product(concat!(
+                env!("CARGO_PKG_NAME"),
+                "/",
+                env!("CARGO_PKG_VERSION")
+            )),
+            problems: None,
+        }
+    }
 }
 
 impl ClientBuilder {
+    fn problem(&mut self, problem: Invalid) {
+        self.problems = Some(match self.problems.take() {
+            Some(before) => before.merge(problem),
+            None => problem,
+        });
+    }
+
     /// The platform uid (`UidPlatform`), the same in both environments. Required.
     pub fn platform_uid(mut self, uid: impl Into<String>) -> Self {
         self.platform_uid = Some(uid.into());
@@ -187,14 +214,19 @@ impl ClientBuilder {
 
     /// The environment. Default: [`Environment::Production`].
     pub fn environment(mut self, env: Environment) -> Self {
-        self.environment = Some(env);
+        self.environment = env;
         self
     }
 
-    /// A custom base URL (shortcut for [`Environment::Custom`]). It must be `https://`, unless
-    /// [`ClientBuilder::allow_plain_http_to_loopback`] is called.
-    pub fn base_url(self, url: impl Into<String>) -> Self {
-        self.environment(Environment::Custom(url.into()))
+    /// A custom base URL (shortcut for [`Environment::Custom`] with a parsed [`BaseUrl`]; a URL
+    /// that does not parse is reported by [`ClientBuilder::build`] as invalid `base_url`). It
+    /// must be `https://`, unless [`ClientBuilder::allow_plain_http_to_loopback`] is called.
+    pub fn base_url(mut self, url: impl AsRef<str>) -> Self {
+        match url.as_ref().parse::<BaseUrl>() {
+            Ok(base) => self.environment = Environment::Custom(base),
+            Err(e) => self.problem(e),
+        }
+        self
     }
 
     /// Allows a plain `http://` base URL to a loopback host (`127.0.0.0/8`, `::1`,
@@ -203,111 +235,176 @@ impl ClientBuilder {
     /// carries the platform uid and a token made with the secret key. Plain `http://` to any
     /// other host is refused either way.
     pub fn allow_plain_http_to_loopback(mut self) -> Self {
-        self.plain_http = PlainHttp::LoopbackOnly;
+        self.plain_http_opt_in = true;
+        self.http = self.http.allow_plain_http_to_loopback();
         self
     }
 
-    /// The timeouts. Default: [`Timeouts::default`].
+    /// The timeouts (connect, attempt, total). Default: [`Timeouts::default`].
     pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
-        self.timeouts = Some(timeouts);
+        self.http = self.http.timeouts(timeouts);
         self
     }
 
     /// The retry policy. Default: [`RetryPolicy::default`]. Whatever the policy, calls are
     /// retried only when the request provably never reached the server.
     pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.retry = Some(policy);
+        self.http = self.http.retry_policy(policy);
         self
     }
 
-    /// Uses an existing [`HttpClient`] (sharing its pool). Timeouts and retry policy set on the
-    /// builder are applied on top of it.
-    pub fn http_client(mut self, http: HttpClient) -> Self {
-        self.http = Some(http);
+    /// A transport of your own (a shared pool, a test double). Its own TLS and body cap apply.
+    pub fn transport(mut self, transport: Arc<dyn Transport>) -> Self {
+        self.http = self.http.transport(transport);
         self
     }
 
-    /// Builds the client.
+    /// Caps an answer's body, in bytes (default 8 MiB).
+    pub fn max_body_bytes(mut self, bytes: usize) -> Self {
+        self.http = self.http.max_body_bytes(bytes);
+        self
+    }
+
+    /// The `User-Agent` sent with every call. Default: `kupikupi/<version>`.
+    pub fn user_agent(mut self, user_agent: impl AsRef<str>) -> Self {
+        self.http = self.http.user_agent(user_agent);
+        self
+    }
+
+    /// Checks everything and builds the client. Every refusal is [`Error::Invalid`], naming
+    /// the fields (`platform_uid`, `secret_key`, `dev_secret_key`, `base_url`, `timeouts.*`,
+    /// ...), never a secret.
     pub fn build(self) -> Result<Client, Error> {
-        let config = |m: &str| Error::Validation(ValidationError::Config(m.to_owned()));
-        let platform_uid = self
-            .platform_uid
-            .ok_or_else(|| config("the platform uid is required"))?;
-        if platform_uid.is_empty() || platform_uid.chars().count() > 20 {
-            return Err(config("the platform uid must be 1 to 20 characters"));
-        }
-        let environment = self.environment.unwrap_or(Environment::Production);
-        let secret = match environment {
-            Environment::Test => self.dev_secret_key.ok_or_else(|| {
-                config("the Test environment needs the DevSecretKey (dev_secret_key)")
-            })?,
-            _ => self
-                .secret_key
-                .ok_or_else(|| config("the SecretKey is required (secret_key)"))?,
-        };
-        if secret.is_empty() {
-            return Err(config("the secret key is empty"));
-        }
-        let base = environment.base_url().trim_end_matches('/').to_owned();
-        let uri: Uri = base
-            .parse()
-            .map_err(|_| config("the base URL is not a valid URL"))?;
-        if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.host().is_none() {
-            return Err(config("the base URL must be an absolute https URL"));
-        }
-        // Credentials never travel in clear: https, or plain http to loopback by the opt-in.
-        if let Err(e) = self.plain_http.check(&uri) {
-            return Err(match e.kind() {
-                payments_core::ErrorKind::Config(m) => config(&format!(
-                    "{m}{}",
-                    if self.plain_http == PlainHttp::Refused {
-                        " (ClientBuilder::allow_plain_http_to_loopback)"
-                    } else {
-                        ""
-                    }
-                )),
-                _ => config("the base URL is refused"),
+        let ClientBuilder {
+            platform_uid,
+            secret_key,
+            dev_secret_key,
+            environment,
+            plain_http_opt_in,
+            http,
+            mut problems,
+        } = self;
+        let mut problem = |field: &'static str, message: &'static str| {
+            let p = Invalid::new(field, message);
+            problems = Some(match problems.take() {
+                Some(before) => before.merge(p),
+                None => p,
             });
+        };
+        match platform_uid.as_deref() {
+            None => problem("platform_uid", "the platform uid is required"),
+            Some(uid) if uid.is_empty() || uid.chars().count() > 20 => problem(
+                "platform_uid",
+                "the platform uid must be 1 to 20 characters",
+            ),
+            Some(_) => {}
         }
-        let timeouts = self.timeouts.unwrap_or_default();
-        let mut http = match self.http {
-            Some(h) => h,
-            None => {
-                let transport = HttpTransport::builder()
-                    .connect_timeout(timeouts.connect)
-                    .build()?;
-                HttpClient::from(transport)
+        let secret = match environment {
+            Environment::Test => {
+                if dev_secret_key.is_none() {
+                    problem(
+                        "dev_secret_key",
+                        "the Test environment needs the DevSecretKey (dev_secret_key)",
+                    );
+                }
+                dev_secret_key
+            }
+            _ => {
+                if secret_key.is_none() {
+                    problem("secret_key", "the SecretKey is required (secret_key)");
+                }
+                secret_key
             }
         };
-        let signer = TokenSigner::new(secret);
-        // The fixed headers are sent as defaults, so no call builds or clones a header map.
-        http = http
-            .timeouts(timeouts)
-            .default_headers(signer.headers().clone());
-        if let Some(policy) = self.retry {
-            http = http.retry_policy(policy);
+        if secret.as_ref().is_some_and(|s| s.is_empty()) {
+            problem("secret_key", "the secret key is empty");
         }
-        let endpoint = |method: &str| -> Result<Uri, Error> {
-            format!("{base}/{method}")
-                .parse()
-                .map_err(|_| config("the base URL does not make valid method URLs"))
+        let base = match environment.base_url() {
+            Ok(base) => Some(base),
+            Err(e) => {
+                problems = Some(match problems.take() {
+                    Some(before) => before.merge(e),
+                    None => e,
+                });
+                None
+            }
         };
-        let endpoints = Endpoints {
-            balance: endpoint("balance")?,
-            init: endpoint("init")?,
-            checkout: endpoint("checkout")?,
-            confirmation: endpoint("confirmation")?,
-            receipt: endpoint("receipt")?,
+        if let Some(b) = &base {
+            if !b.is_https() && !plain_http_opt_in {
+                let p = Invalid::new(
+                    "base_url",
+                    "plain http:// needs ClientBuilder::allow_plain_http_to_loopback \
+                     (and a loopback host)",
+                );
+                problems = Some(match problems.take() {
+                    Some(before) => before.merge(p),
+                    None => p,
+                });
+            }
+        }
+        let signer = secret.map(TokenSigner::new);
+        // The fixed headers are sent as defaults, so no call builds or clones a header map.
+        let mut http = http;
+        if let Some(signer) = &signer {
+            for (name, value) in signer.headers() {
+                http = http.default_header(name.clone(), value.clone());
+            }
+        }
+        if let Some(b) = &base {
+            http = http.base_url(b.clone());
+        }
+        let http = match http.build() {
+            Ok(h) => Some(h),
+            Err(e) => {
+                problems = Some(match problems.take() {
+                    Some(before) => before.merge(e),
+                    None => e,
+                });
+                None
+            }
         };
-        Ok(Client {
-            inner: Arc::new(Inner {
-                http,
-                base,
-                endpoints,
-                platform_uid,
-                signer,
-            }),
-        })
+        let endpoints = base.as_ref().map(|base| {
+            let endpoint = |method: &str| base.join(&format!("/{method}"));
+            Ok::<_, Invalid>(Endpoints {
+                balance: endpoint("balance")?,
+                init: endpoint("init")?,
+                checkout: endpoint("checkout")?,
+                confirmation: endpoint("confirmation")?,
+                receipt: endpoint("receipt")?,
+            })
+        });
+        let endpoints = match endpoints {
+            Some(Ok(e)) => Some(e),
+            Some(Err(e)) => {
+                problems = Some(match problems.take() {
+                    Some(before) => before.merge(e),
+                    None => e,
+                });
+                None
+            }
+            None => None,
+        };
+        if let Some(p) = problems {
+            return Err(Error::Invalid(p));
+        }
+        match (http, base, endpoints, platform_uid, signer) {
+            (Some(http), Some(base), Some(endpoints), Some(platform_uid), Some(signer)) => {
+                Ok(Client {
+                    inner: Arc::new(Inner {
+                        http,
+                        base,
+                        endpoints,
+                        platform_uid,
+                        signer,
+                    }),
+                })
+            }
+            // Every missing piece was reported as a problem above.
+            _ => Err(Error::Invalid(Invalid::new(
+                "client",
+                "the configuration is incomplete",
+            ))),
+        }
     }
 }
 
@@ -320,7 +417,7 @@ pub struct Client {
 #[derive(Debug)]
 struct Inner {
     http: HttpClient,
-    base: String,
+    base: BaseUrl,
     /// The method URLs, parsed once.
     endpoints: Endpoints,
     platform_uid: String,
@@ -344,7 +441,7 @@ impl Client {
 
     /// The base URL calls go to.
     pub fn base_url(&self) -> &str {
-        &self.inner.base
+        self.inner.base.as_str()
     }
 
     /// The platform uid.
@@ -359,7 +456,7 @@ impl Client {
     }
 
     /// Signs a request: its body, token included.
-    fn sign<const N: usize>(&self, params: Params<'_, N>) -> Result<bytes::Bytes, Error> {
+    fn sign<const N: usize>(&self, params: wire::Params<'_, N>) -> Result<bytes::Bytes, Error> {
         self.inner.signer.sign_params(&params)
     }
 
@@ -380,7 +477,7 @@ impl Client {
     fn answer<'r>(
         op: &Operation,
         resp: &'r payments_core::Response,
-    ) -> Result<wire::WireAnswer<'r>, Error> {
+    ) -> Result<wire::Answer<'r>, Error> {
         wire::decode(resp).map_err(|e| match e {
             Error::Transport(t) => Error::Transport(t.with_operation(PROVIDER, op.name)),
             other => other,
@@ -393,7 +490,7 @@ impl Client {
         let op = &operations::BALANCE;
         let body = self.sign(wire::BalanceRequest { phone }.params(&self.inner.platform_uid))?;
         let resp = self.call(op, &self.inner.endpoints.balance, body).await?;
-        wire::balance(&Self::answer(op, &resp)?, &resp.body)
+        Amount::try_from(&Self::answer(op, &resp)?)
     }
 
     /// Registers a transfer and returns the form to redirect the customer to.
@@ -422,7 +519,7 @@ impl Client {
             .params(&self.inner.platform_uid),
         )?;
         let resp = self.call(op, &self.inner.endpoints.init, body).await?;
-        wire::transfer(&Self::answer(op, &resp)?, &resp.body, order_id, amount)
+        Transfer::try_from((&Self::answer(op, &resp)?, order_id, amount))
     }
 
     /// The current state of the transfer of `order_id`: the provider's answer to your own
@@ -441,7 +538,7 @@ impl Client {
             .params(&self.inner.platform_uid),
         )?;
         let resp = self.call(op, &self.inner.endpoints.checkout, body).await?;
-        wire::checkout(&Self::answer(op, &resp)?, &resp.body)
+        Checkout::try_from(&Self::answer(op, &resp)?)
     }
 
     /// Confirms a transfer with the code the customer received (2023 method).
@@ -454,14 +551,14 @@ impl Client {
         let body = self.sign(
             wire::ConfirmationRequest {
                 phone,
-                code: code.to_wire(),
+                code: wire::code_scalar(code),
             }
             .params(&self.inner.platform_uid),
         )?;
         let resp = self
             .call(op, &self.inner.endpoints.confirmation, body)
             .await?;
-        wire::confirmation(&Self::answer(op, &resp)?, &resp.body)
+        Confirmation::try_from(&Self::answer(op, &resp)?)
     }
 
     /// Registers a customer's fiscal receipt (2023 method).
@@ -470,7 +567,7 @@ impl Client {
         let body =
             self.sign(wire::ReceiptRequest::from(receipt).params(&self.inner.platform_uid))?;
         let resp = self.call(op, &self.inner.endpoints.receipt, body).await?;
-        Ok(wire::receipt(&Self::answer(op, &resp)?))
+        Ok(ReceiptAccepted::from(&Self::answer(op, &resp)?))
     }
 }
 
@@ -527,7 +624,7 @@ mod tests {
         ] {
             let err = build(local, false).unwrap_err();
             assert!(
-                matches!(err, Error::Validation(ValidationError::Config(_))),
+                matches!(&err, Error::Invalid(i) if i.is_about("base_url")),
                 "{err:?}"
             );
             assert!(
@@ -606,7 +703,7 @@ mod tests {
         let r = wire::InitRequest {
             phone: &phone,
             order_id: &order,
-            amount: crate::MAX_AMOUNT_MINOR,
+            amount: crate::model::MAX_AMOUNT_MINOR,
         };
         same(
             signer.sign_params(&r.params(uid)).unwrap(),
@@ -624,7 +721,7 @@ mod tests {
             let code = ConfirmationCode::new(code).unwrap();
             let r = wire::ConfirmationRequest {
                 phone: &phone,
-                code: code.to_wire(),
+                code: wire::code_scalar(&code),
             };
             same(
                 signer.sign_params(&r.params(uid)).unwrap(),

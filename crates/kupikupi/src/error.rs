@@ -1,67 +1,19 @@
-//! Errors: a caller's bad input, an integration failure (transport or decode), or the
-//! provider's refusal — three different things, kept apart.
+//! Errors: a caller's bad input or configuration ([`Invalid`]), an integration failure
+//! (transport or decode), the provider's refusal ([`ProviderError`]), and the one outcome that
+//! carries money state ([`InitMismatch`]) — kept apart.
 
-use payments_core::AmountError;
+use payments_core::Invalid;
 
 use crate::model::{OrderId, PaymentId, TransferAmount, TransferStatus};
-use crate::token::TokenError;
-
-/// A value that breaks one of the provider's rules, found before anything is sent.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ValidationError {
-    /// Not 11 digits starting with 7.
-    #[error("phone must be 11 digits starting with 7, got {0:?}")]
-    Phone(String),
-    /// Empty, longer than 36 characters, or with control characters.
-    #[error("order id must be 1 to 36 characters without control characters, got {0:?}")]
-    OrderId(String),
-    /// Zero, or more than `Number(10)` kopecks.
-    #[error("invalid amount: {0}")]
-    Amount(#[source] AmountError),
-    /// Not 1 to 43 digits.
-    #[error("payment id must be 1 to 43 digits, got {0:?}")]
-    PaymentId(String),
-    /// Not 1 to 18 digits. The code itself is never shown.
-    #[error("confirmation code must be 1 to 18 digits")]
-    ConfirmationCode,
-    /// Not 16 digits.
-    #[error("fiscal drive number (fn) must be 16 digits, got {0:?}")]
-    FiscalDriveNumber(String),
-    /// Not 1 to 10 digits.
-    #[error("fiscal document number (fd) must be 1 to 10 digits, got {0:?}")]
-    FiscalDocumentNumber(String),
-    /// Not 1 to 10 digits.
-    #[error("fiscal sign (fp) must be 1 to 10 digits, got {0:?}")]
-    FiscalSign(String),
-    /// Not a valid `d.m.Y H:i:s` date and time.
-    #[error("pay date must be a valid \"d.m.Y H:i:s\" date and time, got {0:?}")]
-    PayDate(String),
-    /// Not one of the receipt types 1 to 4.
-    #[error("receipt type must be 1, 2, 3 or 4, got {0}")]
-    ReceiptType(String),
-    /// The parameters cannot be signed.
-    #[error("cannot sign the request: {0}")]
-    Token(#[from] TokenError),
-    /// The client was configured wrongly.
-    #[error("invalid configuration: {0}")]
-    Config(String),
-}
 
 /// The provider understood the request and refused it: `status: false`, or an `errorCode`
-/// other than `"0"`.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("Kupi-Kupi refused the request: errorCode {code}{}", message.as_deref().map(|m| format!(": {m}")).unwrap_or_default())]
-pub struct ProviderError {
-    /// The provider's `errorCode` (empty if it sent none).
-    pub code: String,
-    /// The provider's `message`, if any.
-    pub message: Option<String>,
-    /// The HTTP status of the answer.
-    pub http_status: u16,
-    /// The `transferStatus`, when the refusal carried one.
-    pub transfer_status: Option<TransferStatus>,
-}
+/// other than `"0"`. The code is the provider's `errorCode` text (`None` if it sent none); the
+/// `transferStatus` a refusal may carry is the detail [`TRANSFER_STATUS_DETAIL`], read typed
+/// with [`Error::transfer_status`].
+pub type ProviderError = payments_core::ProviderError<String>;
+
+/// The [`ProviderError`] detail that holds the `transferStatus` a refusal carried.
+pub const TRANSFER_STATUS_DETAIL: &str = "transferStatus";
 
 /// What an `init` answer echoed for one field, when it is not what was sent.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -88,7 +40,7 @@ impl std::fmt::Display for Echo {
 ///
 /// A different amount or order id means the transfer is not the one you asked for (for
 /// example, a transfer made earlier under the same order id with another amount). Do not send
-/// the customer to [`InitMismatch::transfer_url`] until you know why; [`crate::Client::checkout`]
+/// the customer to [`InitMismatch::transfer_url`] until you know why; `Client::checkout`
 /// with your order id and amount tells you what the service holds.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -134,9 +86,6 @@ impl std::error::Error for InitMismatch {}
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The request was not sent: an argument or the configuration is invalid.
-    #[error(transparent)]
-    Validation(#[from] ValidationError),
     /// The call failed on the way: connect, TLS, timeout, an unexpected HTTP status, or an
     /// answer that could not be decoded.
     #[error(transparent)]
@@ -144,6 +93,9 @@ pub enum Error {
     /// The provider refused the request.
     #[error(transparent)]
     Provider(#[from] ProviderError),
+    /// The request was not sent: an argument or the configuration is invalid.
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
     /// `init`'s answer does not echo the order id or the amount sent; the transfer it names
     /// exists, and its id and URL are kept.
     #[error(transparent)]
@@ -151,12 +103,15 @@ pub enum Error {
 }
 
 impl Error {
-    /// Whether the failure is transient (see [`payments_core::Error::is_retryable`]). A
-    /// validation error or a provider refusal never is.
+    /// Whether the same call may succeed later: for a transport failure, core's answer
+    /// ([`payments_core::Error::is_retryable`]); for a refusal, a transient HTTP status
+    /// ([`ProviderError::is_transient_status`]: the provider documents no transient codes).
+    /// Never for an invalid argument or an [`InitMismatch`].
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Transport(e) => e.is_retryable(),
-            Error::Validation(_) | Error::Provider(_) | Error::InitMismatch(_) => false,
+            Error::Provider(p) => p.is_transient_status(),
+            Error::Invalid(_) | Error::InitMismatch(_) => false,
         }
     }
 
@@ -165,7 +120,7 @@ impl Error {
     pub fn may_have_been_sent(&self) -> bool {
         match self {
             Error::Transport(e) => e.may_have_been_sent(),
-            Error::Validation(_) => false,
+            Error::Invalid(_) => false,
             Error::Provider(_) | Error::InitMismatch(_) => true,
         }
     }
@@ -185,10 +140,27 @@ impl Error {
             _ => None,
         }
     }
-}
 
-impl From<TokenError> for Error {
-    fn from(e: TokenError) -> Self {
-        Error::Validation(ValidationError::Token(e))
+    /// The transport failure, if this is one.
+    pub fn transport(&self) -> Option<&payments_core::Error> {
+        match self {
+            Error::Transport(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The invalid argument or configuration, if this is one.
+    pub fn invalid(&self) -> Option<&Invalid> {
+        match self {
+            Error::Invalid(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The `transferStatus` a refusal carried (the detail [`TRANSFER_STATUS_DETAIL`]).
+    pub fn transfer_status(&self) -> Option<TransferStatus> {
+        self.provider()?
+            .detail(TRANSFER_STATUS_DETAIL)
+            .map(TransferStatus::from)
     }
 }

@@ -9,7 +9,7 @@ use payments_core::Amount;
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize, Serializer};
 
-use crate::error::ValidationError;
+use payments_core::Invalid;
 
 /// The largest amount the provider's `Number(10)` columns hold: 9 999 999 999 kopecks.
 pub const MAX_AMOUNT_MINOR: u64 = 9_999_999_999;
@@ -22,32 +22,29 @@ pub const MAX_AMOUNT_MINOR: u64 = 9_999_999_999;
 /// assert_eq!(p.as_u64(), 79_000_000_001);
 /// assert!(Phone::new("89000000001").is_err());
 /// assert!(Phone::new("+79000000001").is_err());
-/// # Ok::<(), kupikupi::ValidationError>(())
+/// # Ok::<(), kupikupi::Invalid>(())
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Phone(u64);
 
 impl Phone {
     /// Checks and wraps a phone given as its 11 digits.
-    pub fn new(digits: &str) -> Result<Self, ValidationError> {
+    pub fn new(digits: &str) -> Result<Self, Invalid> {
         let ok = digits.len() == 11
             && digits.starts_with('7')
             && digits.bytes().all(|b| b.is_ascii_digit());
         if !ok {
-            return Err(ValidationError::Phone(short(digits)));
+            return Err(bad_phone(digits));
         }
-        digits
-            .parse()
-            .map(Phone)
-            .map_err(|_| ValidationError::Phone(short(digits)))
+        digits.parse().map(Phone).map_err(|_| bad_phone(digits))
     }
 
     /// Checks and wraps a phone given as a number.
-    pub fn from_u64(number: u64) -> Result<Self, ValidationError> {
+    pub fn from_u64(number: u64) -> Result<Self, Invalid> {
         if (70_000_000_000..80_000_000_000).contains(&number) {
             Ok(Phone(number))
         } else {
-            Err(ValidationError::Phone(number.to_string()))
+            Err(bad_phone(&number.to_string()))
         }
     }
 
@@ -70,7 +67,7 @@ impl fmt::Display for Phone {
 }
 
 impl FromStr for Phone {
-    type Err = ValidationError;
+    type Err = Invalid;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Phone::new(s)
     }
@@ -101,11 +98,17 @@ impl OrderId {
     pub const MAX_CHARS: usize = 36;
 
     /// Checks and wraps an order id.
-    pub fn new(id: impl Into<String>) -> Result<Self, ValidationError> {
+    pub fn new(id: impl Into<String>) -> Result<Self, Invalid> {
         let id = id.into();
         let chars = id.chars().count();
         if chars == 0 || chars > Self::MAX_CHARS || id.chars().any(char::is_control) {
-            return Err(ValidationError::OrderId(short(&id)));
+            return Err(Invalid::new(
+                "order_id",
+                format!(
+                    "must be 1 to 36 characters without control characters, got {:?}",
+                    short(&id)
+                ),
+            ));
         }
         Ok(OrderId(id))
     }
@@ -123,7 +126,7 @@ impl fmt::Display for OrderId {
 }
 
 impl FromStr for OrderId {
-    type Err = ValidationError;
+    type Err = Invalid;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         OrderId::new(s)
     }
@@ -150,23 +153,23 @@ impl<'de> Deserialize<'de> for OrderId {
 /// assert_eq!(a.amount().to_string(), "250.00");
 /// assert!(TransferAmount::from_minor(0).is_err());
 /// assert!(TransferAmount::from_minor(10_000_000_000).is_err());
-/// # Ok::<(), kupikupi::ValidationError>(())
+/// # Ok::<(), kupikupi::Invalid>(())
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TransferAmount(Amount);
 
 impl TransferAmount {
     /// Checks and wraps an amount.
-    pub fn new(amount: Amount) -> Result<Self, ValidationError> {
+    pub fn new(amount: Amount) -> Result<Self, Invalid> {
         amount
             .require_positive()
             .and_then(|a| a.require_at_most(MAX_AMOUNT_MINOR))
             .map(TransferAmount)
-            .map_err(ValidationError::Amount)
+            .map_err(|e| Invalid::new("amount", e.to_string()))
     }
 
     /// Checks and wraps a number of kopecks.
-    pub fn from_minor(kopecks: u64) -> Result<Self, ValidationError> {
+    pub fn from_minor(kopecks: u64) -> Result<Self, Invalid> {
         TransferAmount::new(Amount::from_minor(kopecks))
     }
 
@@ -182,8 +185,8 @@ impl TransferAmount {
 }
 
 impl TryFrom<Amount> for TransferAmount {
-    type Error = ValidationError;
-    fn try_from(a: Amount) -> Result<Self, ValidationError> {
+    type Error = Invalid;
+    fn try_from(a: Amount) -> Result<Self, Invalid> {
         TransferAmount::new(a)
     }
 }
@@ -201,10 +204,13 @@ pub struct PaymentId(String);
 
 impl PaymentId {
     /// Wraps the digits of a payment id (1 to 43 ASCII digits).
-    pub fn new(digits: impl Into<String>) -> Result<Self, ValidationError> {
+    pub fn new(digits: impl Into<String>) -> Result<Self, Invalid> {
         let digits = digits.into();
         if digits.is_empty() || digits.len() > 43 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(ValidationError::PaymentId(short(&digits)));
+            return Err(Invalid::new(
+                "payment_id",
+                format!("must be 1 to 43 digits, got {:?}", short(&digits)),
+            ));
         }
         Ok(PaymentId(digits))
     }
@@ -321,10 +327,11 @@ pub struct ConfirmationCode(String);
 
 impl ConfirmationCode {
     /// Checks and wraps a code.
-    pub fn new(code: impl Into<String>) -> Result<Self, ValidationError> {
+    pub fn new(code: impl Into<String>) -> Result<Self, Invalid> {
         let code = code.into();
         if code.is_empty() || code.len() > 18 || !code.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(ValidationError::ConfirmationCode);
+            // The code itself is never shown.
+            return Err(Invalid::new("confirmation_code", "must be 1 to 18 digits"));
         }
         Ok(ConfirmationCode(code))
     }
@@ -332,15 +339,6 @@ impl ConfirmationCode {
     /// The code's digits, to put on the wire.
     pub fn expose(&self) -> &str {
         &self.0
-    }
-
-    /// The JSON value sent: a number, or a string when the code starts with `0`.
-    pub(crate) fn to_wire(&self) -> crate::params::Scalar<'_> {
-        use crate::params::Scalar;
-        match self.0.parse::<u64>() {
-            Ok(n) if !self.0.starts_with('0') || self.0 == "0" => Scalar::Int(n),
-            _ => Scalar::Str(self.0.as_str().into()),
-        }
     }
 }
 
@@ -363,17 +361,20 @@ pub struct FiscalDocumentNumber(String);
 pub struct FiscalSign(String);
 
 macro_rules! digits_newtype {
-    ($ty:ident, $min:expr, $max:expr, $variant:ident) => {
+    ($ty:ident, $min:expr, $max:expr, $field:literal, $rule:literal) => {
         impl $ty {
             /// Checks and wraps the digits.
-            pub fn new(digits: impl Into<String>) -> Result<Self, ValidationError> {
+            pub fn new(digits: impl Into<String>) -> Result<Self, Invalid> {
                 let digits = digits.into();
                 let ok = ($min..=$max).contains(&digits.len())
                     && digits.bytes().all(|b| b.is_ascii_digit());
                 if ok {
                     Ok($ty(digits))
                 } else {
-                    Err(ValidationError::$variant(short(&digits)))
+                    Err(Invalid::new(
+                        $field,
+                        format!("must be {} digits, got {:?}", $rule, short(&digits)),
+                    ))
                 }
             }
 
@@ -384,7 +385,7 @@ macro_rules! digits_newtype {
         }
 
         impl FromStr for $ty {
-            type Err = ValidationError;
+            type Err = Invalid;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 $ty::new(s)
             }
@@ -398,9 +399,9 @@ macro_rules! digits_newtype {
     };
 }
 
-digits_newtype!(FiscalDriveNumber, 16, 16, FiscalDriveNumber);
-digits_newtype!(FiscalDocumentNumber, 1, 10, FiscalDocumentNumber);
-digits_newtype!(FiscalSign, 1, 10, FiscalSign);
+digits_newtype!(FiscalDriveNumber, 16, 16, "fn", "16");
+digits_newtype!(FiscalDocumentNumber, 1, 10, "fd", "1 to 10");
+digits_newtype!(FiscalSign, 1, 10, "fp", "1 to 10");
 
 /// When the customer paid, sent as `d.m.Y H:i:s` (`05.03.2023 14:07:09`), in the time zone of
 /// the receipt (the provider does not say which; a careful choice is the kassa's local time).
@@ -423,7 +424,7 @@ impl PayDate {
         hour: u8,
         minute: u8,
         second: u8,
-    ) -> Result<Self, ValidationError> {
+    ) -> Result<Self, Invalid> {
         let leap =
             (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400);
         let days = match month {
@@ -439,7 +440,7 @@ impl PayDate {
             && minute < 60
             && second < 60;
         if !ok {
-            return Err(ValidationError::PayDate(format!(
+            return Err(bad_pay_date(&format!(
                 "{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}:{second:02}"
             )));
         }
@@ -454,8 +455,8 @@ impl PayDate {
     }
 
     /// Parses `d.m.Y H:i:s` (two-digit day, month, hour, minute and second; four-digit year).
-    pub fn parse(text: &str) -> Result<Self, ValidationError> {
-        let bad = || ValidationError::PayDate(short(text));
+    pub fn parse(text: &str) -> Result<Self, Invalid> {
+        let bad = || bad_pay_date(&short(text));
         let b = text.as_bytes();
         if b.len() != 19 {
             return Err(bad());
@@ -469,7 +470,7 @@ impl PayDate {
         if !shape_ok {
             return Err(bad());
         }
-        let num = |from: usize, to: usize| -> Result<u16, ValidationError> {
+        let num = |from: usize, to: usize| -> Result<u16, Invalid> {
             text.get(from..to)
                 .and_then(|s| s.parse().ok())
                 .ok_or_else(bad)
@@ -497,7 +498,7 @@ impl fmt::Display for PayDate {
 }
 
 impl FromStr for PayDate {
-    type Err = ValidationError;
+    type Err = Invalid;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         PayDate::parse(s)
     }
@@ -535,13 +536,16 @@ impl ReceiptType {
     }
 
     /// The type of a wire number.
-    pub fn from_code(code: u8) -> Result<Self, ValidationError> {
+    pub fn from_code(code: u8) -> Result<Self, Invalid> {
         match code {
             1 => Ok(ReceiptType::Income),
             2 => Ok(ReceiptType::IncomeReturn),
             3 => Ok(ReceiptType::Expense),
             4 => Ok(ReceiptType::ExpenseReturn),
-            other => Err(ValidationError::ReceiptType(other.to_string())),
+            other => Err(Invalid::new(
+                "receipt_type",
+                format!("must be 1, 2, 3 or 4, got {other}"),
+            )),
         }
     }
 }
@@ -584,11 +588,11 @@ impl Discount {
     pub const NONE: Discount = Discount(Amount::ZERO);
 
     /// Checks and wraps a discount.
-    pub fn new(amount: Amount) -> Result<Self, ValidationError> {
+    pub fn new(amount: Amount) -> Result<Self, Invalid> {
         amount
             .require_at_most(MAX_AMOUNT_MINOR)
             .map(Discount)
-            .map_err(ValidationError::Amount)
+            .map_err(|e| Invalid::new("discount", e.to_string()))
     }
 
     /// The amount.
@@ -600,7 +604,7 @@ impl Discount {
 /// The answer to `init`: the transfer, and the page to send the customer to.
 ///
 /// The answer echoes the order id and the amount; the client checks that they are the ones it
-/// sent (a difference is [`crate::Error::InitMismatch`], which still carries the transfer's id and
+/// sent (a difference is `Error::InitMismatch`, which still carries the transfer's id and
 /// URL), so the fields here are the request's.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -648,6 +652,20 @@ pub struct Confirmation {
 pub struct ReceiptAccepted {
     /// The provider's message, if any.
     pub message: Option<String>,
+}
+
+fn bad_phone(digits: &str) -> Invalid {
+    Invalid::new(
+        "phone",
+        format!("must be 11 digits starting with 7, got {:?}", short(digits)),
+    )
+}
+
+fn bad_pay_date(text: &str) -> Invalid {
+    Invalid::new(
+        "pay_date",
+        format!("must be a valid \"d.m.Y H:i:s\" date and time, got {text:?}"),
+    )
 }
 
 pub(crate) fn short(text: &str) -> String {
@@ -779,18 +797,6 @@ mod tests {
         assert!(ConfirmationCode::new("12 34").is_err());
         assert!(ConfirmationCode::new("12a").is_err());
         assert!(ConfirmationCode::new("1".repeat(19)).is_err());
-        assert_eq!(
-            ConfirmationCode::new("1111").unwrap().to_wire(),
-            crate::params::Scalar::Int(1111)
-        );
-        assert_eq!(
-            ConfirmationCode::new("0123").unwrap().to_wire(),
-            crate::params::Scalar::Str("0123".into())
-        );
-        assert_eq!(
-            ConfirmationCode::new("0").unwrap().to_wire(),
-            crate::params::Scalar::Int(0)
-        );
         assert_eq!(
             format!("{:?}", ConfirmationCode::new("1234").unwrap()),
             "ConfirmationCode([REDACTED])"

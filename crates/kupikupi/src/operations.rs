@@ -3,18 +3,21 @@
 //! refused, connect timeout).
 //!
 //! `checkout` only reads a transfer's status, so asking it again later is safe; the confirmation
-//! of a notification ([`crate::reconcile`]) does so on purpose. What is never done is re-sending
+//! of a notification (`reconcile`) does so on purpose. What is never done is re-sending
 //! one call after it may have reached the service.
 
 use payments_core::Operation;
 
 /// `balance`.
-pub const BALANCE: Operation = Operation::not_idempotent("kupikupi", "balance");
+pub(crate) const BALANCE: Operation = Operation::not_idempotent("kupikupi", "balance");
 /// `init`.
-pub const INIT: Operation = Operation::not_idempotent("kupikupi", "init");
+pub(crate) const INIT: Operation = Operation::not_idempotent("kupikupi", "init");
 /// `checkout`.
-pub const CHECKOUT: Operation = Operation::not_idempotent("kupikupi", "checkout");
+pub(crate) const CHECKOUT: Operation = Operation::not_idempotent("kupikupi", "checkout");
 /// `confirmation`.
-pub const CONFIRMATION: Operation = Operation::not_idempotent("kupikupi", "confirmation");
+pub(crate) const CONFIRMATION: Operation = Operation::not_idempotent("kupikupi", "confirmation");
 /// `receipt`.
-pub const RECEIPT: Operation = Operation::not_idempotent("kupikupi", "receipt");
+pub(crate) const RECEIPT: Operation = Operation::not_idempotent("kupikupi", "receipt");
+
+/// Every call of the API with its [`Operation`] (name and idempotency), in the guide's order.
+pub const OPERATIONS: &[Operation] = &[BALANCE, INIT, CHECKOUT, CONFIRMATION, RECEIPT];

@@ -140,7 +140,7 @@ async fn a_refusal_stops_at_once() {
     let checkout = Checkout::start(|_| (StatusCode::OK, UNKNOWN_ORDER)).await;
     match checkout.reconcile(quick(Duration::from_secs(30))).await {
         Reconciled::Unresolved(u) => assert!(
-            matches!(u.reason(), UnresolvedReason::Refused(p) if p.code == "6"),
+            matches!(u.reason(), UnresolvedReason::Refused(p) if p.code.as_deref() == Some("6")),
             "{u}"
         ),
         other => panic!("{other:?}"),

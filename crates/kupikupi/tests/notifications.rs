@@ -205,7 +205,7 @@ impl TransferStore for Store {
     async fn unresolved(&self, u: Unresolved) {
         let reason = match u.reason() {
             UnresolvedReason::NotFinal(s) => format!("not final: {s}"),
-            UnresolvedReason::Refused(p) => format!("refused: {}", p.code),
+            UnresolvedReason::Refused(p) => format!("refused: {}", p.code.as_deref().unwrap_or("")),
             UnresolvedReason::Mismatch(_) => "mismatch".to_owned(),
             UnresolvedReason::Busy => "busy".to_owned(),
             other => other.to_string(),
@@ -765,7 +765,7 @@ async fn reconcile_gives_the_fact_for_a_pending_order() {
     {
         Reconciled::Unresolved(u) => {
             assert!(
-                matches!(u.reason(), UnresolvedReason::Refused(p) if p.code == "6"),
+                matches!(u.reason(), UnresolvedReason::Refused(p) if p.code.as_deref() == Some("6")),
                 "{u}"
             );
         }

@@ -5,7 +5,7 @@
 //! Regenerate with `php tests/data/gen_token_vectors.php < cases.json`. Set
 //! `KUPIKUPI_PHP_VECTORS=/path/to/more.json` to also check a larger file made the same way.
 
-use kupikupi::token::{signing_string, token};
+use kupikupi::{signing_string, token};
 use payments_core::Secret;
 use serde_json::Value;
 

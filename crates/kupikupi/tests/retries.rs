@@ -151,7 +151,7 @@ async fn the_wire_format() {
     assert_eq!(headers[http::header::CONTENT_TYPE], "application/json");
     assert_eq!(headers["x-requested-with"], "XMLHttpRequest");
     let json: serde_json::Value = serde_json::from_slice(body).unwrap();
-    let expected = kupikupi::token::token(
+    let expected = kupikupi::token(
         serde_json::json!({"platformUid": "M2hULcD58iYGkmS7", "orderId": "r-1", "amount": 972})
             .as_object()
             .unwrap(),

@@ -30,7 +30,7 @@ fn token(c: &mut Criterion) {
     let params = params.as_object().unwrap().clone();
     let secret = Secret::from(canned::KUPI_SECRET);
     c.bench_function("kupikupi_token", |b| {
-        b.iter(|| kupikupi::token::token(black_box(&params), &secret).unwrap())
+        b.iter(|| kupikupi::token(black_box(&params), &secret).unwrap())
     });
     c.bench_function("kupikupi_sign_request", |b| {
         b.iter(|| signer.sign(black_box(&params)).unwrap())

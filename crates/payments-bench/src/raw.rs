@@ -508,11 +508,9 @@ mod tests {
         let params = serde_json::json!({
             "platformUid": "M2hULcD58iYGkmS7", "phone": 79000000000u64, "orderId": "1234", "amount": 25000
         });
-        let sdk = kupikupi::token::token_of_value(
-            &params,
-            &payments_core::Secret::from("yIKirCvplm8N1D9g"),
-        )
-        .unwrap();
+        let sdk =
+            kupikupi::token_of_value(&params, &payments_core::Secret::from("yIKirCvplm8N1D9g"))
+                .unwrap();
         let raw = kupi_init_token(
             "M2hULcD58iYGkmS7",
             "yIKirCvplm8N1D9g",

@@ -237,7 +237,7 @@ pub fn run(cmd: Command) -> ExitCode {
                     ))
                 }
             };
-            match kupikupi::token::token_of_value(&params, &secret) {
+            match kupikupi::token_of_value(&params, &secret) {
                 Ok(t) => {
                     println!("{}", t.as_str());
                     ExitCode::SUCCESS

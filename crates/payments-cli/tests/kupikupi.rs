@@ -271,7 +271,10 @@ async fn balance_init_checkout_against_the_sandbox() {
     // The service refused the token: exit 4.
     assert_eq!(o.status.code(), Some(4));
     let err = stderr(&o);
-    assert!(err.contains("errorCode 3"), "{err}");
+    assert!(
+        err.contains("[3]") && err.contains("Kupi-Kupi refused"),
+        "{err}"
+    );
     assert!(!err.contains("wrong-secret-key"));
     assert_eq!(err.trim_end().lines().count(), 1);
 

@@ -358,7 +358,7 @@ fn read(
         }
         Err(Error::Provider(refusal)) => PollStep::Final(Err(UnresolvedReason::Refused(refusal))),
         // Nothing was sent: asking again gives the same error.
-        Err(e @ Error::Validation(_)) => PollStep::Final(Err(UnresolvedReason::CheckoutFailed(e))),
+        Err(e @ Error::Invalid(_)) => PollStep::Final(Err(UnresolvedReason::CheckoutFailed(e))),
         Err(e) => PollStep::Pending(Last::Failed(e)),
     }
 }

@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::model::{OrderId, TransferStatus};
-use crate::token::{token, TOKEN_FIELD};
+use crate::wire::token::{sign_map, TOKEN_FIELD};
 use crate::wire::PLATFORM_UID;
 
 /// The platform id field of the guide's tables and of notifications.
@@ -38,6 +38,7 @@ pub(crate) const DOCUMENTED_FIELDS: [&str; 7] = [
 /// [`crate::ConfirmedTransfer`], which only `checkout` builds, can (see [`crate::reconcile`] and
 /// [`crate::NotificationReceiver`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Notification {
     /// Whether the operation succeeded, as the sender says.
     pub status: bool,
@@ -157,23 +158,6 @@ fn invalid(field: &'static str, reason: &'static str) -> NotificationError {
     NotificationError::Invalid { field, reason }
 }
 
-fn bool_field(v: &Value) -> Option<bool> {
-    match v {
-        Value::Bool(b) => Some(*b),
-        Value::Number(n) => match n.as_u64() {
-            Some(1) => Some(true),
-            Some(0) => Some(false),
-            _ => None,
-        },
-        Value::String(s) => match s.as_str() {
-            "true" | "1" => Some(true),
-            "false" | "0" | "" => Some(false),
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
 /// A string, or an integer as its decimal text.
 fn text_field(v: &Value) -> Option<String> {
     match v {
@@ -199,7 +183,10 @@ impl Notification {
         let get = |k: &'static str| fields.get(k).filter(|v| !v.is_null());
         let status = get("status")
             .ok_or(NotificationError::Missing("status"))
-            .and_then(|v| bool_field(v).ok_or_else(|| invalid("status", "not a boolean")))?;
+            .and_then(|v| {
+                payments_core::wire::lenient_bool(v)
+                    .ok_or_else(|| invalid("status", "not a boolean"))
+            })?;
         let transfer_status = match get("transferStatus") {
             Some(Value::String(s)) if !s.is_empty() => TransferStatus::from(s.as_str()),
             Some(_) => return Err(invalid("transferStatus", "not a non-empty string")),
@@ -286,7 +273,7 @@ impl Notification {
         }
         match &self.signed {
             Some(signed) => {
-                let expected = token(&signed.fields, &verifier.secret)
+                let expected = sign_map(&signed.fields, &verifier.secret)
                     .map_err(|_| NotificationError::WrongToken)?;
                 if expected.ct_eq(&signed.token) {
                     Ok(())
@@ -358,7 +345,7 @@ mod tests {
     }
 
     fn signed(mut v: Value) -> Value {
-        let t = token(v.as_object().unwrap(), &Secret::from(KEY)).unwrap();
+        let t = crate::token(v.as_object().unwrap(), &Secret::from(KEY)).unwrap();
         v["token"] = json!(t.as_str());
         v
     }

@@ -11,8 +11,7 @@
 //! 6. the token is the lowercase hex SHA-256 of that text.
 //!
 //! ```
-//! use kupikupi::token::token;
-//! use payments_core::Secret;
+//! use kupikupi::{token, Secret};
 //!
 //! let params = serde_json::json!({
 //!     "platformUid": "M2hULcD58iYGkmS7",
@@ -25,11 +24,11 @@
 //!     t.as_str(),
 //!     "5bc81ae28f1d9c16807c4b0ecb53cb69d4d286b2570eb89fbcb4f9c7b2d226ea"
 //! );
-//! # Ok::<(), kupikupi::token::TokenError>(())
+//! # Ok::<(), kupikupi::Invalid>(())
 //! ```
 //!
 //! Two places where PHP would do something this function cannot reproduce exactly are refused
-//! with a [`TokenError`] instead of giving a token the provider would not compute:
+//! as [`Invalid`] (the field is `params.<key>`) instead of giving a token the provider would not compute:
 //!
 //! - a number that is not an integer in the `i64` range (PHP turns it into a float, whose text
 //!   form depends on PHP's `precision` settings);
@@ -41,7 +40,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use payments_core::Secret;
+use payments_core::{Invalid, Secret};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -80,10 +79,9 @@ impl fmt::Debug for Token {
     }
 }
 
-/// Why parameters cannot be signed.
+/// Why parameters cannot be signed (public as an [`Invalid`]).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum TokenError {
+pub(crate) enum TokenError {
     /// A number that is not an integer in the `i64` range.
     #[error(
         "parameter {key:?} is a number that is not an integer in the i64 range; \
@@ -105,6 +103,19 @@ pub enum TokenError {
     /// The input was not a JSON object.
     #[error("the parameters to sign must be a JSON object")]
     NotAnObject,
+}
+
+impl From<TokenError> for Invalid {
+    fn from(e: TokenError) -> Self {
+        let message = e.to_string();
+        match e {
+            TokenError::NonIntegerNumber { key } | TokenError::NumericKey { key } => {
+                Invalid::new(format!("params.{key}"), message)
+            }
+            TokenError::ReservedKey => Invalid::new("params.secretKey", message),
+            TokenError::NotAnObject => Invalid::new("params", message),
+        }
+    }
 }
 
 /// The text PHP gives `value` when it is concatenated, or `None` for an array or an object
@@ -206,7 +217,7 @@ fn for_each_piece(pairs: &[(&str, Cow<'_, str>)], secret: &Secret, mut sink: imp
 ///
 /// It contains the secret key, so it is returned as a [`Secret`]. Useful to compare with the
 /// provider's PHP class when a token does not match.
-pub fn signing_string(params: &Map<String, Value>, secret: &Secret) -> Result<Secret, TokenError> {
+pub fn signing_string(params: &Map<String, Value>, secret: &Secret) -> Result<Secret, Invalid> {
     let pairs = sorted_values(params)?;
     let mut out: Vec<u8> = Vec::with_capacity(pairs.iter().map(|p| p.1.len()).sum::<usize>() + 64);
     for_each_piece(&pairs, secret, |piece| out.extend_from_slice(piece));
@@ -218,17 +229,22 @@ pub fn signing_string(params: &Map<String, Value>, secret: &Secret) -> Result<Se
 ///
 /// The signing string is streamed into the hash: it is never assembled in memory (so it needs
 /// no copy of the secret to zeroise).
-pub fn token(params: &Map<String, Value>, secret: &Secret) -> Result<Token, TokenError> {
+pub fn token(params: &Map<String, Value>, secret: &Secret) -> Result<Token, Invalid> {
+    Ok(sign_map(params, secret)?)
+}
+
+/// [`token`], with the reason a map cannot be signed kept typed (the crate's own callers).
+pub(crate) fn sign_map(params: &Map<String, Value>, secret: &Secret) -> Result<Token, TokenError> {
     let pairs = sorted_values(params)?;
     let mut hasher = Sha256::new();
     for_each_piece(&pairs, secret, |piece| hasher.update(piece));
     Ok(Token(hex(&hasher.finalize())))
 }
 
-/// The token of the client's own typed parameters (see [`crate::params`]): the same rule,
+/// The token of the client's own typed parameters (see `wire::params`): the same rule,
 /// without a map.
 pub(crate) fn token_of_params<const N: usize>(
-    params: &crate::params::Params<'_, N>,
+    params: &super::params::Params<'_, N>,
     secret: &Secret,
 ) -> Result<Token, TokenError> {
     let mut hasher = Sha256::new();
@@ -236,10 +252,14 @@ pub(crate) fn token_of_params<const N: usize>(
     Ok(Token(hex(&hasher.finalize())))
 }
 
-/// [`token`] over any JSON value; fails with [`TokenError::NotAnObject`] unless it is an object.
-pub fn token_of_value(params: &Value, secret: &Secret) -> Result<Token, TokenError> {
+/// [`token`] over any JSON value; refused ([`Invalid`] about `params`) unless it is an object.
+pub fn token_of_value(params: &Value, secret: &Secret) -> Result<Token, Invalid> {
+    Ok(value_token(params, secret)?)
+}
+
+fn value_token(params: &Value, secret: &Secret) -> Result<Token, TokenError> {
     match params {
-        Value::Object(map) => token(map, secret),
+        Value::Object(map) => sign_map(map, secret),
         _ => Err(TokenError::NotAnObject),
     }
 }
@@ -334,25 +354,32 @@ mod tests {
     fn refusals() {
         let s = Secret::from("K");
         assert_eq!(
-            token(&obj(json!({"secretKey": "x"})), &s),
+            sign_map(&obj(json!({"secretKey": "x"})), &s),
             Err(TokenError::ReservedKey)
         );
         assert!(matches!(
-            token(&obj(json!({"amount": 1.5})), &s),
+            sign_map(&obj(json!({"amount": 1.5})), &s),
             Err(TokenError::NonIntegerNumber { .. })
         ));
         assert!(matches!(
-            token(&obj(json!({"amount": 18446744073709551615u64})), &s),
+            sign_map(&obj(json!({"amount": 18446744073709551615u64})), &s),
             Err(TokenError::NonIntegerNumber { .. })
         ));
         assert!(matches!(
-            token(&obj(json!({"10": "x"})), &s),
+            sign_map(&obj(json!({"10": "x"})), &s),
             Err(TokenError::NumericKey { .. })
         ));
-        assert_eq!(
-            token_of_value(&json!([1]), &s),
-            Err(TokenError::NotAnObject)
-        );
+        assert_eq!(value_token(&json!([1]), &s), Err(TokenError::NotAnObject));
+        // The public functions refuse the same, as `Invalid` about the parameter.
+        assert!(token(&obj(json!({"secretKey": "x"})), &s)
+            .unwrap_err()
+            .is_about("params.secretKey"));
+        assert!(token(&obj(json!({"amount": 1.5})), &s)
+            .unwrap_err()
+            .is_about("params.amount"));
+        assert!(token_of_value(&json!([1]), &s)
+            .unwrap_err()
+            .is_about("params"));
         assert!(token(&obj(json!({"1abc": "x"})), &s).is_ok());
     }
 

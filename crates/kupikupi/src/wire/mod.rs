@@ -1,5 +1,7 @@
 //! The wire: the request structs (their parameters, in signing order) and the answer, read once
-//! from its body, with the fallible conversions into the model's types. Private.
+//! from its body, with its `TryFrom` conversions into the model's types. Private. Its private
+//! submodules are the request token (`token`: the provider's PHP rule, public through the
+//! crate's re-exports) and the typed parameter list the client signs (`params`).
 
 use std::borrow::Cow;
 use std::fmt;
@@ -13,13 +15,22 @@ use serde_json::value::RawValue;
 #[cfg(test)]
 use serde_json::{Map, Value};
 
-use crate::error::{Echo, Error, InitMismatch, ProviderError};
+use crate::error::{Echo, Error, InitMismatch, ProviderError, TRANSFER_STATUS_DETAIL};
+use crate::model::ConfirmationCode;
 use crate::model::{
     raw_scalar_text, Checkout, Confirmation, Discount, FiscalDocumentNumber, FiscalDriveNumber,
     FiscalSign, OrderId, PayDate, PaymentId, Phone, Receipt, ReceiptAccepted, ReceiptType,
     Transfer, TransferAmount, TransferStatus,
 };
-use crate::params::{Params, Scalar};
+
+mod params;
+pub(crate) mod token;
+
+pub(crate) use self::params::{Params, Scalar};
+pub(crate) use self::token::TokenError;
+
+/// The provider's name in a [`ProviderError`].
+pub(crate) const PROVIDER_NAME: &str = "Kupi-Kupi";
 
 /// The platform id field the client sends (the provider's PHP class sends this one).
 pub(crate) const PLATFORM_UID: &str = "platformUid";
@@ -77,6 +88,16 @@ impl<'a> CheckoutRequest<'a> {
             ("orderId", Scalar::Str(self.order_id.as_str().into())),
             (PLATFORM_UID, Scalar::Str(platform_uid.into())),
         ])
+    }
+}
+
+/// The JSON value sent for a confirmation code: a number, or a string when the code starts
+/// with `0`.
+pub(crate) fn code_scalar(code: &ConfirmationCode) -> Scalar<'_> {
+    let digits = code.expose();
+    match digits.parse::<u64>() {
+        Ok(n) if !digits.starts_with('0') || digits == "0" => Scalar::Int(n),
+        _ => Scalar::Str(digits.into()),
     }
 }
 
@@ -247,56 +268,16 @@ fn text<'de, D: Deserializer<'de>>(d: D) -> Result<Text<'de>, D::Error> {
     d.deserialize_option(TextVisitor { lenient: false })
 }
 
-/// Reads a lenient boolean: `true`/`false`, `"true"`/`"false"`, `1`/`0`, `"1"`/`"0"`, and `""`
-/// as `false`.
-struct BoolVisitor;
-
-impl<'de> Visitor<'de> for BoolVisitor {
-    type Value = Option<bool>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("status as a boolean")
-    }
-    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-        Ok(Some(v))
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        match v {
-            1 => Ok(Some(true)),
-            0 => Ok(Some(false)),
-            _ => Err(E::custom("status must be a boolean")),
-        }
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        match v {
-            "true" | "1" => Ok(Some(true)),
-            "false" | "0" | "" => Ok(Some(false)),
-            _ => Err(E::custom("status must be a boolean")),
-        }
-    }
-}
-
-/// A lenient boolean: `true`/`false`, `"true"`/`"false"`, `1`/`0`, `"1"`/`"0"`.
-pub(crate) fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
-    d.deserialize_option(BoolVisitor)
-}
-
 /// Every field any answer may carry, borrowed from the body where it can be: the answer is
 /// read once, without a `Value` tree, and the typed fields are parsed from their raw JSON
 /// only when an operation needs them.
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct WireAnswer<'a> {
-    #[serde(default, deserialize_with = "lenient_bool")]
+    #[serde(
+        default,
+        deserialize_with = "payments_core::wire::deserialize_lenient_bool"
+    )]
     pub status: Option<bool>,
     #[serde(default, borrow, deserialize_with = "lenient_string")]
     pub error_code: Text<'a>,
@@ -323,15 +304,20 @@ pub(crate) struct WireAnswer<'a> {
 }
 
 impl WireAnswer<'_> {
-    fn refusal(&self, http_status: u16) -> Option<ProviderError> {
+    fn refusal(&self, http_status: http::StatusCode) -> Option<ProviderError> {
         let code_failed = self.error_code.as_deref().is_some_and(|c| c != "0");
         if self.status == Some(false) || code_failed {
-            Some(ProviderError {
-                code: self.error_code.as_deref().unwrap_or_default().to_owned(),
-                message: self.message(),
-                http_status,
-                transfer_status: self.transfer_status.as_deref().map(TransferStatus::from),
-            })
+            let mut e = ProviderError::new(PROVIDER_NAME, http_status);
+            if let Some(code) = self.error_code.as_deref().filter(|c| !c.is_empty()) {
+                e = e.with_code(code.to_owned());
+            }
+            if let Some(message) = self.message() {
+                e = e.with_message(message);
+            }
+            if let Some(status) = self.transfer_status.as_deref() {
+                e = e.with_detail(TRANSFER_STATUS_DETAIL, status);
+            }
+            Some(e)
         } else {
             None
         }
@@ -346,10 +332,24 @@ impl WireAnswer<'_> {
     }
 }
 
+/// An answer read from its body (which it borrows from, and which a decode error quotes): what
+/// the `TryFrom` conversions into the model's answer types take.
+pub(crate) struct Answer<'r> {
+    wire: WireAnswer<'r>,
+    body: &'r [u8],
+}
+
+impl<'r> std::ops::Deref for Answer<'r> {
+    type Target = WireAnswer<'r>;
+    fn deref(&self) -> &WireAnswer<'r> {
+        &self.wire
+    }
+}
+
 /// Decodes an answer of any HTTP status: a refusal becomes [`ProviderError`], a body that is
 /// not an answer becomes a status error (non-2xx) or a decode error (2xx).
-pub(crate) fn decode(resp: &Response) -> Result<WireAnswer<'_>, Error> {
-    let http_status = resp.status.as_u16();
+pub(crate) fn decode(resp: &Response) -> Result<Answer<'_>, Error> {
+    let http_status = resp.status;
     // Only an object is an answer (serde would also read a struct from an array).
     let is_object = resp.body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
     let parsed = if is_object {
@@ -365,7 +365,10 @@ pub(crate) fn decode(resp: &Response) -> Result<WireAnswer<'_>, Error> {
             if !resp.status.is_success() {
                 return Err(payments_core::transport::status_error(resp).into());
             }
-            Ok(answer)
+            Ok(Answer {
+                wire: answer,
+                body: &resp.body,
+            })
         }
         _ if !resp.status.is_success() => Err(payments_core::transport::status_error(resp).into()),
         Ok(_) => Err(payments_core::Error::decode(
@@ -456,100 +459,121 @@ fn echo_text(raw: &RawValue) -> Echo {
     Echo::Other(raw.get().trim().chars().take(64).collect())
 }
 
-pub(crate) fn balance(answer: &WireAnswer, body: &[u8]) -> Result<Amount, Error> {
-    #[derive(Deserialize)]
-    #[serde(transparent)]
-    struct D(#[serde(with = "payments_core::money::decimal")] Amount);
-    field::<D>(answer.balance, "balance", body).map(|d| d.0)
+/// The `balance` answer: `decimal(10,2)`, read exactly.
+impl TryFrom<&Answer<'_>> for Amount {
+    type Error = Error;
+    fn try_from(answer: &Answer<'_>) -> Result<Amount, Error> {
+        #[derive(Deserialize)]
+        #[serde(transparent)]
+        struct D(#[serde(with = "payments_core::money::decimal")] Amount);
+        field::<D>(answer.balance, "balance", answer.body).map(|d| d.0)
+    }
 }
 
 /// The `init` answer, checked against the request it answers. Once the answer names a
 /// transfer (a valid `paymentId` and `transferURL`), nothing in the echoed fields turns it into
 /// a decode error: a missing, unreadable or different `orderId` or `amount` is an
 /// [`InitMismatch`] that keeps the transfer's id and URL.
-pub(crate) fn transfer(
-    answer: &WireAnswer,
-    body: &[u8],
-    sent_order_id: &OrderId,
-    sent_amount: TransferAmount,
-) -> Result<Transfer, Error> {
-    let payment_id = payment_id(answer.payment_id, body)?;
-    let url = answer
-        .transfer_url
-        .as_deref()
-        .ok_or_else(|| missing("transferURL", body))?;
-    let transfer_url: http::Uri = url
-        .parse()
-        .map_err(|_| missing("transferURL as an absolute URL", body))?;
-    if transfer_url.scheme().is_none() || transfer_url.host().is_none() {
-        return Err(missing("transferURL as an absolute URL", body));
-    }
-    let order_echo = match answer.order_id {
-        None => Some(Echo::Missing),
-        Some(raw) => match raw_scalar_text(raw.get()) {
-            Some(text) if text == sent_order_id.as_str() => None,
-            _ => Some(echo_text(raw)),
-        },
-    };
-    let amount_echo = match answer.amount {
-        None => Some(Echo::Missing),
-        Some(raw) => match lenient_kopecks(raw.get()) {
-            Some(k) if k == sent_amount.minor() => None,
-            _ => Some(echo_text(raw)),
-        },
-    };
-    if order_echo.is_some() || amount_echo.is_some() {
-        return Err(Error::InitMismatch(Box::new(InitMismatch {
+impl TryFrom<(&Answer<'_>, &OrderId, TransferAmount)> for Transfer {
+    type Error = Error;
+    fn try_from(
+        (answer, sent_order_id, sent_amount): (&Answer<'_>, &OrderId, TransferAmount),
+    ) -> Result<Transfer, Error> {
+        let body = answer.body;
+        let payment_id = payment_id(answer.payment_id, body)?;
+        let url = answer
+            .transfer_url
+            .as_deref()
+            .ok_or_else(|| missing("transferURL", body))?;
+        let transfer_url: http::Uri = url
+            .parse()
+            .map_err(|_| missing("transferURL as an absolute URL", body))?;
+        if transfer_url.scheme().is_none() || transfer_url.host().is_none() {
+            return Err(missing("transferURL as an absolute URL", body));
+        }
+        let order_echo = match answer.order_id {
+            None => Some(Echo::Missing),
+            Some(raw) => match raw_scalar_text(raw.get()) {
+                Some(text) if text == sent_order_id.as_str() => None,
+                _ => Some(echo_text(raw)),
+            },
+        };
+        let amount_echo = match answer.amount {
+            None => Some(Echo::Missing),
+            Some(raw) => match lenient_kopecks(raw.get()) {
+                Some(k) if k == sent_amount.minor() => None,
+                _ => Some(echo_text(raw)),
+            },
+        };
+        if order_echo.is_some() || amount_echo.is_some() {
+            return Err(Error::InitMismatch(Box::new(InitMismatch {
+                payment_id,
+                transfer_url,
+                sent_order_id: sent_order_id.clone(),
+                sent_amount,
+                order_id: order_echo,
+                amount: amount_echo,
+            })));
+        }
+        Ok(Transfer {
             payment_id,
+            order_id: sent_order_id.clone(),
+            amount: sent_amount,
             transfer_url,
-            sent_order_id: sent_order_id.clone(),
-            sent_amount,
-            order_id: order_echo,
-            amount: amount_echo,
-        })));
+        })
     }
-    Ok(Transfer {
-        payment_id,
-        order_id: sent_order_id.clone(),
-        amount: sent_amount,
-        transfer_url,
-    })
 }
 
-pub(crate) fn checkout(answer: &WireAnswer, body: &[u8]) -> Result<Checkout, Error> {
-    Ok(Checkout {
-        transfer_status: answer
-            .transfer_status
-            .as_deref()
-            .map(TransferStatus::from)
-            .ok_or_else(|| missing("transferStatus", body))?,
-        payment_id: payment_id(answer.payment_id, body)?,
-        order_id: answer
-            .order_id
-            .map(|raw| order_id(Some(raw), body))
-            .transpose()?,
-    })
+impl TryFrom<&Answer<'_>> for Checkout {
+    type Error = Error;
+    fn try_from(answer: &Answer<'_>) -> Result<Checkout, Error> {
+        let body = answer.body;
+        Ok(Checkout {
+            transfer_status: answer
+                .transfer_status
+                .as_deref()
+                .map(TransferStatus::from)
+                .ok_or_else(|| missing("transferStatus", body))?,
+            payment_id: payment_id(answer.payment_id, body)?,
+            order_id: answer
+                .order_id
+                .map(|raw| order_id(Some(raw), body))
+                .transpose()?,
+        })
+    }
 }
 
 /// The `confirmation` answer. The guide documents no field beyond `status` and `errorCode`, so
 /// the others are extras: kept when readable, left out when not (the confirmation itself
 /// succeeded; an odd extra must not turn it into a decode error).
-pub(crate) fn confirmation(answer: &WireAnswer, body: &[u8]) -> Result<Confirmation, Error> {
-    Ok(Confirmation {
-        transfer_status: answer.transfer_status.as_deref().map(TransferStatus::from),
-        payment_id: answer
-            .payment_id
-            .and_then(|raw| payment_id(Some(raw), body).ok()),
-        order_id: answer
-            .order_id
-            .and_then(|raw| order_id(Some(raw), body).ok()),
-        message: answer.message(),
-    })
+impl TryFrom<&Answer<'_>> for Confirmation {
+    type Error = Error;
+    fn try_from(answer: &Answer<'_>) -> Result<Confirmation, Error> {
+        let body = answer.body;
+        Ok(Confirmation {
+            transfer_status: answer.transfer_status.as_deref().map(TransferStatus::from),
+            payment_id: answer
+                .payment_id
+                .and_then(|raw| payment_id(Some(raw), body).ok()),
+            order_id: answer
+                .order_id
+                .and_then(|raw| order_id(Some(raw), body).ok()),
+            message: answer.message(),
+        })
+    }
 }
 
-pub(crate) fn receipt(answer: &WireAnswer) -> ReceiptAccepted {
-    ReceiptAccepted {
-        message: answer.message(),
+impl From<TokenError> for Error {
+    fn from(e: TokenError) -> Self {
+        Error::Invalid(e.into())
+    }
+}
+
+impl From<&Answer<'_>> for ReceiptAccepted {
+    fn from(answer: &Answer<'_>) -> ReceiptAccepted {
+        ReceiptAccepted {
+            message: answer.message(),
+        }
     }
 }
 
@@ -568,6 +592,19 @@ mod tests {
     }
 
     #[test]
+    fn confirmation_codes_keep_their_leading_zero() {
+        let scalar = |c: &str| -> Scalar<'static> {
+            match code_scalar(&ConfirmationCode::new(c).unwrap()) {
+                Scalar::Str(s) => Scalar::Str(Cow::Owned(s.into_owned())),
+                Scalar::Int(n) => Scalar::Int(n),
+            }
+        };
+        assert_eq!(scalar("1111"), Scalar::Int(1111));
+        assert_eq!(scalar("0123"), Scalar::Str("0123".into()));
+        assert_eq!(scalar("0"), Scalar::Int(0));
+    }
+
+    #[test]
     fn refusals_are_provider_errors_whatever_the_status() {
         for status in [200, 400, 401, 500] {
             let r = resp(
@@ -576,12 +613,16 @@ mod tests {
             );
             let e = decode(&r).err().unwrap();
             let p = e.provider().expect("provider error");
-            assert_eq!(p.code, "102");
-            assert_eq!(p.message.as_deref(), Some("bad token"));
+            assert_eq!(p.code().map(String::as_str), Some("102"));
+            assert_eq!(p.message(), "bad token");
             assert_eq!(p.http_status, status);
+            assert_eq!(p.provider, "Kupi-Kupi");
         }
         let r = resp(200, r#"{"status":true,"errorCode":7}"#);
-        assert_eq!(decode(&r).err().unwrap().provider().unwrap().code, "7");
+        assert_eq!(
+            decode(&r).err().unwrap().provider().unwrap().code(),
+            Some(&"7".to_owned())
+        );
         let r = resp(200, r#"{"status":"false"}"#);
         assert!(decode(&r).err().unwrap().provider().is_some());
     }
@@ -593,14 +634,15 @@ mod tests {
             200,
             r#"{"status":"false","errorCode":1.5,"message":"line\nnext \u0416","transferStatus":true}"#,
         );
-        let p = decode(&r).err().unwrap();
-        let p = p.provider().expect("a refusal");
-        assert_eq!(p.code, "1.5");
-        assert_eq!(p.message.as_deref(), Some("line\nnext Ж"));
+        let e = decode(&r).err().unwrap();
+        let p = e.provider().expect("a refusal");
+        assert_eq!(p.code().map(String::as_str), Some("1.5"));
+        assert_eq!(p.message(), "line\nnext Ж");
         assert_eq!(
-            p.transfer_status,
+            e.transfer_status(),
             Some(TransferStatus::Unknown("true".into()))
         );
+        assert_eq!(p.detail(TRANSFER_STATUS_DETAIL), Some("true"));
         for (status, refused) in [("true", false), ("1", false), ("\"1\"", false), ("0", true)] {
             let r = resp(200, &format!(r#"{{"status":{status},"errorCode":"0"}}"#));
             assert_eq!(decode(&r).is_err(), refused, "{status}");
@@ -705,31 +747,26 @@ mod tests {
             let body = format!(r#"{{"status":true,"errorCode":"0","balance":{text}}}"#);
             let r = resp(200, &body);
             let a = decode(&r).unwrap();
-            assert_eq!(
-                balance(&a, body.as_bytes()).unwrap().minor(),
-                minor,
-                "{text}"
-            );
+            assert_eq!(Amount::try_from(&a).unwrap().minor(), minor, "{text}");
         }
         let body = r#"{"status":true,"errorCode":"0","balance":0.001}"#;
         let r = resp(200, body);
         let a = decode(&r).unwrap();
-        assert!(balance(&a, body.as_bytes()).is_err());
+        assert!(Amount::try_from(&a).is_err());
         let body = r#"{"status":true,"errorCode":"0"}"#;
         let r = resp(200, body);
         let a = decode(&r).unwrap();
-        assert!(balance(&a, body.as_bytes()).is_err());
+        assert!(Amount::try_from(&a).is_err());
     }
 
     fn init(body: &str, order: &str, kopecks: u64) -> Result<Transfer, Error> {
         let r = resp(200, body);
         let a = decode(&r)?;
-        transfer(
+        Transfer::try_from((
             &a,
-            body.as_bytes(),
             &OrderId::new(order).unwrap(),
             TransferAmount::from_minor(kopecks).unwrap(),
-        )
+        ))
     }
 
     #[test]
@@ -864,13 +901,13 @@ mod tests {
     fn a_confirmation_with_odd_extras_still_succeeded() {
         let body = r#"{"status":true,"errorCode":"0","paymentId":-1.5,"orderId":{"x":1},"amount":"n/a","transferStatus":"CONFIRMED"}"#;
         let r = resp(200, body);
-        let c = confirmation(&decode(&r).unwrap(), body.as_bytes()).unwrap();
+        let c = Confirmation::try_from(&decode(&r).unwrap()).unwrap();
         assert_eq!(c.payment_id, None);
         assert_eq!(c.order_id, None);
         assert_eq!(c.transfer_status, Some(TransferStatus::Confirmed));
         let body = r#"{"status":true,"errorCode":"0","paymentId":"12","orderId":"o"}"#;
         let r = resp(200, body);
-        let c = confirmation(&decode(&r).unwrap(), body.as_bytes()).unwrap();
+        let c = Confirmation::try_from(&decode(&r).unwrap()).unwrap();
         assert_eq!(c.payment_id.unwrap().as_str(), "12");
         assert_eq!(c.order_id.unwrap().as_str(), "o");
     }
@@ -880,7 +917,7 @@ mod tests {
         let body = r#"{"status":true,"errorCode":"0","paymentId":"9","transferStatus":"ON_HOLD","orderId":"o"}"#;
         let r = resp(200, body);
         let a = decode(&r).unwrap();
-        let c = checkout(&a, body.as_bytes()).unwrap();
+        let c = Checkout::try_from(&a).unwrap();
         assert_eq!(c.transfer_status, TransferStatus::Unknown("ON_HOLD".into()));
         assert!(!c.transfer_status.is_final());
     }
@@ -891,10 +928,10 @@ mod tests {
             let r = resp(status, "");
             let r = Response { body: Bytes::from(body), ..r };
             if let Ok(a) = decode(&r) {
-                let _ = balance(&a, &r.body);
-                let _ = transfer(&a, &r.body, &OrderId::new("o").unwrap(), TransferAmount::from_minor(1).unwrap());
-                let _ = checkout(&a, &r.body);
-                let _ = confirmation(&a, &r.body);
+                let _ = Amount::try_from(&a);
+                let _ = Transfer::try_from((&a, &OrderId::new("o").unwrap(), TransferAmount::from_minor(1).unwrap()));
+                let _ = Checkout::try_from(&a);
+                let _ = Confirmation::try_from(&a);
             }
         }
 
@@ -906,10 +943,10 @@ mod tests {
             let body = format!(r#"{{"status":{status},"errorCode":"0","balance":{value},"paymentId":{value},"orderId":{value},"amount":{value},"transferURL":{value},"transferStatus":{value}}}"#);
             let r = resp(200, &body);
             if let Ok(a) = decode(&r) {
-                let _ = balance(&a, &r.body);
-                let _ = transfer(&a, &r.body, &OrderId::new("o").unwrap(), TransferAmount::from_minor(1).unwrap());
-                let _ = checkout(&a, &r.body);
-                let _ = confirmation(&a, &r.body);
+                let _ = Amount::try_from(&a);
+                let _ = Transfer::try_from((&a, &OrderId::new("o").unwrap(), TransferAmount::from_minor(1).unwrap()));
+                let _ = Checkout::try_from(&a);
+                let _ = Confirmation::try_from(&a);
             }
         }
     }

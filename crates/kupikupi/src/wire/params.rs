@@ -6,7 +6,7 @@
 //! them byte-wise, the order the token needs, so the token is streamed straight into SHA-256
 //! and the JSON body is written in one pass, with no map, no key `String`s and no `Value`s.
 //!
-//! The general, map-based path ([`crate::token::token`], [`crate::TokenSigner`]) stays the
+//! The general, map-based path (`token`, `TokenSigner`) stays the
 //! public one for parameters the client does not know; a test checks that both give the same
 //! token and the same body bytes for every request the client sends.
 
@@ -15,7 +15,7 @@ use std::borrow::Cow;
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 
-use crate::token::{TokenError, SECRET_KEY_FIELD, TOKEN_FIELD};
+use super::token::{TokenError, SECRET_KEY_FIELD, TOKEN_FIELD};
 
 /// One parameter value, as the provider's PHP class sees it when it builds the token.
 #[derive(Clone, Debug, PartialEq, Eq)]
