@@ -53,7 +53,7 @@
 //! // The shop's NotificationURL, and a local emulator of the service that notifies it.
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
 //! let notify_url = format!("http://{}/kupikupi/notify", listener.local_addr()?);
-//! let emulator = sandbox::start(sandbox::Config::default().notification_url(notify_url)).await?;
+//! let emulator = sandbox::start(sandbox::Config::default().with_notification_url(notify_url)).await?;
 //!
 //! // Production by default (https only); the local emulator needs the plain-http opt-in.
 //! let client = Client::builder()

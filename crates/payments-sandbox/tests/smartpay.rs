@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use payments_core::{ClientIdentity, HttpClient, HttpTransport, Operation, Request, Secret};
-use payments_sandbox::smartpay::{self, Config, Outcome, SmartPayEmulator};
+use payments_sandbox::smartpay::{self, Config, Emulator, Outcome};
 use serde_json::{json, Value};
 
 const RAW: Operation = Operation::not_idempotent("test", "raw");
@@ -20,7 +20,7 @@ struct Kassa {
 }
 
 impl Kassa {
-    async fn login(emu: &SmartPayEmulator) -> Kassa {
+    async fn login(emu: &Emulator) -> Kassa {
         let certs = emu.certificates();
         let transport = HttpTransport::builder()
             .add_root_pem(certs.ca_pem.as_bytes())
@@ -135,10 +135,7 @@ impl Kassa {
 }
 
 fn fast() -> Config {
-    Config {
-        processing: Duration::from_millis(5),
-        ..Config::default()
-    }
+    Config::default().with_processing(Duration::from_millis(5))
 }
 
 #[tokio::test]
@@ -242,12 +239,9 @@ async fn a_replayed_commit_or_refund_returns_the_same_object() {
 
 #[tokio::test]
 async fn a_commit_never_released_expires() {
-    let emu = smartpay::start(Config {
-        commit_ttl: Duration::from_millis(50),
-        ..fast()
-    })
-    .await
-    .unwrap();
+    let emu = smartpay::start(fast().with_commit_ttl(Duration::from_millis(50)))
+        .await
+        .unwrap();
     let kassa = Kassa::login(&emu).await;
     let (_, v) = kassa.commit("ZXhwaXJlcw==", "k-exp").await;
     let id = v["purchase_id"].as_str().unwrap().to_owned();
@@ -284,12 +278,12 @@ async fn a_commit_never_released_expires() {
 
 #[tokio::test]
 async fn durations_too_large_to_add_never_panic() {
-    let emu = smartpay::start(Config {
-        processing: Duration::MAX,
-        cookie_lifetime: Duration::MAX,
-        commit_ttl: Duration::MAX,
-        ..Config::default()
-    })
+    let emu = smartpay::start(
+        Config::default()
+            .with_processing(Duration::MAX)
+            .with_cookie_lifetime(Duration::MAX)
+            .with_commit_ttl(Duration::MAX),
+    )
     .await
     .unwrap();
     let kassa = Kassa::login(&emu).await;
