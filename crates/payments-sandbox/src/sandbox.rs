@@ -6,6 +6,9 @@
 //! ```
 //! use payments_sandbox::{Sandbox, SandboxConfig};
 //!
+//! # #[cfg(not(all(feature = "ktwidget", feature = "kupikupi", feature = "smartpay")))]
+//! # fn main() {}
+//! # #[cfg(all(feature = "ktwidget", feature = "kupikupi", feature = "smartpay"))]
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let sandbox = Sandbox::start(
@@ -33,7 +36,7 @@
 //!
 //! ## Addresses
 //!
-//! [`SandboxConfig::listen`] chooses the host and the first port: with port `0` (the default)
+//! [`SandboxConfig::with_listen`] chooses the host and the first port: with port `0` (the default)
 //! each emulator gets its own free port; with port `P`, Ktpay listens on `P`, Kupi-Kupi on
 //! `P + 1` and Smart Pay on `P + 2`. Each serves the real service's paths, so a client changes
 //! only the scheme, host and port.
@@ -44,7 +47,7 @@
 //!   [`Limits::header_read_timeout`](crate::server::Limits) (at most 30 s) and serves at most
 //!   [`Limits::max_connections`](crate::server::Limits) connections at once
 //!   ([`SandboxConfig::with_limits`]).
-//! - State is bounded: past [`SandboxConfig::max_finished`] finished payments, transfers and
+//! - State is bounded: past [`SandboxConfig::with_max_finished`] finished payments, transfers and
 //!   purchases per emulator, the oldest are forgotten.
 //! - The time scale must be from 0 to 100 ([`TimeScale`]); anything else is refused by
 //!   [`Sandbox::start`].
@@ -55,6 +58,12 @@
 //!   shows [`ktwidget::Delivery::Refused`]).
 //! - The certificate directory and its files are created exclusively (never an existing file,
 //!   never through a symbolic link).
+//!
+//! ## Faults
+//!
+//! [`Sandbox::faults`] is one table for the three emulators: a [`Fault`] names its provider
+//! and path, and forces a status, a delay, a reset or a truncated answer (see the
+//! [crate docs](crate#fault-injection)). [`SandboxConfig::with_fault`] arms one from the start.
 //!
 //! ## Pages a person uses
 //!
@@ -600,7 +609,7 @@ impl Sandbox {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "ktwidget", feature = "kupikupi", feature = "smartpay"))]
 mod tests {
     use super::*;
 

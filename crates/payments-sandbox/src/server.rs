@@ -19,6 +19,7 @@
 //! authentication worth the name and are meant for this machine only.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -224,9 +225,90 @@ pub(crate) struct FaultPoint {
 #[derive(Clone)]
 struct ConnService<S> {
     inner: S,
-    seen: Arc<Notify>,
-    reset: Arc<Notify>,
+    ctl: Arc<ConnCtl>,
     faults: Option<Arc<FaultPoint>>,
+}
+
+/// What the service of one connection tells the task that serves it.
+struct ConnCtl {
+    /// The first request head has arrived.
+    seen: Notify,
+    /// A reset fault fired: drop the connection (its socket already lingers 0).
+    reset: Notify,
+    /// A truncated answer is on its way: close the connection after its next flush.
+    cut_armed: AtomicBool,
+    /// That flush happened.
+    cut: Notify,
+    /// A second handle on the TCP socket (with faults only), to make its close a RST.
+    socket: Option<socket2::Socket>,
+}
+
+impl ConnCtl {
+    fn reset_now(&self) {
+        // Linger 0: closing the socket sends a RST instead of a FIN.
+        if let Some(socket) = &self.socket {
+            let _ = socket.set_linger(Some(Duration::ZERO));
+        }
+        self.reset.notify_one();
+    }
+}
+
+/// The connection's IO: tells [`ConnCtl`] when a flush has sent a truncated answer's bytes.
+struct CtlIo<I> {
+    inner: I,
+    ctl: Arc<ConnCtl>,
+}
+
+impl<I: AsyncRead + Unpin> AsyncRead for CtlIo<I> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<I: AsyncWrite + Unpin> AsyncWrite for CtlIo<I> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let done = Pin::new(&mut self.inner).poll_flush(cx);
+        if matches!(done, std::task::Poll::Ready(Ok(())))
+            && self.ctl.cut_armed.swap(false, Ordering::SeqCst)
+        {
+            self.ctl.cut.notify_one();
+        }
+        done
+    }
+
+    fn poll_shutdown(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
 }
 
 impl<S, B> hyper::service::Service<Request<Incoming>> for ConnService<S>
@@ -242,13 +324,13 @@ where
     type Future = BoxFuture;
 
     fn call(&self, req: Request<Incoming>) -> BoxFuture {
-        self.seen.notify_one();
+        self.ctl.seen.notify_one();
         let fault = self
             .faults
             .as_ref()
             .and_then(|f| f.faults.take(f.provider, req.uri().path()));
         let inner = self.inner.clone();
-        let reset = self.reset.clone();
+        let ctl = self.ctl.clone();
         Box::pin(async move {
             match fault {
                 None => forward(inner, req).await,
@@ -268,7 +350,7 @@ where
                     forward(inner, req).await
                 }
                 Some(FaultKind::Reset) => {
-                    reset.notify_one();
+                    ctl.reset_now();
                     Err("sandbox fault: connection reset".into())
                 }
                 Some(FaultKind::Truncate) => {
@@ -280,6 +362,9 @@ where
                         http::header::CONTENT_LENGTH,
                         http::HeaderValue::from(bytes.len()),
                     );
+                    // The head and the half go out in one flush, after which the
+                    // connection is closed (the body never ends).
+                    ctl.cut_armed.store(true, Ordering::SeqCst);
                     let cut = Truncated(Some(half)).boxed_unsync();
                     Ok(Response::from_parts(parts, cut))
                 }
@@ -294,8 +379,8 @@ fn full(bytes: Bytes) -> Body {
         .boxed_unsync()
 }
 
-/// A body that yields `half` and then fails, so the connection is closed before the declared
-/// length has been sent.
+/// A body that yields `half` and then never ends: the connection is closed under it once
+/// the half has been flushed, before the declared length has been sent.
 struct Truncated(Option<Bytes>);
 
 impl http_body::Body for Truncated {
@@ -306,10 +391,10 @@ impl http_body::Body for Truncated {
         mut self: Pin<&mut Self>,
         _cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        std::task::Poll::Ready(Some(match self.0.take() {
-            Some(half) => Ok(Frame::data(half)),
-            None => Err("sandbox fault: truncated answer".into()),
-        }))
+        match self.0.take() {
+            Some(half) => std::task::Poll::Ready(Some(Ok(Frame::data(half)))),
+            None => std::task::Poll::Pending,
+        }
     }
 }
 
@@ -400,16 +485,16 @@ where
             } else {
                 None
             };
-            let guard = Guard {
-                seen: Arc::new(Notify::new()),
-                reset: Arc::new(Notify::new()),
+            let ctl = Arc::new(ConnCtl {
+                seen: Notify::new(),
+                reset: Notify::new(),
+                cut_armed: AtomicBool::new(false),
+                cut: Notify::new(),
                 socket,
-                deadline,
-            };
+            });
             let service = ConnService {
                 inner: service.clone(),
-                seen: guard.seen.clone(),
-                reset: guard.reset.clone(),
+                ctl: ctl.clone(),
                 faults: faults.clone(),
             };
             let builder = builder.clone();
@@ -418,7 +503,7 @@ where
             tokio::spawn(async move {
                 let _slot = slot;
                 match acceptor {
-                    None => serve_connection(&builder, tcp, service, watcher, guard).await,
+                    None => serve_connection(&builder, tcp, service, watcher, deadline).await,
                     Some(acceptor) => {
                         let tls =
                             match tokio::time::timeout_at(deadline, acceptor.accept(tcp)).await {
@@ -432,7 +517,7 @@ where
                                     return;
                                 }
                             };
-                        serve_connection(&builder, tls, service, watcher, guard).await;
+                        serve_connection(&builder, tls, service, watcher, deadline).await;
                     }
                 }
             });
@@ -446,14 +531,6 @@ where
         stop,
         task: Some(task),
     })
-}
-
-/// What watches one connection: the first request head's arrival, a reset fault, the deadline.
-struct Guard {
-    seen: Arc<Notify>,
-    reset: Arc<Notify>,
-    socket: Option<socket2::Socket>,
-    deadline: Instant,
 }
 
 #[cfg(unix)]
@@ -479,15 +556,15 @@ fn dup_socket(_tcp: &tokio::net::TcpStream) -> Option<socket2::Socket> {
     None
 }
 
-/// Serves one connection, closing it if no request head has arrived by the deadline, and
-/// resetting it when a reset fault fires. After the first request, hyper's own HTTP/1 header
-/// timeout and HTTP/2 keep-alive take over.
+/// Serves one connection, closing it if no request head has arrived by `deadline`, resetting
+/// it when a reset fault fires, and closing it once a truncated answer's half is flushed.
+/// After the first request, hyper's own HTTP/1 header timeout and HTTP/2 keep-alive take over.
 async fn serve_connection<I, S>(
     builder: &auto::Builder<TokioExecutor>,
     io: I,
     service: ConnService<S>,
     watcher: Watcher,
-    guard: Guard,
+    deadline: Instant,
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     ConnService<S>: hyper::service::Service<
@@ -498,6 +575,11 @@ async fn serve_connection<I, S>(
         > + Send
         + 'static,
 {
+    let ctl = service.ctl.clone();
+    let io = CtlIo {
+        inner: io,
+        ctl: ctl.clone(),
+    };
     let conn = builder
         .serve_connection_with_upgrades(TokioIo::new(io), service)
         .into_owned();
@@ -505,21 +587,16 @@ async fn serve_connection<I, S>(
     tokio::pin!(conn);
     tokio::select! {
         _ = &mut conn => return,
-        _ = guard.seen.notified() => {}
-        _ = tokio::time::sleep_until(guard.deadline) => {
+        _ = ctl.seen.notified() => {}
+        _ = tokio::time::sleep_until(deadline) => {
             tracing::debug!("no request head in time: connection closed");
             return;
         }
     }
     tokio::select! {
         _ = &mut conn => {}
-        _ = guard.reset.notified() => {
-            // Linger 0: closing the socket sends a RST instead of a FIN.
-            if let Some(socket) = &guard.socket {
-                let _ = socket.set_linger(Some(Duration::ZERO));
-            }
-            tracing::debug!("sandbox fault: connection reset");
-        }
+        _ = ctl.reset.notified() => tracing::debug!("sandbox fault: connection reset"),
+        _ = ctl.cut.notified() => tracing::debug!("sandbox fault: answer truncated"),
     }
 }
 

@@ -1,3 +1,4 @@
+#![cfg(feature = "ktwidget")]
 //! The Ktpay emulator on the wire, with raw requests sealed here (not through the client crate).
 
 use std::time::Duration;

@@ -1,3 +1,4 @@
+#![cfg(feature = "smartpay")]
 //! The Smart Pay emulator over mTLS, with raw requests made here (not through the client
 //! crate): no double payback, refunds and v1 receipts only for a confirmed purchase, replays
 //! return the same object, unreleased commits expire, and hostile durations never panic.

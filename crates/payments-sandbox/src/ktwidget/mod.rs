@@ -20,15 +20,15 @@
 //!   between `success` and `completed` for `service` payments, and `error` or `denied` at any
 //!   step depending on the card.
 //! - On a final status it POSTs the callback to the order's `callback_post_url` exactly as
-//!   given (path and query string included), or to [`Config::default_callback_url`], and
+//!   given (path and query string included), or to [`Config::with_default_callback_url`], and
 //!   repeats it on the documented schedule (15 s, 60 s, 3 min, 10 min, 30 min, 60 min)
-//!   multiplied by [`Config::time_scale`], until the merchant answers HTTP 200 with
+//!   multiplied by [`Config::with_time_scale`], until the merchant answers HTTP 200 with
 //!   `{"status":"ok"}`.
 //! - Callbacks go only to loopback hosts (`localhost`, `127.0.0.0/8`, `::1`) unless
 //!   [`Config::allow_non_loopback_delivery`] is set: a default URL elsewhere is refused at
 //!   start, an order's URL elsewhere is not called and the payment shows
 //!   [`Delivery::Refused`] (and a warning is logged).
-//! - State is bounded: past [`Config::max_finished`] finished payments (final, callback
+//! - State is bounded: past [`Config::with_max_finished`] finished payments (final, callback
 //!   done), the oldest are forgotten.
 //! - It serves `acquirer-options`, a real small PDF receipt, and the provisional status, cancel
 //!   and refund endpoints (a refund above the paid amount is refused).
@@ -480,10 +480,10 @@ pub enum StartError {
     /// The configuration is invalid.
     #[error("invalid emulator configuration: {0}")]
     Config(String),
-    /// [`Config::time_scale`] is out of range.
+    /// [`Config::with_time_scale`] is out of range.
     #[error(transparent)]
     TimeScale(#[from] InvalidTimeScale),
-    /// [`Config::default_callback_url`] is refused.
+    /// [`Config::with_default_callback_url`] is refused.
     #[error("the default callback URL is refused: {0}")]
     CallbackUrl(RefusedTarget),
 }
@@ -510,7 +510,7 @@ impl std::fmt::Debug for Emulator {
     }
 }
 
-/// Starts an emulator on [`Config::addr`] (default `127.0.0.1:0`).
+/// Starts an emulator on [`Config::with_addr`] (default `127.0.0.1:0`).
 pub async fn start(config: Config) -> Result<Emulator, StartError> {
     if config.app_id.trim().is_empty() {
         return Err(StartError::Config("app_id must not be empty".into()));

@@ -27,7 +27,7 @@
 //!   error `4`.
 //! - `init` answers a `transferURL` on the emulator (`{root}/pay/{paymentId}`). A `GET` of it
 //!   moves the transfer from `NEW` to `FORM_SHOWED`; a `POST {root}/pay/{paymentId}/confirm`
-//!   with the form field (or query parameter) `code` equal to [`Config::confirmation_code`]
+//!   with the form field (or query parameter) `code` equal to [`Config::with_confirmation_code`]
 //!   moves it to the phone's final status and answers a result page (a wrong code shows the
 //!   form again, HTTP 400). Both pages are plain HTML forms, without JavaScript. The
 //!   `confirmation {phone, code}` method does the same for the phone's latest open transfer.
@@ -39,17 +39,17 @@
 //!   reused with other values, `6` transfer not found, `7` amount does not match, `8` wrong
 //!   code, `9` no open transfer for the phone, `10` unknown method (HTTP 404).
 //! - Notifications: `{status, transferStatus, errorCode, message?, uidPlatform, orderId}`
-//!   (plus `token` when [`Config::sign_notifications`] is set), POSTed as JSON. Only HTTP 200
+//!   (plus `token` when [`Config::with_signed_notifications`] is set), POSTed as JSON. Only HTTP 200
 //!   with the body `OK` (surrounding whitespace ignored) acknowledges; anything else is retried
-//!   after each delay of [`Config::retry_schedule`] (the last one repeats) multiplied by
-//!   [`Config::time_scale`], up to [`Config::max_attempts`].
+//!   after each delay of [`Config::with_retry_schedule`] (the last one repeats) multiplied by
+//!   [`Config::with_time_scale`], up to [`Config::with_max_attempts`].
 //! - **CONFIRMED only after `OK`**, as the guide says («API-сервис должен получить ответ «OK»,
 //!   в этом случае … засчитает подтверждение автоматически CONFIRMED»). When the code is
 //!   entered for the confirming phone, the notification says `CONFIRMED` (`status: true`), but
 //!   the transfer stays `FORM_SHOWED` (so `checkout` shows it as not confirmed, and
 //!   [`TransferState::pending`] is `Some(CONFIRMED)`) until the merchant answers `OK`; then it
 //!   becomes `CONFIRMED`. If no attempt is answered `OK`, it ends in
-//!   [`Config::unacknowledged_status`] (default `REJECTED`: the points never reached the
+//!   [`Config::with_unacknowledged_status`] (default `REJECTED`: the points never reached the
 //!   merchant) and is never confirmed. `REJECTED` and `CANCELED` take effect at once (the
 //!   notification reports a failure; its `OK` only stops the retries).
 //! - Without a NotificationURL nobody can answer `OK`: the emulator then stands in for the
@@ -57,7 +57,7 @@
 //!   notification is sent). To see the real order, configure a NotificationURL.
 //! - Notifications go only to loopback hosts (`localhost`, `127.0.0.0/8`, `::1`) unless
 //!   [`Config::allow_non_loopback_delivery`] is set; another host is refused at start.
-//! - State is bounded: past [`Config::max_finished`] finished transfers (final, no
+//! - State is bounded: past [`Config::with_max_finished`] finished transfers (final, no
 //!   notification round running), the oldest are forgotten; the same bound applies to the
 //!   receipts kept.
 
@@ -338,7 +338,7 @@ pub struct TransferState {
     /// A status announced in the notification but not yet in force: `Some(CONFIRMED)` from
     /// the moment the code is entered until the merchant answers `OK` (the transfer then
     /// becomes `CONFIRMED`) or the last attempt fails (it then takes
-    /// [`Config::unacknowledged_status`]).
+    /// [`Config::with_unacknowledged_status`]).
     pub pending: Option<Status>,
     /// Every delivery attempt of its notifications, in order.
     pub deliveries: Vec<Delivery>,
@@ -482,10 +482,10 @@ pub enum StartError {
     /// The notification client could not be built.
     #[error("cannot build the notification client: {0}")]
     Client(#[from] payments_core::Error),
-    /// [`Config::time_scale`] is out of range.
+    /// [`Config::with_time_scale`] is out of range.
     #[error(transparent)]
     TimeScale(#[from] InvalidTimeScale),
-    /// [`Config::notification_url`] is refused.
+    /// [`Config::with_notification_url`] is refused.
     #[error("the notification URL is refused: {0}")]
     NotificationUrl(RefusedTarget),
     /// Another setting is invalid.
@@ -606,7 +606,7 @@ impl Emulator {
         self.shared.book().transfers.get(order_id).cloned()
     }
 
-    /// The receipts registered through `receipt` (the latest [`Config::max_finished`]).
+    /// The receipts registered through `receipt` (the latest [`Config::with_max_finished`]).
     pub fn receipts(&self) -> Vec<ReceiptRecord> {
         self.shared.book().receipts.iter().cloned().collect()
     }

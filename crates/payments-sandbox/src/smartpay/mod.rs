@@ -12,7 +12,7 @@
 //! - a QR code can be committed once; committing it at another kassa (or under another
 //!   `kassa_purchase_id`) is refused with 409 `code_already_committed`. A replayed commit (the
 //!   same code, kassa and `kassa_purchase_id`) returns the same purchase;
-//! - a committed purchase that is never released expires after [`Config::commit_ttl`]
+//! - a committed purchase that is never released expires after [`Config::with_commit_ttl`]
 //!   (default 15 min) and reports `expired`; releasing it is refused (409 `purchase_expired`);
 //! - release moves `committed` to `processing`, then after the processing delay to `success` or
 //!   `declined` (or, for [`Outcome::Slow`], nowhere until the kassa cancels);
@@ -26,10 +26,10 @@
 //!   kassa, for the same purchase and amount) returns the same refund;
 //! - a v1 fiscal receipt is accepted only for a confirmed purchase; a v2 receipt for any (the
 //!   guide: a receipt may be sent however the purchase was paid); both are stored;
-//! - state is bounded: past [`Config::max_finished`] finished purchases (declined, cancelled,
+//! - state is bounded: past [`Config::with_max_finished`] finished purchases (declined, cancelled,
 //!   expired, or confirmed with no refund processing) the oldest are forgotten with their
 //!   refunds and QR codes, receipts past the same number too, and sessions past
-//!   [`Config::max_sessions`].
+//!   [`Config::with_max_sessions`].
 //!
 //! Errors are `{"code", "message"}` with a 4xx status; `/v1/error_answers` lists them all.
 //! Ids and amounts are accepted as JSON numbers or strings.
@@ -246,7 +246,7 @@ impl std::fmt::Debug for App {
     }
 }
 
-/// Starts the emulator on [`Config::addr`] (default `127.0.0.1:0`) over TLS with client-certificate checks.
+/// Starts the emulator on [`Config::with_addr`] (default `127.0.0.1:0`) over TLS with client-certificate checks.
 pub async fn start(config: Config) -> Result<Emulator, StartError> {
     let addr = config.addr;
     let certs = Certificates::generate()?;
