@@ -51,6 +51,7 @@ mod api;
 mod delivery;
 mod pdf;
 mod widget;
+mod wire;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
@@ -407,6 +408,19 @@ pub struct Payment {
 }
 
 impl Payment {
+    /// Moves a payment to `status`, recording the step.
+    pub(crate) fn set_status(
+        &mut self,
+        status: &str,
+        error: Option<(&str, &str)>,
+        now: OffsetDateTime,
+    ) {
+        self.status = status.to_owned();
+        self.history.push(status.to_owned());
+        self.status_created_at = now;
+        self.error = error.map(|(t, m)| (t.to_owned(), m.to_owned()));
+    }
+
     /// Whether the status is final.
     pub fn is_final(&self) -> bool {
         matches!(self.status.as_str(), "completed" | "error" | "denied")
