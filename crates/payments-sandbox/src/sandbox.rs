@@ -106,8 +106,10 @@ pub struct SandboxConfig {
     /// The host and first port (see the [module docs](self)). Default `127.0.0.1:0`.
     listen: SocketAddr,
     /// The merchant's default Ktpay `callback_post_url` (an order's own URL wins).
+    #[cfg(feature = "ktwidget")]
     ktwidget_callback_url: Option<String>,
     /// The merchant's Kupi-Kupi NotificationURL (none: no notification is sent).
+    #[cfg(feature = "kupikupi")]
     kupikupi_notification_url: Option<String>,
     /// Multiplies the callback and notification retry schedules.
     time_scale: f64,
@@ -125,7 +127,9 @@ impl Default for SandboxConfig {
     fn default() -> Self {
         SandboxConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            #[cfg(feature = "ktwidget")]
             ktwidget_callback_url: None,
+            #[cfg(feature = "kupikupi")]
             kupikupi_notification_url: None,
             time_scale: 1.0,
             allow_non_loopback_delivery: false,

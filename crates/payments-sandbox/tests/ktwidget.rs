@@ -1,5 +1,5 @@
-#![cfg(feature = "ktwidget")]
 //! The Ktpay emulator on the wire, with raw requests sealed here (not through the client crate).
+#![cfg(feature = "ktwidget")]
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
-#![cfg(feature = "kupikupi")]
 //! The Kupi-Kupi emulator on the wire, with raw requests signed here (not through the client
 //! crate): a transfer is CONFIRMED only after the merchant's `OK`, notifications go only to
 //! loopback, state is bounded, and bad settings are refused at start.
+#![cfg(feature = "kupikupi")]
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

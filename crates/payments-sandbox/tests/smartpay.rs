@@ -1,7 +1,7 @@
-#![cfg(feature = "smartpay")]
 //! The Smart Pay emulator over mTLS, with raw requests made here (not through the client
 //! crate): no double payback, refunds and v1 receipts only for a confirmed purchase, replays
 //! return the same object, unreleased commits expire, and hostile durations never panic.
+#![cfg(feature = "smartpay")]
 
 use std::sync::Arc;
 use std::time::Duration;
