@@ -48,7 +48,7 @@ pub struct Options {
     allow_non_loopback_delivery: bool,
     /// Make an endpoint fail, to test a client's retries and timeouts (repeatable).
     ///
-    /// SPEC is PROVIDER:PATH=KIND[,times:N][,every:K]
+    /// SPEC is `PROVIDER:PATH=KIND[,times:N][,every:K]`
     ///
     /// - PROVIDER: ktwidget, smartpay or kupikupi.
     /// - PATH: the request path, matched segment by segment; a `*` segment matches any one
