@@ -302,3 +302,56 @@ async fn durations_too_large_to_add_never_panic() {
     assert_eq!(emu.auth_calls(), 1);
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn faults_apply_over_mtls_and_http2() {
+    use payments_sandbox::{Fault, Provider};
+    let emu = smartpay::start(fast()).await.unwrap();
+    let kassa = Kassa::login(&emu).await;
+    let faults = emu.faults();
+    faults
+        .inject(
+            Fault::status(503)
+                .on(Provider::Smartpay, "/v1/purchase/status")
+                .times(1),
+        )
+        .unwrap();
+    let body = json!({"purchase_id": "nope"});
+    assert_eq!(kassa.post("/v1/purchase/status", body.clone()).await.0, 503);
+    let (s, v) = kassa.post("/v1/purchase/status", body).await;
+    assert_ne!(s, 503, "expired after one call: {v}");
+
+    // A reset: a transport error that may have reached the provider; the emulator saw nothing.
+    faults
+        .inject(Fault::reset().on(Provider::Smartpay, "/v1/auth").times(1))
+        .unwrap();
+    let (login, password) = emu.credentials();
+    let auth = json!({"login": login, "password": password});
+    let calls = emu.auth_calls();
+    let err = kassa
+        .http
+        .execute(&RAW, kassa.request("/v1/auth", auth))
+        .await
+        .unwrap_err();
+    assert!(err.may_have_been_sent(), "{err}");
+    assert_eq!(emu.auth_calls(), calls);
+
+    // A truncated answer: the commit happened, the client cannot read its answer.
+    faults
+        .inject(
+            Fault::truncate()
+                .on(Provider::Smartpay, "/v1/purchase/code/commit")
+                .times(1),
+        )
+        .unwrap();
+    let commit = json!({"qr": {"id_loyalty": "7000", "encrypted": "dHJ1bmM=", "sign": "c2lnbg=="},
+                        "kassa_purchase_id": "k-trunc"});
+    let err = kassa
+        .http
+        .execute(&RAW, kassa.request("/v1/purchase/code/commit", commit))
+        .await
+        .unwrap_err();
+    assert!(err.may_have_been_sent(), "{err}");
+    assert_eq!(emu.purchases().len(), 1);
+    emu.shutdown().await;
+}
