@@ -139,7 +139,7 @@ impl World {
         let shop = Arc::new(Shop::default());
         let tagger = tagger();
         let endpoint = CallbackReceiver::tagged(tagger.clone(), shop.clone())
-            .merchant_id(config.merchant_id)
+            .merchant_id(config.merchant_id())
             .into_service();
         let merchant_server = merchant_server(shop.clone(), endpoint, "/ktpay/callback").await;
         let emu = emulator::start(config.with_time_scale(0.001))
@@ -513,10 +513,10 @@ async fn callbacks_are_redelivered_until_acknowledged() {
 
 #[tokio::test]
 async fn callbacks_give_up_after_the_schedule_and_mismatches_are_refused() {
-    let w = World::new(Config {
-        callback_schedule: vec![Duration::from_secs(1), Duration::from_secs(2)],
-        ..Config::default()
-    })
+    let w = World::new(
+        Config::default()
+            .with_callback_schedule(vec![Duration::from_secs(1), Duration::from_secs(2)]),
+    )
     .await;
     // The merchant stored a different amount: the (tagged) callback is refused every time.
     let order = w.order("mismatch-1", "10").build().unwrap();

@@ -251,7 +251,9 @@ impl Shop {
         let url = format!("http://{}/kupikupi/notify", listener.local_addr().unwrap());
         let emu = Arc::new(
             emulator(config(
-                Config::default().notification_url(&url).time_scale(0.001),
+                Config::default()
+                    .with_notification_url(&url)
+                    .with_time_scale(0.001),
             ))
             .await,
         );
@@ -437,14 +439,7 @@ async fn a_forged_notification_for_a_transfer_never_paid_is_not_credited() {
 #[tokio::test]
 async fn checkout_wins_over_a_notification_and_the_merchant_is_told() {
     // Without a NotificationURL the emulator finishes the transfer itself.
-    let shop = Shop::start(
-        |mut c| {
-            c.notification_url = None;
-            c
-        },
-        |r| r,
-    )
-    .await;
+    let shop = Shop::start(|c| c.without_notification_url(), |r| r).await;
     shop.pay(REJECTED_PHONE, "contra-1", 700).await;
     assert_eq!(
         shop.emu.transfer("contra-1").unwrap().status,
@@ -511,14 +506,7 @@ async fn another_platform_and_bad_tokens_are_refused_with_403() {
 
 #[tokio::test]
 async fn signed_notifications_verify_and_a_wrong_key_is_refused() {
-    let shop = Shop::start(
-        |mut c| {
-            c.sign_notifications = true;
-            c
-        },
-        |r| r.require_token(true),
-    )
-    .await;
+    let shop = Shop::start(|c| c.with_signed_notifications(), |r| r.require_token(true)).await;
     shop.pay(CONFIRMED_PHONE, "signed-1", 100).await;
     let events = shop.store.settled("signed-1").await;
     assert!(
@@ -534,12 +522,12 @@ async fn signed_notifications_verify_and_a_wrong_key_is_refused() {
     let shop = Shop::start(|c| c, |r| r).await;
     // The client signs its own calls with the right key; the emulator's notifications use
     // another one (as a forger would).
-    let mut config = Config::default()
-        .notification_url(&shop.url)
-        .time_scale(0.001);
-    config.sign_notifications = true;
-    config.max_attempts = 3;
-    config.secret_key = "another-secret-key".into();
+    let config = Config::default()
+        .with_notification_url(&shop.url)
+        .with_time_scale(0.001)
+        .with_signed_notifications()
+        .with_max_attempts(3)
+        .with_credentials("M2hULcD58iYGkmS7", "another-secret-key");
     let forger = emulator(config).await;
     let forger_client = client_for(&forger);
     shop.store.expect("forged-signed-1", 100);
@@ -879,7 +867,7 @@ async fn the_service_is_a_hyper_service_too() {
 #[tokio::test]
 async fn shutdown_stops_pending_redeliveries() {
     // Real-time schedule: the second attempt would come 15 s after the first.
-    let shop = Shop::start(|c| c.time_scale(1.0), |r| r).await;
+    let shop = Shop::start(|c| c.with_time_scale(1.0), |r| r).await;
     shop.store.0.fail_notified.store(u32::MAX, Ordering::SeqCst);
     shop.pay(CONFIRMED_PHONE, "pending-1", 10).await;
     let t = shop

@@ -468,11 +468,8 @@ pub fn run_sandbox(time: Duration, workers: usize) -> Result<(f64, u64), raw::Bo
         use payments_sandbox::{ktwidget as skt, kupikupi as skk, smartpay as ssp};
         let kt_emu = skt::start(skt::Config::default()).await?;
         let kk_emu = skk::start(skk::Config::default()).await?;
-        let sp_emu = ssp::start(ssp::Config {
-            processing: Duration::from_millis(1),
-            ..Default::default()
-        })
-        .await?;
+        let sp_emu =
+            ssp::start(ssp::Config::default().with_processing(Duration::from_millis(1))).await?;
 
         let kt = ktwidget::Client::builder()
             .app_id(kt_emu.app_id())

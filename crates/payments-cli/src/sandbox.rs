@@ -6,14 +6,16 @@
 //! on P + 2. A host that is not loopback gets a warning on stderr: the emulators are for this
 //! machine. Callbacks and notifications go only to loopback hosts unless
 //! `--allow-non-loopback-delivery` is given. `--time-scale` outside 0 to 100 is refused before
-//! anything starts.
+//! anything starts. `--fault SPEC` (repeatable) makes an endpoint fail (a status, a delay, a
+//! reset or a truncated answer) so that a merchant can test their own retries and timeouts; a
+//! SPEC that does not parse is refused before anything starts.
 
 use std::io::Write;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use clap::Args;
-use payments_sandbox::{Sandbox, SandboxConfig, SandboxInfo, TimeScale};
+use payments_sandbox::{Fault, Sandbox, SandboxConfig, SandboxInfo, TimeScale};
 
 /// The options of `payments sandbox`.
 #[derive(Debug, Args)]
@@ -44,6 +46,25 @@ pub struct Options {
     /// (without it, only localhost, 127.0.0.0/8 and ::1).
     #[arg(long)]
     allow_non_loopback_delivery: bool,
+    /// Make an endpoint fail, to test a client's retries and timeouts (repeatable).
+    ///
+    /// SPEC is `PROVIDER:PATH=KIND[,times:N][,every:K]`
+    ///
+    /// - PROVIDER: ktwidget, smartpay or kupikupi.
+    /// - PATH: the request path, matched segment by segment; a `*` segment matches any one
+    ///   segment, and `*` alone matches every path.
+    /// - KIND: `status:CODE` (answer that HTTP status, 200 to 599, without reaching the
+    ///   emulator), `delay:DURATION` (answer normally but late: 250ms, 2s; at most 10 min),
+    ///   `reset` (reset the connection, no answer, the emulator is not reached) or `truncate`
+    ///   (the emulator handles the call; half its answer is sent, then the connection closes).
+    /// - times:N: expire after N calls (default: every call, until the sandbox stops).
+    /// - every:K: apply to every K-th matching call only (the K-th, 2K-th, ...).
+    ///
+    /// Examples: kupikupi:/api/v1/transfer/init=status:503,times:2
+    /// ktwidget:/api/v1/merchant-widget/payment/*=delay:2s,every:3
+    /// smartpay:/v1/auth=reset,times:1
+    #[arg(long = "fault", value_name = "SPEC", verbatim_doc_comment)]
+    faults: Vec<Fault>,
 }
 
 /// Runs `payments sandbox`.
@@ -53,6 +74,9 @@ pub async fn run(opts: Options) -> ExitCode {
         .with_time_scale(opts.time_scale.get());
     if opts.allow_non_loopback_delivery {
         config = config.allow_non_loopback_delivery();
+    }
+    for fault in opts.faults {
+        config = config.with_fault(fault);
     }
     if config.listens_beyond_loopback() {
         eprintln!(

@@ -260,3 +260,60 @@ async fn the_flag_allows_a_merchant_url_beyond_loopback() {
         "http://0.0.0.0:9/notify"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_given_on_the_command_line_apply_and_expire() {
+    let (_child, v) = sandbox_json(&[
+        "--fault",
+        "kupikupi:/api/v1/transfer/balance=status:503,times:2",
+        "--fault",
+        "kupikupi:/api/v1/transfer/init=reset",
+    ])
+    .await;
+    let http = HttpClient::with_transport(std::sync::Arc::new(
+        HttpTransport::builder().build().unwrap(),
+    ))
+    .retry_policy(payments_core::RetryPolicy::never());
+    let op = Operation::not_idempotent("test", "post");
+    let root = v["kupikupi"]["api_base"].as_str().unwrap().to_owned();
+    let call = |method: &str| {
+        let req = Request::new(
+            http::Method::POST,
+            format!("{root}/api/v1/transfer/{method}").parse().unwrap(),
+        )
+        .with_body("{}");
+        http.execute(&op, req)
+    };
+    for _ in 0..2 {
+        assert_eq!(call("balance").await.unwrap().status, 503);
+    }
+    // Expired: the emulator itself refuses the unsigned call.
+    assert_eq!(call("balance").await.unwrap().status, 400);
+    // A reset is a transport error that may have reached the provider, every time.
+    for _ in 0..2 {
+        let err = call("init").await.unwrap_err();
+        assert!(err.may_have_been_sent(), "{err}");
+    }
+}
+
+#[test]
+fn a_bad_fault_spec_is_refused_before_anything_starts() {
+    for bad in [
+        "kupikupi",
+        "paypal:/x=reset",
+        "kupikupi:/x=status:99",
+        "kupikupi:/x=reset,times:0",
+    ] {
+        let out = common::run(&["sandbox", "--fault", bad], b"", &[], &[]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {stderr}");
+        assert!(stderr.contains("--fault"), "{bad}: {stderr}");
+        assert!(out.stdout.is_empty());
+    }
+    let help = common::run(&["sandbox", "--help"], b"", &[], &[]);
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        help.contains("PROVIDER:PATH=KIND[,times:N][,every:K]"),
+        "{help}"
+    );
+}

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::Output;
 use std::time::Duration;
 
-use payments_sandbox::smartpay::{self as emu, SmartPayEmulator};
+use payments_sandbox::smartpay::{self as emu, Emulator};
 use serde_json::Value;
 
 /// Every variable the verbs read, removed so that the caller's environment cannot leak in.
@@ -50,7 +50,7 @@ fn json(o: &Output) -> Value {
 
 /// The sandbox and the files the verbs read: the certificate, the key and the CA.
 struct Kassa {
-    emulator: SmartPayEmulator,
+    emulator: Emulator,
     dir: PathBuf,
     cert: String,
     key: String,

@@ -14,3 +14,17 @@ background:#2a6df4;color:#fff;cursor:pointer}\
 .error{color:#b3261e}.status{font-weight:600}table{border-collapse:collapse;width:100%;font-size:13px}\
 td,th{text-align:left;padding:4px 6px;border-bottom:1px solid #e6e8ec}code{font-size:13px}\
 .brand{font-size:12px;letter-spacing:.08em;text-transform:uppercase;color:#2a6df4;margin:0 0 8px}";
+
+/// Percent-encodes a query value.
+#[cfg_attr(not(feature = "ktwidget"), allow(dead_code))]
+pub(crate) fn query_escape(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

@@ -6,6 +6,9 @@
 //! ```
 //! use payments_sandbox::{Sandbox, SandboxConfig};
 //!
+//! # #[cfg(not(all(feature = "ktwidget", feature = "kupikupi", feature = "smartpay")))]
+//! # fn main() {}
+//! # #[cfg(all(feature = "ktwidget", feature = "kupikupi", feature = "smartpay"))]
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let sandbox = Sandbox::start(
@@ -33,7 +36,7 @@
 //!
 //! ## Addresses
 //!
-//! [`SandboxConfig::listen`] chooses the host and the first port: with port `0` (the default)
+//! [`SandboxConfig::with_listen`] chooses the host and the first port: with port `0` (the default)
 //! each emulator gets its own free port; with port `P`, Ktpay listens on `P`, Kupi-Kupi on
 //! `P + 1` and Smart Pay on `P + 2`. Each serves the real service's paths, so a client changes
 //! only the scheme, host and port.
@@ -44,7 +47,7 @@
 //!   [`Limits::header_read_timeout`](crate::server::Limits) (at most 30 s) and serves at most
 //!   [`Limits::max_connections`](crate::server::Limits) connections at once
 //!   ([`SandboxConfig::with_limits`]).
-//! - State is bounded: past [`SandboxConfig::max_finished`] finished payments, transfers and
+//! - State is bounded: past [`SandboxConfig::with_max_finished`] finished payments, transfers and
 //!   purchases per emulator, the oldest are forgotten.
 //! - The time scale must be from 0 to 100 ([`TimeScale`]); anything else is refused by
 //!   [`Sandbox::start`].
@@ -55,6 +58,12 @@
 //!   shows [`ktwidget::Delivery::Refused`]).
 //! - The certificate directory and its files are created exclusively (never an existing file,
 //!   never through a symbolic link).
+//!
+//! ## Faults
+//!
+//! [`Sandbox::faults`] is one table for the three emulators: a [`Fault`] names its provider
+//! and path, and forces a status, a delay, a reset or a truncated answer (see the
+//! [crate docs](crate#fault-injection)). [`SandboxConfig::with_fault`] arms one from the start.
 //!
 //! ## Pages a person uses
 //!
@@ -75,71 +84,88 @@
 //!   code shows the form again.
 
 use std::net::SocketAddr;
+#[cfg(feature = "smartpay")]
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::fault::{Fault, Faults, InvalidFault};
+#[cfg(feature = "ktwidget")]
+use crate::ktwidget;
+#[cfg(feature = "kupikupi")]
+use crate::kupikupi;
 use crate::server::Limits;
+#[cfg(feature = "smartpay")]
+use crate::smartpay;
 use crate::time_scale::{InvalidTimeScale, TimeScale};
-use crate::{ktwidget, kupikupi, smartpay};
 
 /// How the sandbox starts. Build it with [`SandboxConfig::default`] and the `with_*` methods.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct SandboxConfig {
     /// The host and first port (see the [module docs](self)). Default `127.0.0.1:0`.
-    pub listen: SocketAddr,
+    listen: SocketAddr,
     /// The merchant's default Ktpay `callback_post_url` (an order's own URL wins).
-    pub ktwidget_callback_url: Option<String>,
+    #[cfg(feature = "ktwidget")]
+    ktwidget_callback_url: Option<String>,
     /// The merchant's Kupi-Kupi NotificationURL (none: no notification is sent).
-    pub kupikupi_notification_url: Option<String>,
-    /// Multiplies the callback and notification retry schedules (documented: 15 s, 60 s,
-    /// 3 min, 10 min, 30 min, 60 min). Default `1.0`; from 0 to 100 (see [`TimeScale`]).
-    pub time_scale: f64,
+    #[cfg(feature = "kupikupi")]
+    kupikupi_notification_url: Option<String>,
+    /// Multiplies the callback and notification retry schedules.
+    time_scale: f64,
     /// Deliver callbacks and notifications to hosts that are not loopback. Default `false`.
-    pub allow_non_loopback_delivery: bool,
-    /// How many finished payments, transfers and purchases each emulator keeps. Default
-    /// 10 000.
-    pub max_finished: usize,
+    allow_non_loopback_delivery: bool,
+    /// How many finished payments, transfers and purchases each emulator keeps.
+    max_finished: usize,
     /// Each emulator's server limits (request-head timeout, connection cap).
-    pub limits: Limits,
+    limits: Limits,
+    /// The faults armed from the start.
+    faults: Vec<Fault>,
 }
 
 impl Default for SandboxConfig {
     fn default() -> Self {
         SandboxConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            #[cfg(feature = "ktwidget")]
             ktwidget_callback_url: None,
+            #[cfg(feature = "kupikupi")]
             kupikupi_notification_url: None,
             time_scale: 1.0,
             allow_non_loopback_delivery: false,
             max_finished: crate::DEFAULT_MAX_FINISHED,
             limits: Limits::default(),
+            faults: Vec::new(),
         }
     }
 }
 
 impl SandboxConfig {
-    /// Sets the host and first port.
+    /// Sets the host and first port (see the [module docs](self)). Default `127.0.0.1:0`.
     pub fn with_listen(mut self, addr: SocketAddr) -> Self {
         self.listen = addr;
         self
     }
 
-    /// Sets the merchant's default Ktpay callback URL.
+    /// Sets the merchant's default Ktpay `callback_post_url` (an order's own URL wins).
+    #[cfg(feature = "ktwidget")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "ktwidget")))]
     pub fn with_ktwidget_callback_url(mut self, url: impl Into<String>) -> Self {
         self.ktwidget_callback_url = Some(url.into());
         self
     }
 
-    /// Sets the merchant's Kupi-Kupi notification URL.
+    /// Sets the merchant's Kupi-Kupi NotificationURL (without it no notification is sent).
+    #[cfg(feature = "kupikupi")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "kupikupi")))]
     pub fn with_kupikupi_notification_url(mut self, url: impl Into<String>) -> Self {
         self.kupikupi_notification_url = Some(url.into());
         self
     }
 
-    /// Sets the time scale of the retry schedules (checked by [`Sandbox::start`]: from 0 to
-    /// 100).
+    /// Sets the time scale of the callback and notification retry schedules (documented:
+    /// 15 s, 60 s, 3 min, 10 min, 30 min, 60 min). Default `1.0`; from 0 to 100 (see
+    /// [`TimeScale`], checked by [`Sandbox::start`]).
     pub fn with_time_scale(mut self, scale: f64) -> Self {
         self.time_scale = scale;
         self
@@ -152,16 +178,29 @@ impl SandboxConfig {
         self
     }
 
-    /// Sets how many finished payments, transfers and purchases each emulator keeps.
+    /// Sets how many finished payments, transfers and purchases each emulator keeps. Default
+    /// 10 000.
     pub fn with_max_finished(mut self, max: usize) -> Self {
         self.max_finished = max;
         self
     }
 
-    /// Sets each emulator's server limits.
+    /// Sets each emulator's server limits (request-head timeout, connection cap).
     pub fn with_limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
         self
+    }
+
+    /// Arms a fault from the start (checked by [`Sandbox::start`]); more can be injected
+    /// later through [`Sandbox::faults`]. This is what `payments sandbox --fault` uses.
+    pub fn with_fault(mut self, fault: Fault) -> Self {
+        self.faults.push(fault);
+        self
+    }
+
+    /// The host and first port.
+    pub fn listen(&self) -> SocketAddr {
+        self.listen
     }
 
     /// Whether the sandbox would listen on an address other machines can reach.
@@ -169,6 +208,7 @@ impl SandboxConfig {
         !self.listen.ip().is_loopback()
     }
 
+    #[cfg_attr(not(feature = "smartpay"), allow(dead_code))]
     fn addr(&self, offset: u16) -> Result<SocketAddr, SandboxError> {
         let mut addr = self.listen;
         if addr.port() != 0 {
@@ -189,12 +229,18 @@ impl SandboxConfig {
 #[non_exhaustive]
 pub enum SandboxError {
     /// The Ktpay emulator.
+    #[cfg(feature = "ktwidget")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "ktwidget")))]
     #[error("ktwidget emulator: {0}")]
     Ktwidget(#[from] ktwidget::StartError),
     /// The Kupi-Kupi emulator.
+    #[cfg(feature = "kupikupi")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "kupikupi")))]
     #[error("kupikupi emulator: {0}")]
     Kupikupi(#[from] kupikupi::StartError),
     /// The Smart Pay emulator.
+    #[cfg(feature = "smartpay")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "smartpay")))]
     #[error("smartpay emulator: {0}")]
     Smartpay(#[from] smartpay::StartError),
     /// The certificate files could not be written.
@@ -206,17 +252,27 @@ pub enum SandboxError {
     /// The time scale is out of range.
     #[error("invalid sandbox configuration: {0}")]
     TimeScale(#[from] InvalidTimeScale),
+    /// A fault given to [`SandboxConfig::with_fault`] is invalid.
+    #[error("invalid sandbox configuration: {0}")]
+    Fault(#[from] InvalidFault),
 }
 
 /// What an application needs to use the sandbox. Its JSON is what `payments sandbox --json`
 /// prints. `Debug` hides the secrets; the JSON carries them (it is meant for the application).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SandboxInfo {
     /// Ktpay.
+    #[cfg(feature = "ktwidget")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "ktwidget")))]
     pub ktwidget: KtwidgetInfo,
     /// Kupi-Kupi.
+    #[cfg(feature = "kupikupi")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "kupikupi")))]
     pub kupikupi: KupikupiInfo,
     /// Smart Pay.
+    #[cfg(feature = "smartpay")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "smartpay")))]
     pub smartpay: SmartpayInfo,
     /// Where callbacks and notifications go.
     pub merchant: MerchantInfo,
@@ -224,6 +280,9 @@ pub struct SandboxInfo {
 
 /// Ktpay's part of [`SandboxInfo`].
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[non_exhaustive]
+#[cfg(feature = "ktwidget")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ktwidget")))]
 pub struct KtwidgetInfo {
     /// `http://HOST:PORT` (the API's paths start with `/api/v1/merchant-widget/payment`).
     pub api_base: String,
@@ -237,6 +296,9 @@ pub struct KtwidgetInfo {
 
 /// Kupi-Kupi's part of [`SandboxInfo`].
 #[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[non_exhaustive]
+#[cfg(feature = "kupikupi")]
+#[cfg_attr(docsrs, doc(cfg(feature = "kupikupi")))]
 pub struct KupikupiInfo {
     /// `http://HOST:PORT`. The methods are `/api/v1/transfer/<method>`, so the `kupikupi`
     /// client's base URL is `{api_base}/api/v1/transfer`.
@@ -247,6 +309,7 @@ pub struct KupikupiInfo {
     pub secret_key: String,
 }
 
+#[cfg(feature = "kupikupi")]
 impl std::fmt::Debug for KupikupiInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KupikupiInfo")
@@ -259,6 +322,9 @@ impl std::fmt::Debug for KupikupiInfo {
 
 /// Smart Pay's part of [`SandboxInfo`].
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[non_exhaustive]
+#[cfg(feature = "smartpay")]
+#[cfg_attr(docsrs, doc(cfg(feature = "smartpay")))]
 pub struct SmartpayInfo {
     /// `https://localhost:PORT` (TLS; the server certificate names `localhost` and `127.0.0.1`).
     pub api_base: String,
@@ -274,6 +340,9 @@ pub struct SmartpayInfo {
 
 /// The kassa's credentials for `/v1/auth`.
 #[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[non_exhaustive]
+#[cfg(feature = "smartpay")]
+#[cfg_attr(docsrs, doc(cfg(feature = "smartpay")))]
 pub struct SmartpayAuth {
     /// The login.
     pub login: String,
@@ -281,6 +350,7 @@ pub struct SmartpayAuth {
     pub password: String,
 }
 
+#[cfg(feature = "smartpay")]
 impl std::fmt::Debug for SmartpayAuth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SmartpayAuth")
@@ -292,10 +362,15 @@ impl std::fmt::Debug for SmartpayAuth {
 
 /// Where the sandbox sends callbacks and notifications by default.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct MerchantInfo {
     /// Ktpay's default `callback_post_url`, if set.
+    #[cfg(feature = "ktwidget")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "ktwidget")))]
     pub ktwidget_callback_url: Option<String>,
     /// Kupi-Kupi's NotificationURL, if set.
+    #[cfg(feature = "kupikupi")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "kupikupi")))]
     pub kupikupi_notification_url: Option<String>,
 }
 
@@ -303,16 +378,23 @@ pub struct MerchantInfo {
 /// [`Sandbox::shutdown`] also waits for them to finish.
 #[derive(Debug)]
 pub struct Sandbox {
+    #[cfg(feature = "ktwidget")]
     ktwidget: ktwidget::Emulator,
+    #[cfg(feature = "kupikupi")]
     kupikupi: kupikupi::Emulator,
-    smartpay: smartpay::SmartPayEmulator,
+    #[cfg(feature = "smartpay")]
+    smartpay: smartpay::Emulator,
     info: SandboxInfo,
+    faults: Faults,
+    #[cfg(feature = "smartpay")]
     dir: CertDir,
 }
 
+#[cfg(feature = "smartpay")]
 #[derive(Debug)]
 struct CertDir(PathBuf);
 
+#[cfg(feature = "smartpay")]
 impl CertDir {
     fn create() -> std::io::Result<CertDir> {
         let base = std::env::temp_dir();
@@ -332,17 +414,18 @@ impl CertDir {
     }
 }
 
-#[cfg(unix)]
+#[cfg(all(unix, feature = "smartpay"))]
 fn create_private_dir(path: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
     std::fs::DirBuilder::new().mode(0o700).create(path)
 }
 
-#[cfg(not(unix))]
+#[cfg(all(not(unix), feature = "smartpay"))]
 fn create_private_dir(path: &Path) -> std::io::Result<()> {
     std::fs::create_dir(path)
 }
 
+#[cfg(feature = "smartpay")]
 impl Drop for CertDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
@@ -353,54 +436,62 @@ impl Sandbox {
     /// Starts the three emulators (see [`SandboxConfig`]).
     pub async fn start(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
         let scale = TimeScale::new(config.time_scale)?;
+        let faults = Faults::new();
+        for fault in &config.faults {
+            faults.inject(fault.clone())?;
+        }
         if config.listens_beyond_loopback() {
             tracing::warn!(
                 listen = %config.listen,
                 "the sandbox listens on an address that is not loopback: other machines can reach it"
             );
         }
-        let mut kt = ktwidget::Config::default()
-            .with_time_scale(scale.get())
-            .with_max_finished(config.max_finished)
-            .with_limits(config.limits);
-        kt.allow_non_loopback_delivery = config.allow_non_loopback_delivery;
-        kt.addr = config.addr(0)?;
-        kt.default_callback_url = config.ktwidget_callback_url.clone();
-        let ktwidget = ktwidget::start(kt).await?;
-
-        let mut kk = kupikupi::Config::default()
-            .time_scale(scale.get())
-            .max_finished(config.max_finished)
-            .limits(config.limits);
-        kk.allow_non_loopback_delivery = config.allow_non_loopback_delivery;
-        kk.addr = config.addr(1)?;
-        kk.notification_url = config.kupikupi_notification_url.clone();
-        let kupikupi = kupikupi::start(kk).await?;
-
-        let sp = smartpay::Config {
-            addr: config.addr(2)?,
-            max_finished: config.max_finished,
-            limits: config.limits,
-            ..smartpay::Config::default()
+        #[cfg(feature = "ktwidget")]
+        let ktwidget = {
+            let mut kt = ktwidget::Config::default()
+                .with_addr(config.addr(0)?)
+                .with_time_scale(scale.get())
+                .with_max_finished(config.max_finished)
+                .with_limits(config.limits)
+                .with_faults(faults.clone());
+            if config.allow_non_loopback_delivery {
+                kt = kt.allow_non_loopback_delivery();
+            }
+            if let Some(url) = &config.ktwidget_callback_url {
+                kt = kt.with_default_callback_url(url.clone());
+            }
+            ktwidget::start(kt).await?
         };
-        let smartpay = smartpay::start(sp).await?;
 
-        let dir = CertDir::create()?;
-        let paths = smartpay.certificates().write_to_dir(&dir.0)?;
-        let (login, password) = smartpay.credentials();
-        let info = SandboxInfo {
-            ktwidget: KtwidgetInfo {
-                api_base: ktwidget.base_url(),
-                widget_base: ktwidget.base_url(),
-                app_id: ktwidget.app_id().to_owned(),
-                app_key: ktwidget.app_key_base64(),
-            },
-            kupikupi: KupikupiInfo {
-                api_base: kupikupi.root_url().to_owned(),
-                platform_uid: kupikupi.platform_uid().to_owned(),
-                secret_key: kupikupi.secret_key().to_owned(),
-            },
-            smartpay: SmartpayInfo {
+        #[cfg(feature = "kupikupi")]
+        let kupikupi = {
+            let mut kk = kupikupi::Config::default()
+                .with_addr(config.addr(1)?)
+                .with_time_scale(scale.get())
+                .with_max_finished(config.max_finished)
+                .with_limits(config.limits)
+                .with_faults(faults.clone());
+            if config.allow_non_loopback_delivery {
+                kk = kk.allow_non_loopback_delivery();
+            }
+            if let Some(url) = &config.kupikupi_notification_url {
+                kk = kk.with_notification_url(url.clone());
+            }
+            kupikupi::start(kk).await?
+        };
+
+        #[cfg(feature = "smartpay")]
+        let (smartpay, dir, smartpay_info) = {
+            let sp = smartpay::Config::default()
+                .with_addr(config.addr(2)?)
+                .with_max_finished(config.max_finished)
+                .with_limits(config.limits)
+                .with_faults(faults.clone());
+            let smartpay = smartpay::start(sp).await?;
+            let dir = CertDir::create()?;
+            let paths = smartpay.certificates().write_to_dir(&dir.0)?;
+            let (login, password) = smartpay.credentials();
+            let info = SmartpayInfo {
                 api_base: smartpay.base_url(),
                 ca_pem: paths.ca,
                 client_cert_pem: paths.cert,
@@ -409,17 +500,44 @@ impl Sandbox {
                     login: login.to_owned(),
                     password: password.to_owned(),
                 },
+            };
+            (smartpay, dir, info)
+        };
+
+        let info = SandboxInfo {
+            #[cfg(feature = "ktwidget")]
+            ktwidget: KtwidgetInfo {
+                api_base: ktwidget.base_url(),
+                widget_base: ktwidget.base_url(),
+                app_id: ktwidget.app_id().to_owned(),
+                app_key: ktwidget.app_key_base64(),
             },
+            #[cfg(feature = "kupikupi")]
+            kupikupi: KupikupiInfo {
+                api_base: kupikupi.root_url().to_owned(),
+                platform_uid: kupikupi.platform_uid().to_owned(),
+                secret_key: kupikupi.secret_key().to_owned(),
+            },
+            #[cfg(feature = "smartpay")]
+            smartpay: smartpay_info,
             merchant: MerchantInfo {
+                #[cfg(feature = "ktwidget")]
                 ktwidget_callback_url: config.ktwidget_callback_url,
+                #[cfg(feature = "kupikupi")]
                 kupikupi_notification_url: config.kupikupi_notification_url,
             },
         };
+        let _ = scale;
         Ok(Sandbox {
+            #[cfg(feature = "ktwidget")]
             ktwidget,
+            #[cfg(feature = "kupikupi")]
             kupikupi,
+            #[cfg(feature = "smartpay")]
             smartpay,
             info,
+            faults,
+            #[cfg(feature = "smartpay")]
             dir,
         })
     }
@@ -429,46 +547,73 @@ impl Sandbox {
         &self.info
     }
 
+    /// The faults injected into the emulators' answers: one table for the three, each fault
+    /// naming its [`Provider`](crate::Provider) (see [`Fault`]).
+    pub fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
     /// The Ktpay emulator (state inspection, test cards).
+    #[cfg(feature = "ktwidget")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "ktwidget")))]
     pub fn ktwidget(&self) -> &ktwidget::Emulator {
         &self.ktwidget
     }
 
     /// The Kupi-Kupi emulator (state inspection).
+    #[cfg(feature = "kupikupi")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "kupikupi")))]
     pub fn kupikupi(&self) -> &kupikupi::Emulator {
         &self.kupikupi
     }
 
     /// The Smart Pay emulator (state inspection, outcomes, the certificates as PEM text).
-    pub fn smartpay(&self) -> &smartpay::SmartPayEmulator {
+    #[cfg(feature = "smartpay")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "smartpay")))]
+    pub fn smartpay(&self) -> &smartpay::Emulator {
         &self.smartpay
     }
 
     /// The directory holding the Smart Pay PEM files (deleted when the sandbox stops).
+    #[cfg(feature = "smartpay")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "smartpay")))]
     pub fn cert_dir(&self) -> &Path {
         &self.dir.0
     }
 
-    /// Stops the three emulators gracefully (in-flight requests finish, pending deliveries
-    /// stop) and deletes the certificate directory.
+    /// Stops the emulators gracefully (in-flight requests finish, pending deliveries stop)
+    /// and deletes the certificate directory.
     pub async fn shutdown(self) {
         let Sandbox {
+            #[cfg(feature = "ktwidget")]
             ktwidget,
+            #[cfg(feature = "kupikupi")]
             kupikupi,
+            #[cfg(feature = "smartpay")]
             smartpay,
+            #[cfg(feature = "smartpay")]
             dir,
             ..
         } = self;
-        tokio::join!(
-            ktwidget.shutdown(),
-            kupikupi.shutdown(),
-            smartpay.shutdown()
-        );
+        let kt = async {
+            #[cfg(feature = "ktwidget")]
+            ktwidget.shutdown().await;
+        };
+        let kk = async {
+            #[cfg(feature = "kupikupi")]
+            kupikupi.shutdown().await;
+        };
+        let sp = async {
+            #[cfg(feature = "smartpay")]
+            smartpay.shutdown().await;
+        };
+        tokio::join!(kt, kk, sp);
+        #[cfg(feature = "smartpay")]
         drop(dir);
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "ktwidget", feature = "kupikupi", feature = "smartpay"))]
 mod tests {
     use super::*;
 

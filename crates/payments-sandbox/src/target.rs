@@ -7,10 +7,12 @@ use http::Uri;
 use payments_core::endpoint::is_loopback_host;
 
 /// The longest per-attempt timeout of a callback or notification delivery.
+#[cfg_attr(not(any(feature = "ktwidget", feature = "kupikupi")), allow(dead_code))]
 const MAX_DELIVERY_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// Checks a delivery timeout (named `name` in the error): above 0 and at most 10 minutes, so
 /// that adding it to an instant never overflows.
+#[cfg_attr(not(any(feature = "ktwidget", feature = "kupikupi")), allow(dead_code))]
 pub(crate) fn check_timeout(name: &str, timeout: Duration) -> Result<(), String> {
     if timeout.is_zero() || timeout > MAX_DELIVERY_TIMEOUT {
         return Err(format!(
@@ -42,6 +44,7 @@ pub enum RefusedTarget {
 
 /// Checks a delivery URL: an absolute http(s) URL whose host is loopback (or any host when
 /// `allow_non_loopback` is set). Returns the parsed URI, path and query as given.
+#[cfg_attr(not(any(feature = "ktwidget", feature = "kupikupi")), allow(dead_code))]
 pub(crate) fn check(url: &str, allow_non_loopback: bool) -> Result<Uri, RefusedTarget> {
     let uri: Uri = url.parse().map_err(|_| RefusedTarget::NotHttp)?;
     if !matches!(uri.scheme_str(), Some("http" | "https")) {

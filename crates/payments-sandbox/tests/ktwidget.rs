@@ -1,4 +1,5 @@
 //! The Ktpay emulator on the wire, with raw requests sealed here (not through the client crate).
+#![cfg(feature = "ktwidget")]
 
 use std::time::Duration;
 
@@ -285,11 +286,11 @@ async fn receipt_is_a_pdf_and_status_is_in_the_callback_shape() {
 
 #[tokio::test]
 async fn callbacks_without_a_url_and_to_a_dead_merchant() {
-    let emu = ktwidget::start(Config {
-        callback_schedule: vec![Duration::from_secs(10)],
-        time_scale: 0.001,
-        ..Config::default()
-    })
+    let emu = ktwidget::start(
+        Config::default()
+            .with_callback_schedule(vec![Duration::from_secs(10)])
+            .with_time_scale(0.001),
+    )
     .await
     .unwrap();
     let (_, v) = create(&emu, json!({"order_id": "n", "amount": 1, "type": "ecom"})).await;
@@ -329,11 +330,11 @@ async fn callbacks_without_a_url_and_to_a_dead_merchant() {
 
 #[tokio::test]
 async fn service_accrual_takes_scaled_time() {
-    let emu = ktwidget::start(Config {
-        accrual_delay: Duration::from_secs(20),
-        time_scale: 0.001,
-        ..Config::default()
-    })
+    let emu = ktwidget::start(
+        Config::default()
+            .with_accrual_delay(Duration::from_secs(20))
+            .with_time_scale(0.001),
+    )
     .await
     .unwrap();
     let (_, v) = create(
@@ -529,21 +530,18 @@ async fn settings_that_would_panic_later_are_refused_at_start() {
         assert!(err.to_string().contains("time scale"), "{err}");
     }
     for timeout in [Duration::ZERO, Duration::MAX] {
-        let err = ktwidget::start(Config {
-            callback_timeout: timeout,
-            ..Config::default()
-        })
-        .await
-        .unwrap_err();
+        let err = ktwidget::start(Config::default().with_callback_timeout(timeout))
+            .await
+            .unwrap_err();
         assert!(err.to_string().contains("callback_timeout"), "{err}");
     }
     // The largest scale with the longest delays: scaling saturates instead of panicking.
-    let emu = ktwidget::start(Config {
-        time_scale: 100.0,
-        accrual_delay: Duration::MAX,
-        callback_schedule: vec![Duration::MAX],
-        ..Config::default()
-    })
+    let emu = ktwidget::start(
+        Config::default()
+            .with_time_scale(100.0)
+            .with_accrual_delay(Duration::MAX)
+            .with_callback_schedule(vec![Duration::MAX]),
+    )
     .await
     .unwrap();
     let (_, v) = create(

@@ -1,6 +1,7 @@
 //! The Kupi-Kupi emulator on the wire, with raw requests signed here (not through the client
 //! crate): a transfer is CONFIRMED only after the merchant's `OK`, notifications go only to
 //! loopback, state is bounded, and bad settings are refused at start.
+#![cfg(feature = "kupikupi")]
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -132,8 +133,8 @@ async fn confirmed_only_after_the_merchant_answered_ok() {
     let (m, root, seen) = merchant((StatusCode::OK, "OK")).await;
     let emu = kupikupi::start(
         Config::default()
-            .notification_url(format!("{}/notify", m.base_url()))
-            .time_scale(0.001),
+            .with_notification_url(format!("{}/notify", m.base_url()))
+            .with_time_scale(0.001),
     )
     .await
     .unwrap();
@@ -159,11 +160,11 @@ async fn confirmed_only_after_the_merchant_answered_ok() {
 async fn never_confirmed_when_the_merchant_never_answers_ok() {
     let (m, root, seen) = merchant((StatusCode::INTERNAL_SERVER_ERROR, "database down")).await;
     for (order, unacknowledged) in [("no-ok-1", Status::Rejected), ("no-ok-2", Status::Canceled)] {
-        let mut config = Config::default()
-            .notification_url(format!("{}/notify", m.base_url()))
-            .time_scale(0.001);
-        config.max_attempts = 3;
-        config.unacknowledged_status = unacknowledged;
+        let config = Config::default()
+            .with_notification_url(format!("{}/notify", m.base_url()))
+            .with_time_scale(0.001)
+            .with_max_attempts(3)
+            .with_unacknowledged_status(unacknowledged);
         let emu = kupikupi::start(config).await.unwrap();
         root.set(emu.root_url());
         pay(&emu, CONFIRMING, order).await;
@@ -202,10 +203,11 @@ async fn rejected_takes_effect_at_once_and_without_a_url_confirmed_too() {
     // A merchant that never answers OK, on the real-time schedule: a REJECTED transfer is
     // REJECTED at once anyway (the notification reports a failure).
     let (m, _root, _seen) = merchant((StatusCode::SERVICE_UNAVAILABLE, "later")).await;
-    let emu =
-        kupikupi::start(Config::default().notification_url(format!("{}/notify", m.base_url())))
-            .await
-            .unwrap();
+    let emu = kupikupi::start(
+        Config::default().with_notification_url(format!("{}/notify", m.base_url())),
+    )
+    .await
+    .unwrap();
     pay(&emu, REJECTING, "rej-1").await;
     let t = emu.transfer("rej-1").unwrap();
     assert_eq!((t.status, t.pending), (Status::Rejected, None));
@@ -228,10 +230,11 @@ async fn rejected_takes_effect_at_once_and_without_a_url_confirmed_too() {
 #[tokio::test]
 async fn a_pending_transfer_takes_no_second_code() {
     let (m, root, _seen) = merchant((StatusCode::SERVICE_UNAVAILABLE, "later")).await;
-    let emu =
-        kupikupi::start(Config::default().notification_url(format!("{}/notify", m.base_url())))
-            .await
-            .unwrap();
+    let emu = kupikupi::start(
+        Config::default().with_notification_url(format!("{}/notify", m.base_url())),
+    )
+    .await
+    .unwrap();
     root.set(emu.root_url());
     pay(&emu, CONFIRMING, "twice-1").await;
     let v = call(
@@ -258,7 +261,7 @@ async fn notifications_go_only_to_loopback_unless_allowed() {
         "http://127.0.0.1.nip.io/notify",
         "not a url",
     ] {
-        let err = kupikupi::start(Config::default().notification_url(url))
+        let err = kupikupi::start(Config::default().with_notification_url(url))
             .await
             .unwrap_err();
         assert!(
@@ -272,7 +275,7 @@ async fn notifications_go_only_to_loopback_unless_allowed() {
     let url = format!("http://0.0.0.0:{}/notify", m.addr().port());
     let emu = kupikupi::start(
         Config::default()
-            .notification_url(url)
+            .with_notification_url(url)
             .allow_non_loopback_delivery(),
     )
     .await
@@ -291,7 +294,7 @@ async fn notifications_go_only_to_loopback_unless_allowed() {
 
 #[tokio::test]
 async fn the_oldest_finished_transfers_and_receipts_are_forgotten_past_the_limit() {
-    let emu = kupikupi::start(Config::default().max_finished(2))
+    let emu = kupikupi::start(Config::default().with_max_finished(2))
         .await
         .unwrap();
     let open = call(
@@ -337,27 +340,21 @@ async fn the_oldest_finished_transfers_and_receipts_are_forgotten_past_the_limit
 #[tokio::test]
 async fn settings_that_would_fail_later_are_refused_at_start() {
     for scale in [f64::NAN, -0.5, f64::INFINITY, 101.0] {
-        let err = kupikupi::start(Config::default().time_scale(scale))
+        let err = kupikupi::start(Config::default().with_time_scale(scale))
             .await
             .unwrap_err();
         assert!(matches!(err, kupikupi::StartError::TimeScale(_)), "{err}");
     }
     for timeout in [Duration::ZERO, Duration::MAX] {
-        let err = kupikupi::start(Config {
-            delivery_timeout: timeout,
-            ..Config::default()
-        })
-        .await
-        .unwrap_err();
+        let err = kupikupi::start(Config::default().with_delivery_timeout(timeout))
+            .await
+            .unwrap_err();
         assert!(err.to_string().contains("delivery_timeout"), "{err}");
     }
     for status in [Status::Confirmed, Status::New, Status::FormShowed] {
-        let err = kupikupi::start(Config {
-            unacknowledged_status: status,
-            ..Config::default()
-        })
-        .await
-        .unwrap_err();
+        let err = kupikupi::start(Config::default().with_unacknowledged_status(status))
+            .await
+            .unwrap_err();
         assert!(err.to_string().contains("unacknowledged_status"), "{err}");
     }
 }

@@ -1,12 +1,13 @@
 //! The Smart Pay emulator over mTLS, with raw requests made here (not through the client
 //! crate): no double payback, refunds and v1 receipts only for a confirmed purchase, replays
 //! return the same object, unreleased commits expire, and hostile durations never panic.
+#![cfg(feature = "smartpay")]
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use payments_core::{ClientIdentity, HttpClient, HttpTransport, Operation, Request, Secret};
-use payments_sandbox::smartpay::{self, Config, Outcome, SmartPayEmulator};
+use payments_sandbox::smartpay::{self, Config, Emulator, Outcome};
 use serde_json::{json, Value};
 
 const RAW: Operation = Operation::not_idempotent("test", "raw");
@@ -20,7 +21,7 @@ struct Kassa {
 }
 
 impl Kassa {
-    async fn login(emu: &SmartPayEmulator) -> Kassa {
+    async fn login(emu: &Emulator) -> Kassa {
         let certs = emu.certificates();
         let transport = HttpTransport::builder()
             .add_root_pem(certs.ca_pem.as_bytes())
@@ -135,10 +136,7 @@ impl Kassa {
 }
 
 fn fast() -> Config {
-    Config {
-        processing: Duration::from_millis(5),
-        ..Config::default()
-    }
+    Config::default().with_processing(Duration::from_millis(5))
 }
 
 #[tokio::test]
@@ -242,12 +240,9 @@ async fn a_replayed_commit_or_refund_returns_the_same_object() {
 
 #[tokio::test]
 async fn a_commit_never_released_expires() {
-    let emu = smartpay::start(Config {
-        commit_ttl: Duration::from_millis(50),
-        ..fast()
-    })
-    .await
-    .unwrap();
+    let emu = smartpay::start(fast().with_commit_ttl(Duration::from_millis(50)))
+        .await
+        .unwrap();
     let kassa = Kassa::login(&emu).await;
     let (_, v) = kassa.commit("ZXhwaXJlcw==", "k-exp").await;
     let id = v["purchase_id"].as_str().unwrap().to_owned();
@@ -284,12 +279,12 @@ async fn a_commit_never_released_expires() {
 
 #[tokio::test]
 async fn durations_too_large_to_add_never_panic() {
-    let emu = smartpay::start(Config {
-        processing: Duration::MAX,
-        cookie_lifetime: Duration::MAX,
-        commit_ttl: Duration::MAX,
-        ..Config::default()
-    })
+    let emu = smartpay::start(
+        Config::default()
+            .with_processing(Duration::MAX)
+            .with_cookie_lifetime(Duration::MAX)
+            .with_commit_ttl(Duration::MAX),
+    )
     .await
     .unwrap();
     let kassa = Kassa::login(&emu).await;
@@ -305,5 +300,58 @@ async fn durations_too_large_to_add_never_panic() {
     assert_eq!(s, 200);
     assert_eq!(kassa.status(&id).await["status"], "processing");
     assert_eq!(emu.auth_calls(), 1);
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn faults_apply_over_mtls_and_http2() {
+    use payments_sandbox::{Fault, Provider};
+    let emu = smartpay::start(fast()).await.unwrap();
+    let kassa = Kassa::login(&emu).await;
+    let faults = emu.faults();
+    faults
+        .inject(
+            Fault::status(503)
+                .on(Provider::Smartpay, "/v1/purchase/status")
+                .times(1),
+        )
+        .unwrap();
+    let body = json!({"purchase_id": "nope"});
+    assert_eq!(kassa.post("/v1/purchase/status", body.clone()).await.0, 503);
+    let (s, v) = kassa.post("/v1/purchase/status", body).await;
+    assert_ne!(s, 503, "expired after one call: {v}");
+
+    // A reset: a transport error that may have reached the provider; the emulator saw nothing.
+    faults
+        .inject(Fault::reset().on(Provider::Smartpay, "/v1/auth").times(1))
+        .unwrap();
+    let (login, password) = emu.credentials();
+    let auth = json!({"login": login, "password": password});
+    let calls = emu.auth_calls();
+    let err = kassa
+        .http
+        .execute(&RAW, kassa.request("/v1/auth", auth))
+        .await
+        .unwrap_err();
+    assert!(err.may_have_been_sent(), "{err}");
+    assert_eq!(emu.auth_calls(), calls);
+
+    // A truncated answer: the commit happened, the client cannot read its answer.
+    faults
+        .inject(
+            Fault::truncate()
+                .on(Provider::Smartpay, "/v1/purchase/code/commit")
+                .times(1),
+        )
+        .unwrap();
+    let commit = json!({"qr": {"id_loyalty": "7000", "encrypted": "dHJ1bmM=", "sign": "c2lnbg=="},
+                        "kassa_purchase_id": "k-trunc"});
+    let err = kassa
+        .http
+        .execute(&RAW, kassa.request("/v1/purchase/code/commit", commit))
+        .await
+        .unwrap_err();
+    assert!(err.may_have_been_sent(), "{err}");
+    assert_eq!(emu.purchases().len(), 1);
     emu.shutdown().await;
 }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
-use payments_sandbox::smartpay::{self as emu, Config, Outcome, SmartPayEmulator};
+use payments_sandbox::smartpay::{self as emu, Config, Emulator, Outcome};
 use smartpay::models::{PurchaseStatus, Receipt, ReceiptItem, RefundStatus, VatRate};
 use smartpay::{
     Amount, Client, Error, KassaIdGenerator, PollPolicy, PurchaseOutcome, QrCode, RefundOutcome,
@@ -13,11 +13,11 @@ use smartpay::{
 
 const WAIT: Duration = Duration::from_secs(10);
 
-async fn emulator() -> SmartPayEmulator {
+async fn emulator() -> Emulator {
     emu::start(Config::default()).await.expect("emulator")
 }
 
-fn client(e: &SmartPayEmulator, kassa: usize) -> Client {
+fn client(e: &Emulator, kassa: usize) -> Client {
     let certs = e.certificates();
     let (login, password) = &e.kassas()[kassa];
     Client::builder()

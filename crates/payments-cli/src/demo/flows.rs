@@ -62,7 +62,7 @@ impl Demo {
         // sandbox's (it starts from the emulator's default configuration).
         let ktwidget_callback_secret = CallbackSecret::generate();
         let ktpay_tagger = CallbackTagger::new(ktwidget_callback_secret.clone());
-        let ktpay_merchant_id = payments_sandbox::ktwidget::Config::default().merchant_id;
+        let ktpay_merchant_id = payments_sandbox::ktwidget::Config::default().merchant_id();
         let merchant = Merchant::start(ktpay_tagger.clone(), ktpay_merchant_id).await?;
         let sandbox = Sandbox::start(
             SandboxConfig::default()
@@ -474,7 +474,7 @@ async fn ktwidget_forged(demo: Arc<Demo>, s: Steps) -> FlowResult {
 
     s.step("the customer POSTs a `completed` callback from their browser");
     let forged = serde_json::json!({
-        "merchant_id": payments_sandbox::ktwidget::Config::default().merchant_id,
+        "merchant_id": payments_sandbox::ktwidget::Config::default().merchant_id(),
         "order_id": order_id,
         "description": "payments demo",
         "amount": 4990,

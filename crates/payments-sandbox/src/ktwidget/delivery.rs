@@ -10,7 +10,8 @@ use http::header::{HeaderValue, CONTENT_TYPE};
 use http::Method;
 use payments_core::{Operation, Request};
 
-use super::{api, AttemptOutcome, CallbackAttempt, Delivery, Shared};
+use super::wire::transaction_json;
+use super::{AttemptOutcome, CallbackAttempt, Delivery, Shared};
 use crate::target;
 
 const CALLBACK: Operation = Operation::not_idempotent("ktwidget-sandbox", "callback");
@@ -87,7 +88,7 @@ async fn deliver(shared: Arc<Shared>, hash: String, url: String) {
             let Some(p) = state.payments.get(&hash) else {
                 return;
             };
-            api::transaction_json(&shared, p)
+            transaction_json(&shared, p)
         };
         let outcome = post(&shared, &url, body).await;
         let acked = outcome == AttemptOutcome::Acknowledged;

@@ -20,15 +20,15 @@
 //!   between `success` and `completed` for `service` payments, and `error` or `denied` at any
 //!   step depending on the card.
 //! - On a final status it POSTs the callback to the order's `callback_post_url` exactly as
-//!   given (path and query string included), or to [`Config::default_callback_url`], and
+//!   given (path and query string included), or to [`Config::with_default_callback_url`], and
 //!   repeats it on the documented schedule (15 s, 60 s, 3 min, 10 min, 30 min, 60 min)
-//!   multiplied by [`Config::time_scale`], until the merchant answers HTTP 200 with
+//!   multiplied by [`Config::with_time_scale`], until the merchant answers HTTP 200 with
 //!   `{"status":"ok"}`.
 //! - Callbacks go only to loopback hosts (`localhost`, `127.0.0.0/8`, `::1`) unless
 //!   [`Config::allow_non_loopback_delivery`] is set: a default URL elsewhere is refused at
 //!   start, an order's URL elsewhere is not called and the payment shows
 //!   [`Delivery::Refused`] (and a warning is logged).
-//! - State is bounded: past [`Config::max_finished`] finished payments (final, callback
+//! - State is bounded: past [`Config::with_max_finished`] finished payments (final, callback
 //!   done), the oldest are forgotten.
 //! - It serves `acquirer-options`, a real small PDF receipt, and the provisional status, cancel
 //!   and refund endpoints (a refund above the paid amount is refused).
@@ -51,6 +51,7 @@ mod api;
 mod delivery;
 mod pdf;
 mod widget;
+mod wire;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
@@ -63,7 +64,8 @@ use crypto_box::SecretKey;
 use payments_core::Amount;
 use time::OffsetDateTime;
 
-use crate::server::{self, Limits, RunningServer, ServeError};
+use crate::fault::{Faults, Provider};
+use crate::server::{self, FaultPoint, Limits, RunningServer, ServeError};
 use crate::target::{self, RefusedTarget};
 use crate::time_scale::{InvalidTimeScale, TimeScale};
 
@@ -90,39 +92,42 @@ pub enum EnvelopeStyle {
     Reference,
 }
 
-/// How the emulator behaves.
+/// How the emulator behaves. Build it with [`Config::default`] and the `with_*` methods.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Config {
     /// The address to bind (default `127.0.0.1:0`, a free port).
-    pub addr: std::net::SocketAddr,
+    addr: std::net::SocketAddr,
     /// The merchant's `app_id` (default: random 32 hex digits).
-    pub app_id: String,
+    app_id: String,
     /// The merchant's id at Ktpay, sent in callbacks as `merchant_id` (default 1).
-    pub merchant_id: u64,
+    merchant_id: u64,
     /// The merchant's default `callback_post_url` (from the merchant's settings at Ktpay), used
     /// when an order has none.
-    pub default_callback_url: Option<String>,
+    default_callback_url: Option<String>,
     /// The retry schedule after the first callback attempt (default: [`DOCUMENTED_SCHEDULE`]).
-    pub callback_schedule: Vec<Duration>,
+    callback_schedule: Vec<Duration>,
     /// Multiplies every scheduled delay; e.g. `0.001` turns 15 s into 15 ms (default 1; from
     /// 0 to 100, see [`TimeScale`], checked by [`start`]).
-    pub time_scale: f64,
+    time_scale: f64,
     /// The per-attempt timeout of a callback POST (default 10 s; above 0, at most 10 min).
-    pub callback_timeout: Duration,
+    callback_timeout: Duration,
     /// The envelope style (default [`EnvelopeStyle::Live`]).
-    pub envelope: EnvelopeStyle,
+    envelope: EnvelopeStyle,
     /// The UTC offset of timestamps, in hours (default +6, Almaty).
-    pub utc_offset_hours: i8,
+    utc_offset_hours: i8,
     /// How long the service accrual step takes, before scaling (default 0).
-    pub accrual_delay: Duration,
+    accrual_delay: Duration,
     /// Deliver callbacks to hosts that are not loopback (default `false`: only `localhost`,
     /// `127.0.0.0/8` and `::1`; a name other than `localhost` could resolve anywhere).
-    pub allow_non_loopback_delivery: bool,
+    allow_non_loopback_delivery: bool,
     /// How many finished payments (final status, callback acknowledged, given up, refused or
     /// not sent) are kept; past it the oldest finished are forgotten (default 10 000).
-    pub max_finished: usize,
+    max_finished: usize,
     /// The server's limits on request heads and connections.
-    pub limits: Limits,
+    limits: Limits,
+    /// The faults injected into the server's answers.
+    faults: Faults,
 }
 
 impl Default for Config {
@@ -141,18 +146,71 @@ impl Default for Config {
             allow_non_loopback_delivery: false,
             max_finished: crate::DEFAULT_MAX_FINISHED,
             limits: Limits::default(),
+            faults: Faults::new(),
         }
     }
 }
 
 impl Config {
-    /// Sets the time scale of the callback schedule.
+    /// Sets the address to bind (default `127.0.0.1:0`, a free port).
+    pub fn with_addr(mut self, addr: std::net::SocketAddr) -> Self {
+        self.addr = addr;
+        self
+    }
+
+    /// Sets the merchant's id at Ktpay, sent in callbacks as `merchant_id` (default 1).
+    pub fn with_merchant_id(mut self, merchant_id: u64) -> Self {
+        self.merchant_id = merchant_id;
+        self
+    }
+
+    /// The merchant's id at Ktpay, sent in callbacks as `merchant_id`.
+    pub fn merchant_id(&self) -> u64 {
+        self.merchant_id
+    }
+
+    /// Sets the retry schedule after the first callback attempt (default:
+    /// [`DOCUMENTED_SCHEDULE`]).
+    pub fn with_callback_schedule(mut self, schedule: impl Into<Vec<Duration>>) -> Self {
+        self.callback_schedule = schedule.into();
+        self
+    }
+
+    /// Sets the per-attempt timeout of a callback POST (default 10 s; above 0, at most
+    /// 10 min, checked by [`start`]).
+    pub fn with_callback_timeout(mut self, timeout: Duration) -> Self {
+        self.callback_timeout = timeout;
+        self
+    }
+
+    /// Sets the UTC offset of timestamps, in hours (default +6, Almaty).
+    pub fn with_utc_offset_hours(mut self, hours: i8) -> Self {
+        self.utc_offset_hours = hours;
+        self
+    }
+
+    /// Sets how long the service accrual step takes, before scaling (default 0).
+    pub fn with_accrual_delay(mut self, delay: Duration) -> Self {
+        self.accrual_delay = delay;
+        self
+    }
+
+    /// Shares a fault table with other emulators (by default each emulator has its own; see
+    /// [`Emulator::faults`]).
+    pub fn with_faults(mut self, faults: Faults) -> Self {
+        self.faults = faults;
+        self
+    }
+
+    /// Sets the time scale of the callback schedule (default 1; from 0 to 100, see
+    /// [`TimeScale`], checked by [`start`]); e.g. `0.001` turns 15 s into 15 ms.
     pub fn with_time_scale(mut self, scale: f64) -> Self {
         self.time_scale = scale;
         self
     }
 
-    /// Sets the merchant's default callback URL.
+    /// Sets the merchant's default `callback_post_url` (from the merchant's settings at
+    /// Ktpay), used when an order has none.
     pub fn with_default_callback_url(mut self, url: impl Into<String>) -> Self {
         self.default_callback_url = Some(url.into());
         self
@@ -350,6 +408,19 @@ pub struct Payment {
 }
 
 impl Payment {
+    /// Moves a payment to `status`, recording the step.
+    pub(crate) fn set_status(
+        &mut self,
+        status: &str,
+        error: Option<(&str, &str)>,
+        now: OffsetDateTime,
+    ) {
+        self.status = status.to_owned();
+        self.history.push(status.to_owned());
+        self.status_created_at = now;
+        self.error = error.map(|(t, m)| (t.to_owned(), m.to_owned()));
+    }
+
     /// Whether the status is final.
     pub fn is_final(&self) -> bool {
         matches!(self.status.as_str(), "completed" | "error" | "denied")
@@ -423,10 +494,10 @@ pub enum StartError {
     /// The configuration is invalid.
     #[error("invalid emulator configuration: {0}")]
     Config(String),
-    /// [`Config::time_scale`] is out of range.
+    /// [`Config::with_time_scale`] is out of range.
     #[error(transparent)]
     TimeScale(#[from] InvalidTimeScale),
-    /// [`Config::default_callback_url`] is refused.
+    /// [`Config::with_default_callback_url`] is refused.
     #[error("the default callback URL is refused: {0}")]
     CallbackUrl(RefusedTarget),
 }
@@ -453,7 +524,7 @@ impl std::fmt::Debug for Emulator {
     }
 }
 
-/// Starts an emulator on [`Config::addr`] (default `127.0.0.1:0`).
+/// Starts an emulator on [`Config::with_addr`] (default `127.0.0.1:0`).
 pub async fn start(config: Config) -> Result<Emulator, StartError> {
     if config.app_id.trim().is_empty() {
         return Err(StartError::Config("app_id must not be empty".into()));
@@ -478,6 +549,10 @@ pub async fn start(config: Config) -> Result<Emulator, StartError> {
         );
     let addr = config.addr;
     let limits = config.limits;
+    let faults = FaultPoint {
+        faults: config.faults.clone(),
+        provider: Provider::Ktwidget,
+    };
     let shared = Arc::new(Shared {
         secret: SecretKey::generate(&mut OsRng),
         config,
@@ -489,7 +564,7 @@ pub async fn start(config: Config) -> Result<Emulator, StartError> {
         stop: tokio::sync::watch::Sender::new(false),
     });
     let router = api::router(shared.clone()).merge(widget::router(shared.clone()));
-    let server = server::serve_with_limits(addr, router, None, limits).await?;
+    let server = server::serve_inner(addr, router, None, limits, Some(faults)).await?;
     let _ = shared.base_url.set(server.base_url());
     Ok(Emulator {
         server: Some(server),
@@ -501,6 +576,11 @@ impl Emulator {
     /// `http://127.0.0.1:PORT`: both the API base and the widget base.
     pub fn base_url(&self) -> String {
         self.shared.base_url()
+    }
+
+    /// The faults injected into this emulator's answers (see [`Faults`]).
+    pub fn faults(&self) -> &Faults {
+        &self.shared.config.faults
     }
 
     /// The merchant's `app_id`.

@@ -36,19 +36,6 @@ pub(crate) fn esc(s: &str) -> String {
     out
 }
 
-/// Percent-encodes a query value.
-pub(crate) fn query_escape(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 #[derive(Deserialize)]
 struct HashQuery {
     #[serde(default)]
@@ -246,19 +233,6 @@ impl std::fmt::Display for PayError {
     }
 }
 
-/// Moves a payment to `status`, recording the step.
-pub(crate) fn set_status(
-    p: &mut Payment,
-    status: &str,
-    error: Option<(&str, &str)>,
-    now: OffsetDateTime,
-) {
-    p.status = status.to_owned();
-    p.history.push(status.to_owned());
-    p.status_created_at = now;
-    p.error = error.map(|(t, m)| (t.to_owned(), m.to_owned()));
-}
-
 enum After {
     Final,
     Accrual { fail: bool },
@@ -287,7 +261,7 @@ pub(crate) fn pay(shared: &Arc<Shared>, hash: &str, card_number: &str) -> Result
     let service = matches!(p.kind, Kind::Service { .. });
     let after = match card.outcome {
         CardOutcome::Decline => {
-            set_status(
+            Payment::set_status(
                 p,
                 "error",
                 Some(("ERROR_PAYMENT", "KKB rejected payment")),
@@ -296,7 +270,7 @@ pub(crate) fn pay(shared: &Arc<Shared>, hash: &str, card_number: &str) -> Result
             After::Final
         }
         CardOutcome::Denied => {
-            set_status(
+            Payment::set_status(
                 p,
                 "denied",
                 Some(("ERROR_SYSTEM", "Denied by the acquirer")),
@@ -306,16 +280,16 @@ pub(crate) fn pay(shared: &Arc<Shared>, hash: &str, card_number: &str) -> Result
         }
         CardOutcome::Success | CardOutcome::FailAfterSuccess => {
             let fail = card.outcome == CardOutcome::FailAfterSuccess;
-            set_status(p, "authorized", None, now);
-            set_status(p, "success", None, now);
+            Payment::set_status(p, "authorized", None, now);
+            Payment::set_status(p, "success", None, now);
             if service {
                 p.history.push("accrual".into());
                 After::Accrual { fail }
             } else {
                 if fail {
-                    set_status(p, "error", Some(("ERROR_SYSTEM", "Clearing failed")), now);
+                    Payment::set_status(p, "error", Some(("ERROR_SYSTEM", "Clearing failed")), now);
                 } else {
-                    set_status(p, "completed", None, now);
+                    Payment::set_status(p, "completed", None, now);
                 }
                 After::Final
             }
@@ -363,14 +337,14 @@ pub(crate) fn pay(shared: &Arc<Shared>, hash: &str, card_number: &str) -> Result
 
 fn finish_accrual(p: &mut Payment, fail: bool, now: OffsetDateTime) {
     if fail {
-        set_status(
+        Payment::set_status(
             p,
             "denied",
             Some(("ERROR_SYSTEM", "Service accrual failed")),
             now,
         );
     } else {
-        set_status(p, "completed", None, now);
+        Payment::set_status(p, "completed", None, now);
     }
 }
 
@@ -384,6 +358,6 @@ mod tests {
             esc("<a href=\"x\">&'"),
             "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
         );
-        assert_eq!(query_escape("a b/+"), "a%20b%2F%2B");
+        assert_eq!(crate::pages::query_escape("a b/+"), "a%20b%2F%2B");
     }
 }

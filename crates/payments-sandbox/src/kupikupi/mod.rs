@@ -27,7 +27,7 @@
 //!   error `4`.
 //! - `init` answers a `transferURL` on the emulator (`{root}/pay/{paymentId}`). A `GET` of it
 //!   moves the transfer from `NEW` to `FORM_SHOWED`; a `POST {root}/pay/{paymentId}/confirm`
-//!   with the form field (or query parameter) `code` equal to [`Config::confirmation_code`]
+//!   with the form field (or query parameter) `code` equal to [`Config::with_confirmation_code`]
 //!   moves it to the phone's final status and answers a result page (a wrong code shows the
 //!   form again, HTTP 400). Both pages are plain HTML forms, without JavaScript. The
 //!   `confirmation {phone, code}` method does the same for the phone's latest open transfer.
@@ -39,17 +39,17 @@
 //!   reused with other values, `6` transfer not found, `7` amount does not match, `8` wrong
 //!   code, `9` no open transfer for the phone, `10` unknown method (HTTP 404).
 //! - Notifications: `{status, transferStatus, errorCode, message?, uidPlatform, orderId}`
-//!   (plus `token` when [`Config::sign_notifications`] is set), POSTed as JSON. Only HTTP 200
+//!   (plus `token` when [`Config::with_signed_notifications`] is set), POSTed as JSON. Only HTTP 200
 //!   with the body `OK` (surrounding whitespace ignored) acknowledges; anything else is retried
-//!   after each delay of [`Config::retry_schedule`] (the last one repeats) multiplied by
-//!   [`Config::time_scale`], up to [`Config::max_attempts`].
+//!   after each delay of [`Config::with_retry_schedule`] (the last one repeats) multiplied by
+//!   [`Config::with_time_scale`], up to [`Config::with_max_attempts`].
 //! - **CONFIRMED only after `OK`**, as the guide says («API-сервис должен получить ответ «OK»,
 //!   в этом случае … засчитает подтверждение автоматически CONFIRMED»). When the code is
 //!   entered for the confirming phone, the notification says `CONFIRMED` (`status: true`), but
 //!   the transfer stays `FORM_SHOWED` (so `checkout` shows it as not confirmed, and
 //!   [`TransferState::pending`] is `Some(CONFIRMED)`) until the merchant answers `OK`; then it
 //!   becomes `CONFIRMED`. If no attempt is answered `OK`, it ends in
-//!   [`Config::unacknowledged_status`] (default `REJECTED`: the points never reached the
+//!   [`Config::with_unacknowledged_status`] (default `REJECTED`: the points never reached the
 //!   merchant) and is never confirmed. `REJECTED` and `CANCELED` take effect at once (the
 //!   notification reports a failure; its `OK` only stops the retries).
 //! - Without a NotificationURL nobody can answer `OK`: the emulator then stands in for the
@@ -57,7 +57,7 @@
 //!   notification is sent). To see the real order, configure a NotificationURL.
 //! - Notifications go only to loopback hosts (`localhost`, `127.0.0.0/8`, `::1`) unless
 //!   [`Config::allow_non_loopback_delivery`] is set; another host is refused at start.
-//! - State is bounded: past [`Config::max_finished`] finished transfers (final, no
+//! - State is bounded: past [`Config::with_max_finished`] finished transfers (final, no
 //!   notification round running), the oldest are forgotten; the same bound applies to the
 //!   receipts kept.
 
@@ -75,53 +75,57 @@ use axum::Router;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinSet;
 
-use crate::server::{serve_with_limits, Limits, RunningServer, ServeError};
+use crate::fault::{Faults, Provider};
+use crate::server::{serve_inner, FaultPoint, Limits, RunningServer, ServeError};
 use crate::target::{self, RefusedTarget};
 use crate::time_scale::{InvalidTimeScale, TimeScale};
 
 pub use wire::token;
 
-/// The emulator's settings.
+/// The emulator's settings. Build them with [`Config::default`] and the `with_*` methods.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Config {
     /// The address to bind. Default `127.0.0.1:0`.
-    pub addr: SocketAddr,
+    addr: SocketAddr,
     /// The platform uid clients must send. Default: the provider's demo uid.
-    pub platform_uid: String,
+    platform_uid: String,
     /// The secret key tokens are computed with. Default: the provider's demo key.
-    pub secret_key: String,
+    secret_key: String,
     /// The API path. Default `/api/v1/transfer`.
-    pub base_path: String,
+    base_path: String,
     /// Where notifications go. `None`: no notification is sent.
-    pub notification_url: Option<String>,
+    notification_url: Option<String>,
     /// The code the customer enters on the form or sends through `confirmation`.
     /// Default `"1111"`.
-    pub confirmation_code: String,
+    confirmation_code: String,
     /// The delays between notification attempts (the last one repeats). Default: 15 s, 60 s,
     /// 3 min, 10 min, 30 min, 60 min.
-    pub retry_schedule: Vec<Duration>,
+    retry_schedule: Vec<Duration>,
     /// Multiplies every delay of the schedule; tests use a small value such as `0.001`.
     /// Default `1.0`; from 0 to 100 (see [`TimeScale`], checked by [`start`]).
-    pub time_scale: f64,
+    time_scale: f64,
     /// The most delivery attempts per notification. Default 50.
-    pub max_attempts: u32,
+    max_attempts: u32,
     /// How long one delivery attempt may take. Default 10 s (above 0, at most 10 min).
-    pub delivery_timeout: Duration,
+    delivery_timeout: Duration,
     /// Adds a `token` (over the other fields, with the secret key) to notifications. The
     /// provider documents none, so the default is `false`.
-    pub sign_notifications: bool,
+    sign_notifications: bool,
     /// The status a transfer awaiting the merchant's `OK` takes when the last delivery attempt
     /// is not answered `OK`: [`Status::Rejected`] (the default) or [`Status::Canceled`].
-    pub unacknowledged_status: Status,
+    unacknowledged_status: Status,
     /// Deliver notifications to a host that is not loopback (default `false`: only
     /// `localhost`, `127.0.0.0/8` and `::1`; a name other than `localhost` could resolve
     /// anywhere).
-    pub allow_non_loopback_delivery: bool,
+    allow_non_loopback_delivery: bool,
     /// How many finished transfers (final, no notification round running) and receipts are
     /// kept; past it the oldest are forgotten (default 10 000).
-    pub max_finished: usize,
+    max_finished: usize,
     /// The server's limits on request heads and connections.
-    pub limits: Limits,
+    limits: Limits,
+    /// The faults injected into the server's answers.
+    faults: Faults,
 }
 
 impl Default for Config {
@@ -145,31 +149,93 @@ impl Default for Config {
             allow_non_loopback_delivery: false,
             max_finished: crate::DEFAULT_MAX_FINISHED,
             limits: Limits::default(),
+            faults: Faults::new(),
         }
     }
 }
 
 impl Config {
-    /// Sets where notifications go.
-    pub fn notification_url(mut self, url: impl Into<String>) -> Self {
-        self.notification_url = Some(url.into());
+    /// Sets the address to bind (default `127.0.0.1:0`, a free port).
+    pub fn with_addr(mut self, addr: SocketAddr) -> Self {
+        self.addr = addr;
         self
     }
 
-    /// Sets the time scale of the retry schedule.
-    pub fn time_scale(mut self, scale: f64) -> Self {
-        self.time_scale = scale;
-        self
-    }
-
-    /// Sets the platform uid and the secret key.
-    pub fn credentials(
+    /// Sets the platform uid and the secret key (default: the provider's demo ones).
+    pub fn with_credentials(
         mut self,
         platform_uid: impl Into<String>,
         secret_key: impl Into<String>,
     ) -> Self {
         self.platform_uid = platform_uid.into();
         self.secret_key = secret_key.into();
+        self
+    }
+
+    /// Sets the API path (default `/api/v1/transfer`).
+    pub fn with_base_path(mut self, path: impl Into<String>) -> Self {
+        self.base_path = path.into();
+        self
+    }
+
+    /// Sets where notifications go (by default no notification is sent).
+    pub fn with_notification_url(mut self, url: impl Into<String>) -> Self {
+        self.notification_url = Some(url.into());
+        self
+    }
+
+    /// Sends no notification (the default).
+    pub fn without_notification_url(mut self) -> Self {
+        self.notification_url = None;
+        self
+    }
+
+    /// Sets the code the customer enters on the form or sends through `confirmation`
+    /// (default `"1111"`).
+    pub fn with_confirmation_code(mut self, code: impl Into<String>) -> Self {
+        self.confirmation_code = code.into();
+        self
+    }
+
+    /// Sets the delays between notification attempts (the last one repeats; default 15 s,
+    /// 60 s, 3 min, 10 min, 30 min, 60 min).
+    pub fn with_retry_schedule(mut self, schedule: impl Into<Vec<Duration>>) -> Self {
+        self.retry_schedule = schedule.into();
+        self
+    }
+
+    /// Sets the time scale of the retry schedule (default 1; from 0 to 100, see
+    /// [`TimeScale`], checked by [`start`]); tests use a small value such as `0.001`.
+    pub fn with_time_scale(mut self, scale: f64) -> Self {
+        self.time_scale = scale;
+        self
+    }
+
+    /// Sets the most delivery attempts per notification (default 50).
+    pub fn with_max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts;
+        self
+    }
+
+    /// Sets how long one delivery attempt may take (default 10 s; above 0, at most 10 min,
+    /// checked by [`start`]).
+    pub fn with_delivery_timeout(mut self, timeout: Duration) -> Self {
+        self.delivery_timeout = timeout;
+        self
+    }
+
+    /// Adds a `token` (over the other fields, with the secret key) to notifications. The
+    /// provider documents none, so by default there is none.
+    pub fn with_signed_notifications(mut self) -> Self {
+        self.sign_notifications = true;
+        self
+    }
+
+    /// Sets the status a transfer awaiting the merchant's `OK` takes when the last delivery
+    /// attempt is not answered `OK`: [`Status::Rejected`] (the default) or
+    /// [`Status::Canceled`] (anything else is refused by [`start`]).
+    pub fn with_unacknowledged_status(mut self, status: Status) -> Self {
+        self.unacknowledged_status = status;
         self
     }
 
@@ -180,15 +246,22 @@ impl Config {
         self
     }
 
-    /// Sets how many finished transfers and receipts are kept.
-    pub fn max_finished(mut self, max: usize) -> Self {
+    /// Sets how many finished transfers and receipts are kept (default 10 000).
+    pub fn with_max_finished(mut self, max: usize) -> Self {
         self.max_finished = max;
         self
     }
 
     /// Sets the server's limits.
-    pub fn limits(mut self, limits: Limits) -> Self {
+    pub fn with_limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// Shares a fault table with other emulators (by default each emulator has its own; see
+    /// [`Emulator::faults`]).
+    pub fn with_faults(mut self, faults: Faults) -> Self {
+        self.faults = faults;
         self
     }
 
@@ -265,7 +338,7 @@ pub struct TransferState {
     /// A status announced in the notification but not yet in force: `Some(CONFIRMED)` from
     /// the moment the code is entered until the merchant answers `OK` (the transfer then
     /// becomes `CONFIRMED`) or the last attempt fails (it then takes
-    /// [`Config::unacknowledged_status`]).
+    /// [`Config::with_unacknowledged_status`]).
     pub pending: Option<Status>,
     /// Every delivery attempt of its notifications, in order.
     pub deliveries: Vec<Delivery>,
@@ -409,10 +482,10 @@ pub enum StartError {
     /// The notification client could not be built.
     #[error("cannot build the notification client: {0}")]
     Client(#[from] payments_core::Error),
-    /// [`Config::time_scale`] is out of range.
+    /// [`Config::with_time_scale`] is out of range.
     #[error(transparent)]
     TimeScale(#[from] InvalidTimeScale),
-    /// [`Config::notification_url`] is refused.
+    /// [`Config::with_notification_url`] is refused.
     #[error("the notification URL is refused: {0}")]
     NotificationUrl(RefusedTarget),
     /// Another setting is invalid.
@@ -472,7 +545,11 @@ pub async fn start(config: Config) -> Result<Emulator, StartError> {
         .route("/pay/{payment_id}", get(api::form))
         .route("/pay/{payment_id}/confirm", post(api::confirm))
         .with_state(shared.clone());
-    let server = serve_with_limits(config.addr, router, None, config.limits).await?;
+    let faults = FaultPoint {
+        faults: config.faults.clone(),
+        provider: Provider::Kupikupi,
+    };
+    let server = serve_inner(config.addr, router, None, config.limits, Some(faults)).await?;
     // No request can come before the address is known, so the root is set before it is read.
     let _ = shared.root.set(server.base_url());
     Ok(Emulator {
@@ -483,6 +560,11 @@ pub async fn start(config: Config) -> Result<Emulator, StartError> {
 }
 
 impl Emulator {
+    /// The faults injected into this emulator's answers (see [`Faults`]).
+    pub fn faults(&self) -> &Faults {
+        &self.shared.config.faults
+    }
+
     /// The server's root, `http://127.0.0.1:PORT`.
     pub fn root_url(&self) -> &str {
         self.shared.root()
@@ -524,7 +606,7 @@ impl Emulator {
         self.shared.book().transfers.get(order_id).cloned()
     }
 
-    /// The receipts registered through `receipt` (the latest [`Config::max_finished`]).
+    /// The receipts registered through `receipt` (the latest [`Config::with_max_finished`]).
     pub fn receipts(&self) -> Vec<ReceiptRecord> {
         self.shared.book().receipts.iter().cloned().collect()
     }

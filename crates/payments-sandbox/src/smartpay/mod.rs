@@ -2,17 +2,17 @@
 //!
 //! It serves the API over TLS and **requires a client certificate**: at start it makes a CA, a
 //! server certificate (for `localhost` and `127.0.0.1`) and a kassa client certificate with
-//! rcgen, and exports them ([`SmartPayEmulator::certificates`], with
+//! rcgen, and exports them ([`Emulator::certificates`], with
 //! [`Certificates::write_to_dir`] for tools that want files). `/v1/auth` checks a kassa's login
 //! and password and sets the `kassa_session` cookie, which every purchase and refund call must
-//! send; its lifetime is configurable, and [`SmartPayEmulator::expire_sessions`] ends every
+//! send; its lifetime is configurable, and [`Emulator::expire_sessions`] ends every
 //! session at once.
 //!
 //! The state machine:
 //! - a QR code can be committed once; committing it at another kassa (or under another
 //!   `kassa_purchase_id`) is refused with 409 `code_already_committed`. A replayed commit (the
 //!   same code, kassa and `kassa_purchase_id`) returns the same purchase;
-//! - a committed purchase that is never released expires after [`Config::commit_ttl`]
+//! - a committed purchase that is never released expires after [`Config::with_commit_ttl`]
 //!   (default 15 min) and reports `expired`; releasing it is refused (409 `purchase_expired`);
 //! - release moves `committed` to `processing`, then after the processing delay to `success` or
 //!   `declined` (or, for [`Outcome::Slow`], nowhere until the kassa cancels);
@@ -26,10 +26,10 @@
 //!   kassa, for the same purchase and amount) returns the same refund;
 //! - a v1 fiscal receipt is accepted only for a confirmed purchase; a v2 receipt for any (the
 //!   guide: a receipt may be sent however the purchase was paid); both are stored;
-//! - state is bounded: past [`Config::max_finished`] finished purchases (declined, cancelled,
+//! - state is bounded: past [`Config::with_max_finished`] finished purchases (declined, cancelled,
 //!   expired, or confirmed with no refund processing) the oldest are forgotten with their
 //!   refunds and QR codes, receipts past the same number too, and sessions past
-//!   [`Config::max_sessions`].
+//!   [`Config::with_max_sessions`].
 //!
 //! Errors are `{"code", "message"}` with a 4xx status; `/v1/error_answers` lists them all.
 //! Ids and amounts are accepted as JSON numbers or strings.
@@ -68,7 +68,8 @@ pub use certs::{CertError, CertificatePaths, Certificates};
 use state::{refusal, Refusal, State};
 pub use state::{Outcome, PurchaseView, ReceiptView, RefundView};
 
-use crate::server::{serve_with_limits, Limits, RunningServer, ServeError};
+use crate::fault::{Faults, Provider};
+use crate::server::{serve_inner, FaultPoint, Limits, RunningServer, ServeError};
 
 /// The auth cookie's name.
 pub const COOKIE_NAME: &str = "kassa_session";
@@ -76,30 +77,33 @@ pub const COOKIE_NAME: &str = "kassa_session";
 /// How long a committed purchase waits for its release by default: 15 minutes.
 pub const DEFAULT_COMMIT_TTL: Duration = Duration::from_secs(15 * 60);
 
-/// How the emulator starts.
+/// How the emulator starts. Build it with [`Config::default`] and the `with_*` methods.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Config {
     /// The address to bind (default `127.0.0.1:0`, a free port).
-    pub addr: std::net::SocketAddr,
+    addr: std::net::SocketAddr,
     /// The kassas that may authenticate: `(login, password)`. Default: `kassa-0001` and
     /// `kassa-0002`.
-    pub kassas: Vec<(String, String)>,
+    kassas: Vec<(String, String)>,
     /// How long an auth cookie lives. Default 1 hour.
-    pub cookie_lifetime: Duration,
+    cookie_lifetime: Duration,
     /// How long a released purchase or a refund stays `processing`. Default 50 ms.
-    pub processing: Duration,
-    /// What released purchases turn into (see also [`SmartPayEmulator::set_outcome_for`]).
-    pub outcome: Outcome,
+    processing: Duration,
+    /// What released purchases turn into (see also [`Emulator::set_outcome_for`]).
+    outcome: Outcome,
     /// What refunds turn into.
-    pub refund_outcome: Outcome,
+    refund_outcome: Outcome,
     /// How long a committed purchase waits for its release before it expires. Default 15 min.
-    pub commit_ttl: Duration,
+    commit_ttl: Duration,
     /// How many finished purchases (and receipts) are kept. Default 10 000.
-    pub max_finished: usize,
+    max_finished: usize,
     /// How many sessions are kept; past it the one that expires first ends. Default 1000.
-    pub max_sessions: usize,
+    max_sessions: usize,
     /// The server's limits on request heads and connections.
-    pub limits: Limits,
+    limits: Limits,
+    /// The faults injected into the server's answers.
+    faults: Faults,
 }
 
 impl Default for Config {
@@ -118,7 +122,88 @@ impl Default for Config {
             max_finished: crate::DEFAULT_MAX_FINISHED,
             max_sessions: 1000,
             limits: Limits::default(),
+            faults: Faults::new(),
         }
+    }
+}
+
+impl Config {
+    /// Sets the address to bind (default `127.0.0.1:0`, a free port).
+    pub fn with_addr(mut self, addr: std::net::SocketAddr) -> Self {
+        self.addr = addr;
+        self
+    }
+
+    /// Sets the kassas that may authenticate, as `(login, password)` (default `kassa-0001`
+    /// and `kassa-0002`).
+    pub fn with_kassas<L, P>(mut self, kassas: impl IntoIterator<Item = (L, P)>) -> Self
+    where
+        L: Into<String>,
+        P: Into<String>,
+    {
+        self.kassas = kassas
+            .into_iter()
+            .map(|(l, p)| (l.into(), p.into()))
+            .collect();
+        self
+    }
+
+    /// Sets how long an auth cookie lives (default 1 hour).
+    pub fn with_cookie_lifetime(mut self, lifetime: Duration) -> Self {
+        self.cookie_lifetime = lifetime;
+        self
+    }
+
+    /// Sets how long a released purchase or a refund stays `processing` (default 50 ms).
+    pub fn with_processing(mut self, processing: Duration) -> Self {
+        self.processing = processing;
+        self
+    }
+
+    /// Sets what released purchases turn into (default [`Outcome::Success`]; see also
+    /// [`Emulator::set_outcome_for`]).
+    pub fn with_outcome(mut self, outcome: Outcome) -> Self {
+        self.outcome = outcome;
+        self
+    }
+
+    /// Sets what refunds turn into (default [`Outcome::Success`]).
+    pub fn with_refund_outcome(mut self, outcome: Outcome) -> Self {
+        self.refund_outcome = outcome;
+        self
+    }
+
+    /// Sets how long a committed purchase waits for its release before it expires (default
+    /// [`DEFAULT_COMMIT_TTL`]).
+    pub fn with_commit_ttl(mut self, ttl: Duration) -> Self {
+        self.commit_ttl = ttl;
+        self
+    }
+
+    /// Sets how many finished purchases (and receipts) are kept (default 10 000).
+    pub fn with_max_finished(mut self, max: usize) -> Self {
+        self.max_finished = max;
+        self
+    }
+
+    /// Sets how many sessions are kept; past it the one that expires first ends (default
+    /// 1000).
+    pub fn with_max_sessions(mut self, max: usize) -> Self {
+        self.max_sessions = max;
+        self
+    }
+
+    /// Sets the server's limits.
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Shares a fault table with other emulators (by default each emulator has its own; see
+    /// [`Emulator::faults`]).
+    pub fn with_faults(mut self, faults: Faults) -> Self {
+        self.faults = faults;
+        self
     }
 }
 
@@ -148,10 +233,11 @@ fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
 
 /// A running emulator. Dropping it stops the server.
 #[derive(Debug)]
-pub struct SmartPayEmulator {
+pub struct Emulator {
     server: RunningServer,
     certs: Certificates,
     app: App,
+    faults: Faults,
 }
 
 impl std::fmt::Debug for App {
@@ -160,8 +246,8 @@ impl std::fmt::Debug for App {
     }
 }
 
-/// Starts the emulator on [`Config::addr`] (default `127.0.0.1:0`) over TLS with client-certificate checks.
-pub async fn start(config: Config) -> Result<SmartPayEmulator, StartError> {
+/// Starts the emulator on [`Config::with_addr`] (default `127.0.0.1:0`) over TLS with client-certificate checks.
+pub async fn start(config: Config) -> Result<Emulator, StartError> {
     let addr = config.addr;
     let certs = Certificates::generate()?;
     let tls = certs.server_config()?;
@@ -196,11 +282,25 @@ pub async fn start(config: Config) -> Result<SmartPayEmulator, StartError> {
             post(refund_kassa_status),
         )
         .with_state(app.clone());
-    let server = serve_with_limits(addr, router, Some(tls), config.limits).await?;
-    Ok(SmartPayEmulator { server, certs, app })
+    let faults = FaultPoint {
+        faults: config.faults.clone(),
+        provider: Provider::Smartpay,
+    };
+    let server = serve_inner(addr, router, Some(tls), config.limits, Some(faults.clone())).await?;
+    Ok(Emulator {
+        server,
+        certs,
+        app,
+        faults: faults.faults,
+    })
 }
 
-impl SmartPayEmulator {
+impl Emulator {
+    /// The faults injected into this emulator's answers (see [`Faults`]).
+    pub fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
     /// `https://localhost:PORT`.
     pub fn base_url(&self) -> String {
         self.server.base_url()
