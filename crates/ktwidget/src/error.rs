@@ -124,6 +124,9 @@ pub enum Error {
     /// Ktpay refused the request.
     #[error(transparent)]
     Provider(Box<ProviderError>),
+    /// The configuration (a base URL, a timeout, a header value) is invalid; nothing was sent.
+    #[error(transparent)]
+    Invalid(#[from] payments_core::Invalid),
     /// The order (or an argument) is invalid; nothing was sent.
     #[error(transparent)]
     Validation(#[from] ValidationError),
@@ -162,6 +165,14 @@ impl Error {
         }
     }
 
+    /// The configuration problems, if this is one.
+    pub fn invalid(&self) -> Option<&payments_core::Invalid> {
+        match self {
+            Error::Invalid(i) => Some(i),
+            _ => None,
+        }
+    }
+
     /// Whether this is a decode error (an answer of an unknown shape).
     pub fn is_decode(&self) -> bool {
         matches!(
@@ -176,7 +187,9 @@ impl Error {
         match self {
             Error::Transport(t) => t.is_retryable(),
             Error::Provider(p) => p.is_internal(),
-            Error::Validation(_) | Error::Key(_) | Error::Mismatch { .. } => false,
+            Error::Invalid(_) | Error::Validation(_) | Error::Key(_) | Error::Mismatch { .. } => {
+                false
+            }
         }
     }
 
@@ -187,7 +200,7 @@ impl Error {
         match self {
             Error::Transport(t) => t.may_have_been_sent(),
             Error::Provider(_) | Error::Mismatch { .. } => true,
-            Error::Validation(_) | Error::Key(_) => false,
+            Error::Invalid(_) | Error::Validation(_) | Error::Key(_) => false,
         }
     }
 }

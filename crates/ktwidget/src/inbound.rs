@@ -735,7 +735,7 @@ mod tests {
 
     /// The URL Ktpay calls: the tag of (`order`, `minor`) in the query.
     fn tagged_uri(t: &CallbackTagger, order: &str, minor: u64) -> String {
-        let url = url::Url::parse("https://shop.example/ktpay/callback").unwrap();
+        let url: crate::model::WebUrl = "https://shop.example/ktpay/callback".parse().unwrap();
         let tagged = t.tagged_url(&url, &id(order), Amount::from_minor(minor));
         format!("{}?{}", tagged.path(), tagged.query().unwrap())
     }
@@ -939,7 +939,7 @@ mod tests {
         let client = Client::builder()
             .app_id("app")
             .app_key(Keypair::generate().app_key())
-            .environment(crate::client::Environment::custom(&base, &base).unwrap())
+            .environment(crate::client::Environment::Custom(base.parse().unwrap()))
             .allow_plain_http_to_loopback()
             .retry_policy(payments_core::RetryPolicy::default().with_max_attempts(1))
             .build()

@@ -14,7 +14,10 @@ use payments_core::Amount;
 use time::format_description::well_known::Rfc3339;
 use time::format_description::BorrowedFormatItem;
 use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
-use url::Url;
+
+mod web_url;
+pub use web_url::WebUrl;
+pub(crate) use web_url::{encode_path_segment, form_encode, form_pairs};
 
 /// Field-level validation failures, collected the way Ktpay's own `validation` map is:
 /// field name → messages.
@@ -250,45 +253,19 @@ impl TryFrom<&String> for ServiceId {
     }
 }
 
+impl From<payments_core::Invalid> for ValidationError {
+    fn from(value: payments_core::Invalid) -> Self {
+        let mut e = ValidationError::default();
+        for p in value.problems() {
+            e.push(&p.field, p.message.clone());
+        }
+        e
+    }
+}
+
 impl From<std::convert::Infallible> for ValidationError {
     fn from(never: std::convert::Infallible) -> Self {
         match never {}
-    }
-}
-
-/// An absolute `http` or `https` URL, for the callback and redirect fields.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct CallbackUrl(Url);
-
-impl CallbackUrl {
-    /// Parses and checks `text` (absolute, `http` or `https`, with a host). `field` names the
-    /// field in the error.
-    pub fn parse(field: &str, text: &str) -> Result<Self, ValidationError> {
-        let url = Url::parse(text.trim())
-            .map_err(|e| ValidationError::single(field, format!("is not an absolute URL: {e}")))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(ValidationError::single(field, "must be an http(s) URL"));
-        }
-        if url.host_str().is_none_or(str::is_empty) {
-            return Err(ValidationError::single(field, "must have a host"));
-        }
-        Ok(CallbackUrl(url))
-    }
-
-    /// The URL.
-    pub fn as_url(&self) -> &Url {
-        &self.0
-    }
-
-    /// The URL as text.
-    pub fn as_str(&self) -> &str {
-        self.0.as_str()
-    }
-}
-
-impl From<CallbackUrl> for Url {
-    fn from(value: CallbackUrl) -> Self {
-        value.0
     }
 }
 
@@ -323,19 +300,19 @@ impl PaymentKind {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CallbackUrls {
     /// `callback_post_url`: where Ktpay POSTs the final status (see [`crate::CallbackReceiver`]; with [`crate::ClientBuilder::tag_callbacks`] it is sent with the order's tag).
-    pub post: Option<CallbackUrl>,
+    pub post: Option<WebUrl>,
     /// `callback_back_url`: where the customer returns to the merchant's site.
-    pub back: Option<CallbackUrl>,
+    pub back: Option<WebUrl>,
     /// `callback_success_url`: where a successful payment returns.
-    pub success: Option<CallbackUrl>,
+    pub success: Option<WebUrl>,
     /// `callback_failed_url`: where a failed payment returns.
-    pub failed: Option<CallbackUrl>,
+    pub failed: Option<WebUrl>,
     /// `callback_force_back_url`: redirect at once, skipping the widget's result page.
-    pub force_back: Option<CallbackUrl>,
+    pub force_back: Option<WebUrl>,
     /// `callback_force_success_url`: redirect a success at once.
-    pub force_success: Option<CallbackUrl>,
+    pub force_success: Option<WebUrl>,
     /// `callback_force_failed_url`: redirect a failure at once.
-    pub force_failed: Option<CallbackUrl>,
+    pub force_failed: Option<WebUrl>,
 }
 
 /// Normalises a phone as written by people into `+` and digits: spaces, hyphens and parentheses
@@ -638,7 +615,7 @@ impl OrderBuilder {
         }
         let mut callbacks = CallbackUrls::default();
         for (field, text) in &self.urls {
-            match CallbackUrl::parse(field.name(), text) {
+            match WebUrl::parse(field.name(), text).map_err(ValidationError::from) {
                 Ok(u) => {
                     let slot = match field {
                         UrlField::Post => &mut callbacks.post,
@@ -685,7 +662,7 @@ pub struct PaymentCreated {
     /// Whether the widget shows its close button.
     pub show_close_button: bool,
     /// The widget page to send the customer to: `{widget}/payment-card?hash=<hash>`.
-    pub widget_url: Url,
+    pub widget_url: WebUrl,
 }
 
 /// What the provisional [`crate::Client::refund_payment`] returns. Every field is optional because the

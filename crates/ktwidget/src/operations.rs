@@ -5,11 +5,12 @@ use bytes::Bytes;
 use http::Method;
 use payments_core::{Amount, Operation, RequestSigner, Response};
 use serde::de::DeserializeOwned;
-use url::Url;
 
 use crate::client::{join, Client, PROVIDER};
 use crate::error::Error;
-use crate::model::{Order, PaymentCreated, Refund, Transaction, TransactionHash, ValidationError};
+use crate::model::{
+    Order, PaymentCreated, Refund, Transaction, TransactionHash, ValidationError, WebUrl,
+};
 use crate::wire::{
     read_envelope, AcquirerWire, CreatePaymentWire, Created, CreatedWire, Envelope,
     RefundAnswerWire, RefundWire, TransactionWire,
@@ -64,10 +65,10 @@ impl Client {
     /// that would carry the tag in clear, is refused before anything is sent.
     pub async fn create_payment(&self, order: &Order) -> Result<PaymentCreated, Error> {
         let tagged = self.tagged_post_url(order)?;
-        let wire = CreatePaymentWire::new(order, tagged.as_ref().map(Url::as_str));
+        let wire = CreatePaymentWire::new(order, tagged.as_ref().map(WebUrl::as_str));
         let signed = self.inner.sealer.sign(&wire)?;
-        let url = join(&self.inner.api, &self.inner.paths.create, None)?;
-        let resp = self.send(&CREATE, Method::POST, &url, Some(signed)).await?;
+        let url = join(&self.inner.api, &self.inner.paths.create, None, None)?;
+        let resp = self.send(&CREATE, Method::POST, url, Some(signed)).await?;
         const EXPECTED: &str = "a payload with transaction_hash";
         let wire: CreatedWire = decode(&CREATE, EXPECTED, &resp)?;
         let created =
@@ -81,26 +82,31 @@ impl Client {
     }
 
     /// The acquirer's payment page (card form) for a transaction (`payment_page`).
-    pub async fn acquirer_options(&self, hash: &TransactionHash) -> Result<Url, Error> {
+    pub async fn acquirer_options(&self, hash: &TransactionHash) -> Result<WebUrl, Error> {
         let url = join(
             &self.inner.api,
             &self.inner.paths.acquirer_options,
             Some(hash),
+            None,
         )?;
-        let resp = self.send(&ACQUIRER, Method::GET, &url, None).await?;
+        let resp = self.send(&ACQUIRER, Method::GET, url, None).await?;
         const EXPECTED: &str = "a payload with an absolute payment_page URL";
         let wire: AcquirerWire = decode(&ACQUIRER, EXPECTED, &resp)?;
         wire.payment_page
             .as_deref()
-            .and_then(|p| Url::parse(p).ok())
-            .filter(|u| matches!(u.scheme(), "http" | "https"))
+            .and_then(|p| WebUrl::parse("payment_page", p).ok())
             .ok_or_else(|| decode_error(&ACQUIRER, EXPECTED, &resp))
     }
 
     /// The receipt as PDF bytes, checked to start with `%PDF-`.
     pub async fn receipt_pdf(&self, hash: &TransactionHash) -> Result<Bytes, Error> {
-        let url = join(&self.inner.api, &self.inner.paths.receipt_pdf, Some(hash))?;
-        let resp = self.send(&PDF, Method::GET, &url, None).await?;
+        let url = join(
+            &self.inner.api,
+            &self.inner.paths.receipt_pdf,
+            Some(hash),
+            None,
+        )?;
+        let resp = self.send(&PDF, Method::GET, url, None).await?;
         if resp.status.is_success() && resp.body.starts_with(b"%PDF-") {
             return Ok(resp.body);
         }
@@ -125,16 +131,16 @@ impl Client {
     /// order with it, use [`Client::confirm_status`], which also checks that the transaction is
     /// the stored order's (id, amount, hash).
     pub async fn payment_status(&self, hash: &TransactionHash) -> Result<Transaction, Error> {
-        let url = join(&self.inner.api, &self.inner.paths.status, Some(hash))?;
-        let resp = self.send(&STATUS, Method::GET, &url, None).await?;
+        let url = join(&self.inner.api, &self.inner.paths.status, Some(hash), None)?;
+        let resp = self.send(&STATUS, Method::GET, url, None).await?;
         transaction(&STATUS, &resp)
     }
 
     /// **Provisional**: cancels a transaction that is not final yet. `POST .../{hash}/cancel`
     /// with `Auth-Identifier` and no body; the answer is assumed to have the callback's shape.
     pub async fn cancel_payment(&self, hash: &TransactionHash) -> Result<Transaction, Error> {
-        let url = join(&self.inner.api, &self.inner.paths.cancel, Some(hash))?;
-        let resp = self.send(&CANCEL, Method::POST, &url, None).await?;
+        let url = join(&self.inner.api, &self.inner.paths.cancel, Some(hash), None)?;
+        let resp = self.send(&CANCEL, Method::POST, url, None).await?;
         transaction(&CANCEL, &resp)
     }
 
@@ -149,15 +155,15 @@ impl Client {
             return Err(ValidationError::single("amount", "must be greater than zero").into());
         }
         let signed = self.inner.sealer.sign(&RefundWire { amount })?;
-        let url = join(&self.inner.api, &self.inner.paths.refund, Some(hash))?;
-        let resp = self.send(&REFUND, Method::POST, &url, Some(signed)).await?;
+        let url = join(&self.inner.api, &self.inner.paths.refund, Some(hash), None)?;
+        let resp = self.send(&REFUND, Method::POST, url, Some(signed)).await?;
         const EXPECTED: &str = "a refund payload";
         let wire: RefundAnswerWire = decode(&REFUND, EXPECTED, &resp)?;
         Refund::try_from(wire).map_err(|_| decode_error(&REFUND, EXPECTED, &resp))
     }
 
     /// The order's `callback_post_url` with its tag, when the client tags callbacks.
-    fn tagged_post_url(&self, order: &Order) -> Result<Option<Url>, Error> {
+    fn tagged_post_url(&self, order: &Order) -> Result<Option<WebUrl>, Error> {
         let Some(tagger) = &self.inner.tagger else {
             return Ok(None);
         };
@@ -168,7 +174,7 @@ impl Client {
                  merchant's default URL, which carries no tag",
             )
         })?;
-        let tagged = tagger.tagged_url(post.as_url(), order.order_id(), order.amount());
+        let tagged = tagger.tagged_url(post, order.order_id(), order.amount());
         tagger
             .check_scheme(&tagged, self.inner.plain_http)
             .map_err(payments_core::Error::config)?;

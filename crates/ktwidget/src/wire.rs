@@ -15,8 +15,8 @@ use serde_json::Value;
 
 use crate::error::ProviderError;
 use crate::model::{
-    CallbackUrl, ErrorType, Order, OrderId, PaymentKind, Status, StatusInfo, Timestamp,
-    Transaction, TransactionError, TransactionHash, User,
+    ErrorType, Order, OrderId, PaymentKind, Status, StatusInfo, Timestamp, Transaction,
+    TransactionError, TransactionHash, User, WebUrl,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -90,7 +90,7 @@ impl<'a> CreatePaymentWire<'a> {
 impl<'a> From<&'a Order> for CreatePaymentWire<'a> {
     fn from(o: &'a Order) -> Self {
         let c = &o.callbacks;
-        let url = |u: &'a Option<CallbackUrl>| u.as_ref().map(|u| u.as_str());
+        let url = |u: &'a Option<WebUrl>| u.as_ref().map(|u| u.as_str());
         let service = match &o.kind {
             PaymentKind::Ecom => None,
             PaymentKind::Service {

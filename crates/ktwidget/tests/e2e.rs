@@ -122,7 +122,7 @@ fn client_for(emu: &Emulator) -> ktwidget::ClientBuilder {
     Client::builder()
         .app_id(emu.app_id())
         .app_key_base64(&emu.app_key_base64())
-        .environment(Environment::custom(&emu.base_url(), &emu.base_url()).unwrap())
+        .environment(Environment::Custom(emu.base_url().parse().unwrap()))
         .allow_plain_http_to_loopback()
 }
 
@@ -345,8 +345,7 @@ async fn a_callback_forged_from_what_the_customer_knows_is_refused() {
         .query_pairs()
         .find(|(k, _)| k == "hash")
         .unwrap()
-        .1
-        .into_owned();
+        .1;
     let forged = serde_json::json!({
         "merchant_id": 1, "order_id": "forge-1", "description": null, "amount": 250,
         "transaction_hash": hash, "created_at": "2026-12-01T10:00:00+05:00", "updated_at": null,
@@ -880,7 +879,7 @@ async fn unknown_shapes_are_decode_errors_with_an_excerpt() {
     let client = Client::builder()
         .app_id("a")
         .app_key(Keypair::generate().app_key())
-        .environment(Environment::custom(&server.base_url(), &server.base_url()).unwrap())
+        .environment(Environment::Custom(server.base_url().parse().unwrap()))
         .allow_plain_http_to_loopback()
         .build()
         .unwrap();
@@ -999,4 +998,52 @@ async fn hyper_serves_the_endpoint_directly() {
     assert_eq!(p.delivery, Delivery::Acknowledged);
     assert_eq!(shop.recorded_for("hyper-1").len(), 1);
     server.abort();
+}
+
+/// Every call says who it is: `ktwidget/<version>` by default, the caller's own when set.
+#[tokio::test]
+async fn the_user_agent_is_the_crate_and_version_unless_overridden() {
+    let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+    let record = seen.clone();
+    let router = Router::new().route(
+        "/api/v1/merchant-widget/payment/{hash}",
+        axum::routing::get(move |headers: http::HeaderMap| {
+            let record = record.clone();
+            async move {
+                let ua = headers
+                    .get(http::header::USER_AGENT)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_owned();
+                record.lock().unwrap().push(ua);
+                (http::StatusCode::NOT_FOUND, "")
+            }
+        }),
+    );
+    let server = serve("127.0.0.1:0".parse().unwrap(), router, None)
+        .await
+        .unwrap();
+    let build = |ua: Option<&str>| {
+        let mut b = Client::builder()
+            .app_id("a")
+            .app_key(Keypair::generate().app_key())
+            .environment(Environment::Custom(server.base_url().parse().unwrap()))
+            .retry_policy(ktwidget::RetryPolicy::never())
+            .allow_plain_http_to_loopback();
+        if let Some(ua) = ua {
+            b = b.user_agent(ua);
+        }
+        b.build().unwrap()
+    };
+    let h = TransactionHash::new("h").unwrap();
+    let _ = build(None).payment_status(&h).await;
+    let _ = build(Some("shop/2.0")).payment_status(&h).await;
+    assert_eq!(
+        *seen.lock().unwrap(),
+        vec![
+            format!("ktwidget/{}", env!("CARGO_PKG_VERSION")),
+            "shop/2.0".to_owned()
+        ]
+    );
+    server.shutdown().await;
 }
