@@ -584,18 +584,18 @@ mod tests {
             .app_key(Keypair::generate().app_key())
             .build()
             .unwrap_err();
-        assert!(matches!(e, Error::Validation(ref v) if v.has("app_id")));
+        assert!(matches!(e, Error::Invalid(ref v) if v.is_about("app_id")));
         let e = Client::builder().app_id("a").build().unwrap_err();
-        assert!(matches!(e, Error::Validation(ref v) if v.has("app_key")));
+        assert!(matches!(e, Error::Invalid(ref v) if v.is_about("app_key")));
         let e = Client::builder()
             .app_id("a")
             .app_key_base64("AAAA")
             .build()
             .unwrap_err();
-        assert!(matches!(
-            e,
-            Error::Key(KeyError::WrongLength { len: 3, .. })
-        ));
+        let i = e.invalid().expect("a key error is Invalid");
+        assert!(i.is_about("app_key"), "{e}");
+        assert!(e.to_string().contains("32 bytes, got 3"), "{e}");
+        assert!(!e.may_have_been_sent() && !e.is_retryable());
         let e = Client::builder()
             .app_id("a b")
             .app_key(Keypair::generate().app_key())

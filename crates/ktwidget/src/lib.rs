@@ -13,7 +13,7 @@ pub use client::{
     Client, ClientBuilder, Environment, Paths, Sealer, AUTH_IDENTIFIER, PRODUCTION_API,
     PRODUCTION_WIDGET, PROVIDER, TEST_API, TEST_WIDGET,
 };
-pub use error::{codes, Error, ProviderError};
+pub use error::{Code, Error, ProviderError};
 pub use inbound::{
     acknowledgement, CallbackError, CallbackHint, CallbackReceiver, CallbackStore, ConfirmedStatus,
     Evidence, StoredOrder,

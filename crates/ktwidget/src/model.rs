@@ -253,6 +253,22 @@ impl TryFrom<&String> for ServiceId {
     }
 }
 
+impl From<ValidationError> for payments_core::Invalid {
+    /// One problem per message, under the field's wire name.
+    fn from(value: ValidationError) -> Self {
+        let mut problems = value
+            .fields
+            .into_iter()
+            .flat_map(|(field, messages)| messages.into_iter().map(move |m| (field.clone(), m)));
+        let Some((field, message)) = problems.next() else {
+            return payments_core::Invalid::new("order", "is invalid");
+        };
+        problems.fold(payments_core::Invalid::new(field, message), |i, (f, m)| {
+            i.with(f, m)
+        })
+    }
+}
+
 impl From<payments_core::Invalid> for ValidationError {
     fn from(value: payments_core::Invalid) -> Self {
         let mut e = ValidationError::default();

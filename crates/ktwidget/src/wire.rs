@@ -4,8 +4,6 @@
 //! No error made here quotes a value from a body: serde_json's messages quote the values they
 //! refuse, so they are never passed on, and field errors say what is wrong, not what came.
 
-use std::collections::BTreeMap;
-
 use http::StatusCode;
 use payments_core::decode::JsonError;
 use payments_core::Amount;
@@ -13,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use crate::error::ProviderError;
+use crate::error::{Code, ProviderError, PROVIDER_NAME};
 use crate::model::{
     ErrorType, Order, OrderId, PaymentKind, Status, StatusInfo, Timestamp, Transaction,
     TransactionError, TransactionHash, User, WebUrl,
@@ -240,16 +238,12 @@ fn code_of(v: &Value) -> Option<u64> {
 }
 
 fn provider_error(status: StatusCode, err: &Value) -> ProviderError {
-    let mut e = ProviderError {
-        code: None,
-        messages: Vec::new(),
-        validation: BTreeMap::new(),
-        hint: None,
-        http_status: status,
-    };
+    let mut e = ProviderError::new(PROVIDER_NAME, status);
     match err {
         Value::Object(map) => {
-            e.code = map.get("code").and_then(code_of);
+            if let Some(code) = map.get("code").and_then(code_of) {
+                e = e.with_code(Code(code));
+            }
             if let Some(m) = map.get("message") {
                 strings(m, &mut e.messages);
             }
@@ -260,15 +254,20 @@ fn provider_error(status: StatusCode, err: &Value) -> ProviderError {
                 for (field, msgs) in fields {
                     let mut list = Vec::new();
                     strings(msgs, &mut list);
-                    e.validation.insert(field.clone(), list);
+                    for m in list {
+                        e = e.with_detail(field.clone(), m);
+                    }
                 }
             }
-            e.hint = map.get("hint").and_then(|h| match h {
+            let hint = map.get("hint").and_then(|h| match h {
                 Value::String(s) if !s.is_empty() => Some(s.clone()),
                 Value::Null => None,
                 Value::String(_) => None,
                 other => Some(other.to_string()),
             });
+            if let Some(h) = hint {
+                e = e.with_detail("hint", h);
+            }
         }
         other => strings(other, &mut e.messages),
     }
@@ -533,7 +532,6 @@ pub(crate) enum TransactionProblem {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::codes;
 
     fn read(body: &str) -> Option<Envelope> {
         read_envelope(StatusCode::OK, body.as_bytes())
@@ -564,12 +562,12 @@ mod tests {
                 "validation": {"app_id": ["Неверный/несуществующий идентификатор приложения мерчанта."]},
                 "hint": "Для решения проблемы обратитесь в тех. поддержку с указанием кода ошибки."}}"#,
         );
-        assert_eq!(e.code, Some(codes::APP_ID_VALIDATION));
+        assert_eq!(e.code, Some(Code::APP_ID_VALIDATION));
         assert_eq!(e.message(), "Ошибка валидации");
-        assert_eq!(e.validation["app_id"].len(), 1);
-        assert!(e.hint.as_deref().unwrap().starts_with("Для решения"));
-        assert!(e.is_validation());
-        assert!(!e.is_unknown_app());
+        assert_eq!(e.details.iter().filter(|(f, _)| f == "app_id").count(), 1);
+        assert!(e.detail("hint").unwrap().starts_with("Для решения"));
+        assert!(e.code.is_some_and(Code::is_validation));
+        assert!(!e.code.is_some_and(Code::is_unknown_app));
     }
 
     #[test]
@@ -583,11 +581,11 @@ mod tests {
         let e = fail(
             r#"{"error": {"code": 4010103, "message": "unknown app"}, "response": {"success": false, "data": []}}"#,
         );
-        assert!(e.is_unknown_app());
+        assert!(e.code.is_some_and(Code::is_unknown_app));
         let e = fail(
             r#"{"error": [], "response": {"success": false, "error": {"code": "4220104", "messages": ["expired"]}}}"#,
         );
-        assert!(e.is_key_expired());
+        assert!(e.code.is_some_and(Code::is_key_expired));
         assert_eq!(e.messages, vec!["expired"]);
     }
 
@@ -596,32 +594,32 @@ mod tests {
         let e = fail(
             r#"{"success": false, "data": [], "error": {"code": 4220102, "messages": {"error": "Wrong encryption type"}, "hint": "check key"}}"#,
         );
-        assert!(e.is_wrong_encryption());
+        assert!(e.code.is_some_and(Code::is_wrong_encryption));
         assert_eq!(e.message(), "Wrong encryption type");
-        assert_eq!(e.hint.as_deref(), Some("check key"));
+        assert_eq!(e.detail("hint"), Some("check key"));
         let e = fail(
             r#"{"success": false, "data": [], "error": {"code": 5000105, "messages": ["a", "b"]}}"#,
         );
         assert_eq!(e.messages, vec!["a", "b"]);
-        assert!(e.is_internal());
+        assert!(e.code.is_some_and(Code::is_internal));
         assert_eq!(ok(r#"{"success": true, "data": {"x": 1}}"#), r#"{"x": 1}"#);
     }
 
     #[test]
     fn every_known_code_reads() {
         for code in [
-            codes::UNKNOWN_APP,
-            codes::VALIDATION,
-            codes::DATA_FORMAT,
-            codes::WRONG_ENCRYPTION,
-            codes::APP_ID_VALIDATION,
-            codes::KEY_EXPIRED,
-            codes::INTERNAL,
-            codes::CREATE_TRANSACTION_FAILED,
-            codes::AUTHORIZATION_DATA_FAILED,
-            codes::TRANSACTION_INFO_FAILED,
-            codes::RECEIPT_FAILED,
-            codes::RECEIPT_FAILED_2,
+            Code::UNKNOWN_APP,
+            Code::VALIDATION,
+            Code::DATA_FORMAT,
+            Code::WRONG_ENCRYPTION,
+            Code::APP_ID_VALIDATION,
+            Code::KEY_EXPIRED,
+            Code::INTERNAL,
+            Code::CREATE_TRANSACTION_FAILED,
+            Code::AUTHORIZATION_DATA_FAILED,
+            Code::TRANSACTION_INFO_FAILED,
+            Code::RECEIPT_FAILED,
+            Code::RECEIPT_FAILED_2,
         ] {
             for body in [
                 format!(r#"{{"success":false,"error":{{"code":{code},"message":"m"}}}}"#),
@@ -636,10 +634,20 @@ mod tests {
                 assert_eq!(e.code, Some(code), "{body}");
                 assert_eq!(e.message(), "m");
                 let s = code.to_string();
-                assert_eq!(e.is_validation(), s.starts_with("422"), "{code}");
-                assert_eq!(e.is_unknown_app(), code == 4_010_103);
-                assert_eq!(e.is_key_expired(), code == 4_220_104);
-                assert_eq!(e.is_internal(), s.starts_with("500"));
+                assert_eq!(
+                    e.code.is_some_and(Code::is_validation),
+                    s.starts_with("422"),
+                    "{code}"
+                );
+                assert_eq!(
+                    e.code.is_some_and(Code::is_unknown_app),
+                    code.0 == 4_010_103
+                );
+                assert_eq!(
+                    e.code.is_some_and(Code::is_key_expired),
+                    code.0 == 4_220_104
+                );
+                assert_eq!(e.code.is_some_and(Code::is_internal), s.starts_with("500"));
             }
         }
     }
@@ -659,7 +667,7 @@ mod tests {
         }
         // A live envelope whose outer error is set counts as a failure.
         let e = fail(r#"{"error": {"code": 5000001}, "response": {"data": null}}"#);
-        assert_eq!(e.code, Some(codes::INTERNAL));
+        assert_eq!(e.code, Some(Code::INTERNAL));
     }
 
     #[test]
