@@ -14,13 +14,14 @@ use payments_core::{
 use serde::Serialize;
 use zeroize::Zeroizing;
 
-use crate::error::Error;
-use crate::keys::{AppKey, KeyError};
-use crate::model::{encode_path_segment, form_encode, TransactionHash, ValidationError, WebUrl};
-use crate::tag::CallbackTagger;
+mod calls;
+pub(crate) mod keys;
+pub(crate) mod tag;
 
-/// The provider name used in tracing spans and errors.
-pub const PROVIDER: &str = "ktwidget";
+use crate::error::Error;
+use crate::model::{encode_path_segment, form_encode, TransactionHash, ValidationError, WebUrl};
+use keys::{AppKey, KeyError};
+use tag::CallbackTagger;
 
 /// The header that carries the `app_id`.
 pub const AUTH_IDENTIFIER: &str = "Auth-Identifier";
@@ -449,8 +450,8 @@ impl Client {
 
 #[cfg(test)]
 mod tests {
+    use super::keys::Keypair;
     use super::*;
-    use crate::keys::Keypair;
 
     fn builder(env: Environment) -> ClientBuilder {
         Client::builder()

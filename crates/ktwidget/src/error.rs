@@ -1,12 +1,11 @@
 //! Errors: integration failures (transport, decode) are kept apart from Ktpay's refusals
 //! ([`ProviderError`]) and from the caller's own mistakes ([`Invalid`], into which
-//! [`ValidationError`] and [`KeyError`] convert).
+//! [`ValidationError`] and `KeyError` convert).
 
 use std::fmt;
 
 use payments_core::Invalid;
 
-use crate::keys::KeyError;
 use crate::model::ValidationError;
 
 /// A Ktpay error code (`error.code`, e.g. `4220103`), with the known ones as constants.
@@ -119,12 +118,6 @@ impl From<Invalid> for Error {
 
 impl From<ValidationError> for Error {
     fn from(value: ValidationError) -> Self {
-        Error::Invalid(value.into())
-    }
-}
-
-impl From<KeyError> for Error {
-    fn from(value: KeyError) -> Self {
         Error::Invalid(value.into())
     }
 }

@@ -46,14 +46,14 @@ use http::StatusCode;
 use payments_core::inbound::{Accepted, Acknowledgement, InboundService, Receiver, Refusal};
 use payments_core::Amount;
 
+use crate::client::keys::{KeyError, Keypair};
+use crate::client::tag::{CallbackTagger, TagChecked};
 use crate::client::Client;
 use crate::error::Error;
-use crate::keys::{KeyError, Keypair};
 use crate::model::{
     Order, OrderId, Status, StatusInfo, Timestamp, Transaction, TransactionError, TransactionHash,
     Transition,
 };
-use crate::tag::{CallbackTagger, TagChecked};
 use crate::wire::{read_transaction, TransactionProblem};
 
 /// The answer Ktpay expects: HTTP 200, `application/json`, `{"status":"ok"}`.
@@ -684,7 +684,7 @@ mod tests {
     use http_body_util::{BodyExt, Full};
 
     use super::*;
-    use crate::tag::CallbackSecret;
+    use crate::client::tag::CallbackSecret;
 
     const OK: &str = r#"{"merchant_id":1,"order_id":"1","description":"Description of transactions","amount":1000,"transaction_hash":"af7ed500aa9f2132fae4b63e936af641bcc4ebaf","created_at":"2019-02-05T14:22:53+06:00","updated_at":null,"status":{"status":"completed","created_at":"2019-02-05T14:23:09+06:00","updated_at":null,"error":null}}"#;
     const HASH: &str = "af7ed500aa9f2132fae4b63e936af641bcc4ebaf";

@@ -3,29 +3,30 @@
 mod client;
 mod error;
 mod inbound;
-mod keys;
 mod model;
 mod operations;
-mod tag;
 mod wire;
 
+pub use client::keys::{
+    decode_base64_any, encode_base64, seal, AppKey, KeyError, Keypair, KEY_LEN, SEAL_OVERHEAD,
+};
+pub use client::tag::{
+    CallbackSecret, CallbackTagger, TagPlacement, DEFAULT_TAG_PARAMETER, TAG_LEN,
+};
 pub use client::{
     Client, ClientBuilder, Environment, Paths, Sealer, AUTH_IDENTIFIER, PRODUCTION_API,
-    PRODUCTION_WIDGET, PROVIDER, TEST_API, TEST_WIDGET,
+    PRODUCTION_WIDGET, TEST_API, TEST_WIDGET,
 };
 pub use error::{Code, Error, ProviderError};
 pub use inbound::{
     acknowledgement, CallbackError, CallbackHint, CallbackReceiver, CallbackStore, ConfirmedStatus,
     Evidence, StoredOrder,
 };
-pub use keys::{
-    decode_base64_any, encode_base64, seal, AppKey, KeyError, Keypair, KEY_LEN, SEAL_OVERHEAD,
-};
 pub use model::{
     normalise_phone, CallbackUrls, ContractValue, ErrorType, Order, OrderBuilder, OrderId,
     PaymentCreated, PaymentKind, Refund, ServiceId, Status, StatusInfo, Timestamp, TimestampError,
     Transaction, TransactionError, TransactionHash, Transition, User, ValidationError, WebUrl,
 };
-pub use payments_core::{Amount, BaseUrl, Invalid, RetryPolicy, Secret, Timeouts};
-pub use tag::{CallbackSecret, CallbackTagger, TagPlacement, DEFAULT_TAG_PARAMETER, TAG_LEN};
+pub use operations::{OPERATIONS, PROVIDER};
+pub use payments_core::{Amount, BaseUrl, Invalid, Operation, RetryPolicy, Secret, Timeouts};
 pub use time;

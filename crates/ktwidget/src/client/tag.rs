@@ -25,7 +25,7 @@ use hmac::{Hmac, Mac};
 use payments_core::{Amount, PlainHttp, Secret};
 use sha2::Sha256;
 
-use crate::keys::KeyError;
+use super::keys::KeyError;
 use crate::model::{
     encode_path_segment, form_encode, form_pairs, OrderId, ValidationError, WebUrl,
 };

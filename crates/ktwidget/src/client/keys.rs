@@ -58,6 +58,12 @@ pub enum KeyError {
     Open,
 }
 
+impl From<KeyError> for crate::error::Error {
+    fn from(value: KeyError) -> Self {
+        crate::error::Error::Invalid(value.into())
+    }
+}
+
 impl From<KeyError> for payments_core::Invalid {
     /// The key's name (`app_key`, `secret_key`, `callback_secret`, `sealed_box`) as the field,
     /// and the message, which never quotes the key.
