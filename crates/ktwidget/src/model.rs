@@ -699,57 +699,7 @@ pub struct Refund {
 // ---------------------------------------------------------------------------------------------
 // Ktpay's view of a transaction
 
-macro_rules! open_enum {
-    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $wire:literal),+ $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-        #[non_exhaustive]
-        pub enum $name {
-            $($(#[$vdoc])* $variant,)+
-            /// A value this version does not know, kept as sent.
-            Unknown(String),
-        }
-
-        impl $name {
-            /// Reads the wire value; unknown values are kept in [`Self::Unknown`].
-            pub fn from_wire(value: &str) -> Self {
-                match value {
-                    $($wire => $name::$variant,)+
-                    other => $name::Unknown(other.to_owned()),
-                }
-            }
-
-            /// The wire value.
-            pub fn as_str(&self) -> &str {
-                match self {
-                    $($name::$variant => $wire,)+
-                    $name::Unknown(s) => s,
-                }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl serde::Serialize for $name {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.serialize_str(self.as_str())
-            }
-        }
-
-        impl<'de> serde::Deserialize<'de> for $name {
-            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let s = String::deserialize(d)?;
-                Ok($name::from_wire(&s))
-            }
-        }
-    };
-}
-
-open_enum!(
+payments_core::open_enum!(
     /// A transaction's status (`status.status`).
     ///
     /// ```
@@ -760,7 +710,7 @@ open_enum!(
     /// assert_eq!(s, Status::Unknown("refunded".into()));
     /// assert_eq!(serde_json::to_string(&s).unwrap(), "\"refunded\"");
     /// ```
-    Status {
+    pub enum Status {
         /// The customer has not entered card data yet.
         Pending => "pending",
         /// The money is held on the card; processing continues.
@@ -861,9 +811,9 @@ impl Transition {
     }
 }
 
-open_enum!(
+payments_core::open_enum!(
     /// The kind of failure (`status.error.error_type`).
-    ErrorType {
+    pub enum ErrorType {
         /// `ERROR_PAYMENT`: while executing the payment.
         Payment => "ERROR_PAYMENT",
         /// `ERROR_INPUT`: while the card data was entered.

@@ -6,6 +6,7 @@
 
 use http::StatusCode;
 use payments_core::decode::JsonError;
+use payments_core::wire::{carries_something, lenient_bool, messages, text_or_number};
 use payments_core::Amount;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -156,30 +157,6 @@ struct EnvelopeWire {
     response: Option<Box<RawValue>>,
 }
 
-fn truthy(v: &Value) -> Option<bool> {
-    match v {
-        Value::Bool(b) => Some(*b),
-        Value::Number(n) => n.as_u64().map(|n| n != 0),
-        Value::String(s) => match s.as_str() {
-            "true" | "1" => Some(true),
-            "false" | "0" => Some(false),
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
-/// An error value that carries something: not `null`, `[]`, `{}`, `""` or `false`.
-fn meaningful(v: &Value) -> bool {
-    match v {
-        Value::Null | Value::Bool(false) => false,
-        Value::Array(a) => !a.is_empty(),
-        Value::Object(o) => !o.is_empty(),
-        Value::String(s) => !s.is_empty(),
-        _ => true,
-    }
-}
-
 fn pick_payload(w: &mut EnvelopeWire) -> Option<Box<RawValue>> {
     w.payload.take().or_else(|| w.data.take())
 }
@@ -190,9 +167,9 @@ pub(crate) fn read_envelope(status: StatusCode, body: &[u8]) -> Option<Envelope>
     // Envelope 2 (live): {"error": [], "response": {"success": true, "data": {...}}}
     if let Some(resp) = outer.response.take() {
         let mut inner: EnvelopeWire = serde_json::from_str(resp.get()).ok()?;
-        let inner_success = inner.success.as_ref().and_then(truthy);
-        let outer_error = outer.error.take().filter(meaningful);
-        return match (inner_success, inner.error.take().filter(meaningful)) {
+        let inner_success = inner.success.as_ref().and_then(lenient_bool);
+        let outer_error = outer.error.take().filter(carries_something);
+        return match (inner_success, inner.error.take().filter(carries_something)) {
             (Some(true), None) if outer_error.is_none() => {
                 Some(Envelope::Success(pick_payload(&mut inner)))
             }
@@ -210,22 +187,12 @@ pub(crate) fn read_envelope(status: StatusCode, body: &[u8]) -> Option<Envelope>
         };
     }
     // Envelopes 1 and 3: {"success": bool, "payload"|"data": ..., "error": {...}}
-    let success = outer.success.as_ref().and_then(truthy)?;
+    let success = outer.success.as_ref().and_then(lenient_bool)?;
     if success {
         Some(Envelope::Success(pick_payload(&mut outer)))
     } else {
         let err = outer.error.take().unwrap_or(Value::Null);
         Some(Envelope::Failure(provider_error(status, &err)))
-    }
-}
-
-fn strings(v: &Value, out: &mut Vec<String>) {
-    match v {
-        Value::String(s) => out.push(s.clone()),
-        Value::Array(items) => items.iter().for_each(|i| strings(i, out)),
-        Value::Object(map) => map.values().for_each(|i| strings(i, out)),
-        Value::Null => {}
-        other => out.push(other.to_string()),
     }
 }
 
@@ -245,16 +212,14 @@ fn provider_error(status: StatusCode, err: &Value) -> ProviderError {
                 e = e.with_code(Code(code));
             }
             if let Some(m) = map.get("message") {
-                strings(m, &mut e.messages);
+                e.messages.extend(messages(m));
             }
             if let Some(m) = map.get("messages") {
-                strings(m, &mut e.messages);
+                e.messages.extend(messages(m));
             }
             if let Some(Value::Object(fields)) = map.get("validation") {
                 for (field, msgs) in fields {
-                    let mut list = Vec::new();
-                    strings(msgs, &mut list);
-                    for m in list {
+                    for m in messages(msgs) {
                         e = e.with_detail(field.clone(), m);
                     }
                 }
@@ -269,7 +234,7 @@ fn provider_error(status: StatusCode, err: &Value) -> ProviderError {
                 e = e.with_detail("hint", h);
             }
         }
-        other => strings(other, &mut e.messages),
+        other => e.messages.extend(messages(other)),
     }
     e
 }
@@ -289,27 +254,19 @@ pub(crate) struct Created {
     pub(crate) show_close_button: bool,
 }
 
-fn text_of(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
 impl TryFrom<CreatedWire> for Created {
     type Error = String;
     fn try_from(w: CreatedWire) -> Result<Self, String> {
         let hash = w
             .transaction_hash
             .as_ref()
-            .and_then(text_of)
+            .and_then(text_or_number)
             .ok_or("a transaction_hash")?;
         let transaction_hash =
             TransactionHash::new(hash).map_err(|_| "a non-empty transaction_hash")?;
         let show_close_button = match &w.show_close_button {
             None | Some(Value::Null) => true,
-            Some(v) => truthy(v).ok_or("show_close_button as a boolean")?,
+            Some(v) => lenient_bool(v).ok_or("show_close_button as a boolean")?,
         };
         Ok(Created {
             transaction_hash,
@@ -349,7 +306,7 @@ impl TryFrom<RefundAnswerWire> for crate::model::Refund {
             transaction_hash: w
                 .transaction_hash
                 .as_ref()
-                .and_then(text_of)
+                .and_then(text_or_number)
                 .and_then(|h| TransactionHash::new(h).ok()),
             amount: amount(&w.amount)?,
             refunded_total: amount(&w.refunded_total)?,
@@ -429,7 +386,7 @@ pub(crate) type FieldError = (&'static str, &'static str);
 fn opt_text(field: &'static str, v: Option<Value>) -> Result<Option<String>, FieldError> {
     match v {
         None | Some(Value::Null) => Ok(None),
-        Some(v) => text_of(&v).map(Some).ok_or((field, "not a string")),
+        Some(v) => text_or_number(&v).map(Some).ok_or((field, "not a string")),
     }
 }
 
@@ -450,7 +407,7 @@ impl TryFrom<TransactionWire> for Transaction {
         let merchant_id = match &w.merchant_id {
             None | Some(Value::Null) => None,
             Some(v) => Some(
-                text_of(v)
+                text_or_number(v)
                     .and_then(|t| t.trim().parse::<u64>().ok())
                     .ok_or(("merchant_id", "not a non-negative integer"))?,
             ),
@@ -458,7 +415,7 @@ impl TryFrom<TransactionWire> for Transaction {
         let order_id = w
             .order_id
             .as_ref()
-            .and_then(text_of)
+            .and_then(text_or_number)
             .ok_or(("order_id", "missing"))?;
         let order_id = OrderId::new(order_id)
             .map_err(|_| ("order_id", "empty, too long, or with control characters"))?;
@@ -468,7 +425,7 @@ impl TryFrom<TransactionWire> for Transaction {
         let hash = w
             .transaction_hash
             .as_ref()
-            .and_then(text_of)
+            .and_then(text_or_number)
             .ok_or(("transaction_hash", "missing"))?;
         let transaction_hash = TransactionHash::new(hash).map_err(|_| {
             (
@@ -650,6 +607,21 @@ mod tests {
                 assert_eq!(e.code.is_some_and(Code::is_internal), s.starts_with("500"));
             }
         }
+    }
+
+    #[test]
+    fn success_follows_cores_one_boolean_rule() {
+        // 1/0, "1"/"0", "true"/"false" are booleans; other numbers are not (before core's
+        // rule, any non-zero number read as true).
+        assert!(matches!(
+            read(r#"{"success":1,"payload":{}}"#),
+            Some(Envelope::Success(_))
+        ));
+        assert!(matches!(
+            read(r#"{"success":"0","error":{"code":5000001}}"#),
+            Some(Envelope::Failure(_))
+        ));
+        assert!(read(r#"{"success":2,"payload":{}}"#).is_none());
     }
 
     #[test]
