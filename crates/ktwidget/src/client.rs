@@ -80,10 +80,20 @@ fn constant_url(s: &'static str) -> BaseUrl {
 /// The endpoint paths, relative to the API (or widget) base URL. A whole path segment
 /// `{hash}` is replaced by the transaction hash (percent-encoded).
 ///
+/// Start from `Paths::default()` and set the fields to change:
+///
+/// ```
+/// let mut paths = ktwidget::Paths::default();
+/// paths.status = "/api/v2/merchant-widget/payment/{hash}/status".into();
+/// let builder = ktwidget::Client::builder().paths(paths);
+/// # let _ = builder;
+/// ```
+///
 /// `payment_status`, `cancel_payment` and `refund_payment` are **provisional**: Ktpay never
 /// published them. The defaults follow the published endpoints' REST shape; override them when
 /// Ktpay tells you the real ones.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Paths {
     /// Create a payment (`POST`, sealed body).
     pub create: String,

@@ -23,6 +23,7 @@ pub(crate) use web_url::{encode_path_segment, form_encode, form_pairs};
 /// field name → messages.
 #[derive(Clone, Debug, Default, PartialEq, Eq, thiserror::Error)]
 #[error("invalid order: {}", summary(.fields))]
+#[non_exhaustive]
 pub struct ValidationError {
     /// Field name (as on the wire, e.g. `order_id`, `callback_post_url`) → messages.
     pub fields: BTreeMap<String, Vec<String>>,
@@ -288,6 +289,7 @@ impl From<std::convert::Infallible> for ValidationError {
 /// The payment mode (`type`): a sale of the merchant's own goods, or a payment to a Ktpay
 /// service. The service's fields exist only in the variant that requires them.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum PaymentKind {
     /// `type = "ecom"`: payment for the merchant's goods or services.
     Ecom,
@@ -314,6 +316,7 @@ impl PaymentKind {
 /// The URLs Ktpay calls or redirects to. Any left out falls back to the merchant's settings at
 /// Ktpay.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CallbackUrls {
     /// `callback_post_url`: where Ktpay POSTs the final status (see [`crate::CallbackReceiver`]; with [`crate::ClientBuilder::tag_callbacks`] it is sent with the order's tag).
     pub post: Option<WebUrl>,
@@ -363,6 +366,7 @@ pub fn normalise_phone(text: &str) -> Result<String, &'static str> {
 
 /// The optional `user` object: who pays, in the merchant's terms.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct User {
     /// `merchant_user_id`.
     pub merchant_user_id: Option<String>,

@@ -326,11 +326,11 @@ async fn create(a: CreateArgs) -> ExitCode {
         b = b.show_close_button(false);
     }
     if a.user_id.is_some() || a.user_phone.is_some() || a.user_email.is_some() {
-        b = b.user(User {
-            merchant_user_id: a.user_id,
-            phone: a.user_phone,
-            email: a.user_email,
-        });
+        let mut user = User::default();
+        user.merchant_user_id = a.user_id;
+        user.phone = a.user_phone;
+        user.email = a.user_email;
+        b = b.user(user);
     }
     let order = match b.build() {
         Ok(o) => o,
