@@ -91,68 +91,33 @@ fn check_text(field: &str, value: &str, max: usize) -> Result<(), ValidationErro
     Ok(())
 }
 
-macro_rules! text_newtype {
-    ($(#[$doc:meta])* $name:ident, $field:literal, $max:expr) => {
-        $(#[$doc])*
-        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
-        #[serde(transparent)]
-        pub struct $name(String);
-
-        impl $name {
-            /// Checks and wraps the value: not empty or blank, no control characters, bounded
-            /// length.
-            pub fn new(value: impl Into<String>) -> Result<Self, ValidationError> {
-                let value = value.into();
-                check_text($field, &value, $max)?;
-                Ok($name(value))
-            }
-
-            /// The value.
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-
-        impl AsRef<str> for $name {
-            fn as_ref(&self) -> &str {
-                &self.0
-            }
-        }
-
-        impl std::str::FromStr for $name {
-            type Err = ValidationError;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                $name::new(s)
-            }
-        }
-    };
+fn check_order_id(value: &str) -> Result<(), ValidationError> {
+    check_text("order_id", value, 255)
 }
 
-text_newtype!(
+fn check_transaction_hash(value: &str) -> Result<(), ValidationError> {
+    check_text("transaction_hash", value, 255)
+}
+
+fn check_contract_value(value: &str) -> Result<(), ValidationError> {
+    check_text("service.contract_value", value, 255)
+}
+
+// Each is checked once when built: not empty or blank, no control characters, at most 255
+// characters.
+payments_core::checked_newtype! {
     /// The merchant's order id (`order_id`): unique per payment, chosen by the merchant.
-    OrderId,
-    "order_id",
-    255
-);
-text_newtype!(
+    pub struct OrderId(String) checked_by check_order_id => ValidationError;
+}
+payments_core::checked_newtype! {
     /// Ktpay's id of a transaction (`transaction_hash`), e.g. `af7ed500aa9f2132fae4b63e936af641bcc4ebaf`.
-    TransactionHash,
-    "transaction_hash",
-    255
-);
-text_newtype!(
+    pub struct TransactionHash(String) checked_by check_transaction_hash => ValidationError;
+}
+payments_core::checked_newtype! {
     /// The contract number for a `service` payment (`service.contract_value`): a phone number for a
     /// mobile operator, an account number for a utility...
-    ContractValue,
-    "service.contract_value",
-    255
-);
+    pub struct ContractValue(String) checked_by check_contract_value => ValidationError;
+}
 
 /// A Ktpay service id (`service.service_id`). Ask your Ktpay manager for the list.
 ///
