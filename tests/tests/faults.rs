@@ -138,7 +138,7 @@ fn kt_client(base: &str) -> ktwidget::Client {
     ktwidget::Client::builder()
         .app_id("e2d3d70d53c67bcd377266f74e98587c")
         .app_key(ktwidget::Keypair::generate().app_key())
-        .environment(ktwidget::Environment::custom(base, base).unwrap())
+        .environment(ktwidget::Environment::Custom(base.parse().unwrap()))
         .allow_plain_http_to_loopback()
         .timeouts(timeouts())
         .retry_policy(policy())

@@ -46,14 +46,14 @@ use http::StatusCode;
 use payments_core::inbound::{Accepted, Acknowledgement, InboundService, Receiver, Refusal};
 use payments_core::Amount;
 
+use crate::client::keys::{KeyError, Keypair};
+use crate::client::tag::{CallbackTagger, TagChecked};
 use crate::client::Client;
 use crate::error::Error;
-use crate::keys::{KeyError, Keypair};
 use crate::model::{
     Order, OrderId, Status, StatusInfo, Timestamp, Transaction, TransactionError, TransactionHash,
     Transition,
 };
-use crate::tag::{CallbackTagger, TagChecked};
 use crate::wire::{read_transaction, TransactionProblem};
 
 /// The answer Ktpay expects: HTTP 200, `application/json`, `{"status":"ok"}`.
@@ -684,7 +684,7 @@ mod tests {
     use http_body_util::{BodyExt, Full};
 
     use super::*;
-    use crate::tag::CallbackSecret;
+    use crate::client::tag::CallbackSecret;
 
     const OK: &str = r#"{"merchant_id":1,"order_id":"1","description":"Description of transactions","amount":1000,"transaction_hash":"af7ed500aa9f2132fae4b63e936af641bcc4ebaf","created_at":"2019-02-05T14:22:53+06:00","updated_at":null,"status":{"status":"completed","created_at":"2019-02-05T14:23:09+06:00","updated_at":null,"error":null}}"#;
     const HASH: &str = "af7ed500aa9f2132fae4b63e936af641bcc4ebaf";
@@ -735,7 +735,7 @@ mod tests {
 
     /// The URL Ktpay calls: the tag of (`order`, `minor`) in the query.
     fn tagged_uri(t: &CallbackTagger, order: &str, minor: u64) -> String {
-        let url = url::Url::parse("https://shop.example/ktpay/callback").unwrap();
+        let url: crate::model::WebUrl = "https://shop.example/ktpay/callback".parse().unwrap();
         let tagged = t.tagged_url(&url, &id(order), Amount::from_minor(minor));
         format!("{}?{}", tagged.path(), tagged.query().unwrap())
     }
@@ -939,7 +939,7 @@ mod tests {
         let client = Client::builder()
             .app_id("app")
             .app_key(Keypair::generate().app_key())
-            .environment(crate::client::Environment::custom(&base, &base).unwrap())
+            .environment(crate::client::Environment::Custom(base.parse().unwrap()))
             .allow_plain_http_to_loopback()
             .retry_policy(payments_core::RetryPolicy::default().with_max_attempts(1))
             .build()

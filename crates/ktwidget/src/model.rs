@@ -14,12 +14,16 @@ use payments_core::Amount;
 use time::format_description::well_known::Rfc3339;
 use time::format_description::BorrowedFormatItem;
 use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
-use url::Url;
+
+mod web_url;
+pub use web_url::WebUrl;
+pub(crate) use web_url::{encode_path_segment, form_encode, form_pairs};
 
 /// Field-level validation failures, collected the way Ktpay's own `validation` map is:
 /// field name → messages.
 #[derive(Clone, Debug, Default, PartialEq, Eq, thiserror::Error)]
 #[error("invalid order: {}", summary(.fields))]
+#[non_exhaustive]
 pub struct ValidationError {
     /// Field name (as on the wire, e.g. `order_id`, `callback_post_url`) → messages.
     pub fields: BTreeMap<String, Vec<String>>,
@@ -87,68 +91,33 @@ fn check_text(field: &str, value: &str, max: usize) -> Result<(), ValidationErro
     Ok(())
 }
 
-macro_rules! text_newtype {
-    ($(#[$doc:meta])* $name:ident, $field:literal, $max:expr) => {
-        $(#[$doc])*
-        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
-        #[serde(transparent)]
-        pub struct $name(String);
-
-        impl $name {
-            /// Checks and wraps the value: not empty or blank, no control characters, bounded
-            /// length.
-            pub fn new(value: impl Into<String>) -> Result<Self, ValidationError> {
-                let value = value.into();
-                check_text($field, &value, $max)?;
-                Ok($name(value))
-            }
-
-            /// The value.
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-
-        impl AsRef<str> for $name {
-            fn as_ref(&self) -> &str {
-                &self.0
-            }
-        }
-
-        impl std::str::FromStr for $name {
-            type Err = ValidationError;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                $name::new(s)
-            }
-        }
-    };
+fn check_order_id(value: &str) -> Result<(), ValidationError> {
+    check_text("order_id", value, 255)
 }
 
-text_newtype!(
+fn check_transaction_hash(value: &str) -> Result<(), ValidationError> {
+    check_text("transaction_hash", value, 255)
+}
+
+fn check_contract_value(value: &str) -> Result<(), ValidationError> {
+    check_text("service.contract_value", value, 255)
+}
+
+// Each is checked once when built: not empty or blank, no control characters, at most 255
+// characters.
+payments_core::checked_newtype! {
     /// The merchant's order id (`order_id`): unique per payment, chosen by the merchant.
-    OrderId,
-    "order_id",
-    255
-);
-text_newtype!(
+    pub struct OrderId(String) checked_by check_order_id => ValidationError;
+}
+payments_core::checked_newtype! {
     /// Ktpay's id of a transaction (`transaction_hash`), e.g. `af7ed500aa9f2132fae4b63e936af641bcc4ebaf`.
-    TransactionHash,
-    "transaction_hash",
-    255
-);
-text_newtype!(
+    pub struct TransactionHash(String) checked_by check_transaction_hash => ValidationError;
+}
+payments_core::checked_newtype! {
     /// The contract number for a `service` payment (`service.contract_value`): a phone number for a
     /// mobile operator, an account number for a utility...
-    ContractValue,
-    "service.contract_value",
-    255
-);
+    pub struct ContractValue(String) checked_by check_contract_value => ValidationError;
+}
 
 /// A Ktpay service id (`service.service_id`). Ask your Ktpay manager for the list.
 ///
@@ -250,51 +219,42 @@ impl TryFrom<&String> for ServiceId {
     }
 }
 
+impl From<ValidationError> for payments_core::Invalid {
+    /// One problem per message, under the field's wire name.
+    fn from(value: ValidationError) -> Self {
+        let mut problems = value
+            .fields
+            .into_iter()
+            .flat_map(|(field, messages)| messages.into_iter().map(move |m| (field.clone(), m)));
+        let Some((field, message)) = problems.next() else {
+            return payments_core::Invalid::new("order", "is invalid");
+        };
+        problems.fold(payments_core::Invalid::new(field, message), |i, (f, m)| {
+            i.with(f, m)
+        })
+    }
+}
+
+impl From<payments_core::Invalid> for ValidationError {
+    fn from(value: payments_core::Invalid) -> Self {
+        let mut e = ValidationError::default();
+        for p in value.problems() {
+            e.push(&p.field, p.message.clone());
+        }
+        e
+    }
+}
+
 impl From<std::convert::Infallible> for ValidationError {
     fn from(never: std::convert::Infallible) -> Self {
         match never {}
     }
 }
 
-/// An absolute `http` or `https` URL, for the callback and redirect fields.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct CallbackUrl(Url);
-
-impl CallbackUrl {
-    /// Parses and checks `text` (absolute, `http` or `https`, with a host). `field` names the
-    /// field in the error.
-    pub fn parse(field: &str, text: &str) -> Result<Self, ValidationError> {
-        let url = Url::parse(text.trim())
-            .map_err(|e| ValidationError::single(field, format!("is not an absolute URL: {e}")))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(ValidationError::single(field, "must be an http(s) URL"));
-        }
-        if url.host_str().is_none_or(str::is_empty) {
-            return Err(ValidationError::single(field, "must have a host"));
-        }
-        Ok(CallbackUrl(url))
-    }
-
-    /// The URL.
-    pub fn as_url(&self) -> &Url {
-        &self.0
-    }
-
-    /// The URL as text.
-    pub fn as_str(&self) -> &str {
-        self.0.as_str()
-    }
-}
-
-impl From<CallbackUrl> for Url {
-    fn from(value: CallbackUrl) -> Self {
-        value.0
-    }
-}
-
 /// The payment mode (`type`): a sale of the merchant's own goods, or a payment to a Ktpay
 /// service. The service's fields exist only in the variant that requires them.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum PaymentKind {
     /// `type = "ecom"`: payment for the merchant's goods or services.
     Ecom,
@@ -321,21 +281,22 @@ impl PaymentKind {
 /// The URLs Ktpay calls or redirects to. Any left out falls back to the merchant's settings at
 /// Ktpay.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CallbackUrls {
     /// `callback_post_url`: where Ktpay POSTs the final status (see [`crate::CallbackReceiver`]; with [`crate::ClientBuilder::tag_callbacks`] it is sent with the order's tag).
-    pub post: Option<CallbackUrl>,
+    pub post: Option<WebUrl>,
     /// `callback_back_url`: where the customer returns to the merchant's site.
-    pub back: Option<CallbackUrl>,
+    pub back: Option<WebUrl>,
     /// `callback_success_url`: where a successful payment returns.
-    pub success: Option<CallbackUrl>,
+    pub success: Option<WebUrl>,
     /// `callback_failed_url`: where a failed payment returns.
-    pub failed: Option<CallbackUrl>,
+    pub failed: Option<WebUrl>,
     /// `callback_force_back_url`: redirect at once, skipping the widget's result page.
-    pub force_back: Option<CallbackUrl>,
+    pub force_back: Option<WebUrl>,
     /// `callback_force_success_url`: redirect a success at once.
-    pub force_success: Option<CallbackUrl>,
+    pub force_success: Option<WebUrl>,
     /// `callback_force_failed_url`: redirect a failure at once.
-    pub force_failed: Option<CallbackUrl>,
+    pub force_failed: Option<WebUrl>,
 }
 
 /// Normalises a phone as written by people into `+` and digits: spaces, hyphens and parentheses
@@ -370,6 +331,7 @@ pub fn normalise_phone(text: &str) -> Result<String, &'static str> {
 
 /// The optional `user` object: who pays, in the merchant's terms.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct User {
     /// `merchant_user_id`.
     pub merchant_user_id: Option<String>,
@@ -638,7 +600,7 @@ impl OrderBuilder {
         }
         let mut callbacks = CallbackUrls::default();
         for (field, text) in &self.urls {
-            match CallbackUrl::parse(field.name(), text) {
+            match WebUrl::parse(field.name(), text).map_err(ValidationError::from) {
                 Ok(u) => {
                     let slot = match field {
                         UrlField::Post => &mut callbacks.post,
@@ -685,7 +647,7 @@ pub struct PaymentCreated {
     /// Whether the widget shows its close button.
     pub show_close_button: bool,
     /// The widget page to send the customer to: `{widget}/payment-card?hash=<hash>`.
-    pub widget_url: Url,
+    pub widget_url: WebUrl,
 }
 
 /// What the provisional [`crate::Client::refund_payment`] returns. Every field is optional because the
@@ -706,57 +668,7 @@ pub struct Refund {
 // ---------------------------------------------------------------------------------------------
 // Ktpay's view of a transaction
 
-macro_rules! open_enum {
-    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $wire:literal),+ $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-        #[non_exhaustive]
-        pub enum $name {
-            $($(#[$vdoc])* $variant,)+
-            /// A value this version does not know, kept as sent.
-            Unknown(String),
-        }
-
-        impl $name {
-            /// Reads the wire value; unknown values are kept in [`Self::Unknown`].
-            pub fn from_wire(value: &str) -> Self {
-                match value {
-                    $($wire => $name::$variant,)+
-                    other => $name::Unknown(other.to_owned()),
-                }
-            }
-
-            /// The wire value.
-            pub fn as_str(&self) -> &str {
-                match self {
-                    $($name::$variant => $wire,)+
-                    $name::Unknown(s) => s,
-                }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl serde::Serialize for $name {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.serialize_str(self.as_str())
-            }
-        }
-
-        impl<'de> serde::Deserialize<'de> for $name {
-            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let s = String::deserialize(d)?;
-                Ok($name::from_wire(&s))
-            }
-        }
-    };
-}
-
-open_enum!(
+payments_core::open_enum!(
     /// A transaction's status (`status.status`).
     ///
     /// ```
@@ -767,7 +679,7 @@ open_enum!(
     /// assert_eq!(s, Status::Unknown("refunded".into()));
     /// assert_eq!(serde_json::to_string(&s).unwrap(), "\"refunded\"");
     /// ```
-    Status {
+    pub enum Status {
         /// The customer has not entered card data yet.
         Pending => "pending",
         /// The money is held on the card; processing continues.
@@ -868,9 +780,9 @@ impl Transition {
     }
 }
 
-open_enum!(
+payments_core::open_enum!(
     /// The kind of failure (`status.error.error_type`).
-    ErrorType {
+    pub enum ErrorType {
         /// `ERROR_PAYMENT`: while executing the payment.
         Payment => "ERROR_PAYMENT",
         /// `ERROR_INPUT`: while the card data was entered.

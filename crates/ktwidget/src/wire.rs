@@ -4,19 +4,18 @@
 //! No error made here quotes a value from a body: serde_json's messages quote the values they
 //! refuse, so they are never passed on, and field errors say what is wrong, not what came.
 
-use std::collections::BTreeMap;
-
 use http::StatusCode;
 use payments_core::decode::JsonError;
+use payments_core::wire::{carries_something, lenient_bool, messages, text_or_number};
 use payments_core::Amount;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use crate::error::ProviderError;
+use crate::error::{Code, ProviderError, PROVIDER_NAME};
 use crate::model::{
-    CallbackUrl, ErrorType, Order, OrderId, PaymentKind, Status, StatusInfo, Timestamp,
-    Transaction, TransactionError, TransactionHash, User,
+    ErrorType, Order, OrderId, PaymentKind, Status, StatusInfo, Timestamp, Transaction,
+    TransactionError, TransactionHash, User, WebUrl,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -90,7 +89,7 @@ impl<'a> CreatePaymentWire<'a> {
 impl<'a> From<&'a Order> for CreatePaymentWire<'a> {
     fn from(o: &'a Order) -> Self {
         let c = &o.callbacks;
-        let url = |u: &'a Option<CallbackUrl>| u.as_ref().map(|u| u.as_str());
+        let url = |u: &'a Option<WebUrl>| u.as_ref().map(|u| u.as_str());
         let service = match &o.kind {
             PaymentKind::Ecom => None,
             PaymentKind::Service {
@@ -158,30 +157,6 @@ struct EnvelopeWire {
     response: Option<Box<RawValue>>,
 }
 
-fn truthy(v: &Value) -> Option<bool> {
-    match v {
-        Value::Bool(b) => Some(*b),
-        Value::Number(n) => n.as_u64().map(|n| n != 0),
-        Value::String(s) => match s.as_str() {
-            "true" | "1" => Some(true),
-            "false" | "0" => Some(false),
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
-/// An error value that carries something: not `null`, `[]`, `{}`, `""` or `false`.
-fn meaningful(v: &Value) -> bool {
-    match v {
-        Value::Null | Value::Bool(false) => false,
-        Value::Array(a) => !a.is_empty(),
-        Value::Object(o) => !o.is_empty(),
-        Value::String(s) => !s.is_empty(),
-        _ => true,
-    }
-}
-
 fn pick_payload(w: &mut EnvelopeWire) -> Option<Box<RawValue>> {
     w.payload.take().or_else(|| w.data.take())
 }
@@ -192,9 +167,9 @@ pub(crate) fn read_envelope(status: StatusCode, body: &[u8]) -> Option<Envelope>
     // Envelope 2 (live): {"error": [], "response": {"success": true, "data": {...}}}
     if let Some(resp) = outer.response.take() {
         let mut inner: EnvelopeWire = serde_json::from_str(resp.get()).ok()?;
-        let inner_success = inner.success.as_ref().and_then(truthy);
-        let outer_error = outer.error.take().filter(meaningful);
-        return match (inner_success, inner.error.take().filter(meaningful)) {
+        let inner_success = inner.success.as_ref().and_then(lenient_bool);
+        let outer_error = outer.error.take().filter(carries_something);
+        return match (inner_success, inner.error.take().filter(carries_something)) {
             (Some(true), None) if outer_error.is_none() => {
                 Some(Envelope::Success(pick_payload(&mut inner)))
             }
@@ -212,22 +187,12 @@ pub(crate) fn read_envelope(status: StatusCode, body: &[u8]) -> Option<Envelope>
         };
     }
     // Envelopes 1 and 3: {"success": bool, "payload"|"data": ..., "error": {...}}
-    let success = outer.success.as_ref().and_then(truthy)?;
+    let success = outer.success.as_ref().and_then(lenient_bool)?;
     if success {
         Some(Envelope::Success(pick_payload(&mut outer)))
     } else {
         let err = outer.error.take().unwrap_or(Value::Null);
         Some(Envelope::Failure(provider_error(status, &err)))
-    }
-}
-
-fn strings(v: &Value, out: &mut Vec<String>) {
-    match v {
-        Value::String(s) => out.push(s.clone()),
-        Value::Array(items) => items.iter().for_each(|i| strings(i, out)),
-        Value::Object(map) => map.values().for_each(|i| strings(i, out)),
-        Value::Null => {}
-        other => out.push(other.to_string()),
     }
 }
 
@@ -240,37 +205,36 @@ fn code_of(v: &Value) -> Option<u64> {
 }
 
 fn provider_error(status: StatusCode, err: &Value) -> ProviderError {
-    let mut e = ProviderError {
-        code: None,
-        messages: Vec::new(),
-        validation: BTreeMap::new(),
-        hint: None,
-        http_status: status,
-    };
+    let mut e = ProviderError::new(PROVIDER_NAME, status);
     match err {
         Value::Object(map) => {
-            e.code = map.get("code").and_then(code_of);
+            if let Some(code) = map.get("code").and_then(code_of) {
+                e = e.with_code(Code(code));
+            }
             if let Some(m) = map.get("message") {
-                strings(m, &mut e.messages);
+                e.messages.extend(messages(m));
             }
             if let Some(m) = map.get("messages") {
-                strings(m, &mut e.messages);
+                e.messages.extend(messages(m));
             }
             if let Some(Value::Object(fields)) = map.get("validation") {
                 for (field, msgs) in fields {
-                    let mut list = Vec::new();
-                    strings(msgs, &mut list);
-                    e.validation.insert(field.clone(), list);
+                    for m in messages(msgs) {
+                        e = e.with_detail(field.clone(), m);
+                    }
                 }
             }
-            e.hint = map.get("hint").and_then(|h| match h {
+            let hint = map.get("hint").and_then(|h| match h {
                 Value::String(s) if !s.is_empty() => Some(s.clone()),
                 Value::Null => None,
                 Value::String(_) => None,
                 other => Some(other.to_string()),
             });
+            if let Some(h) = hint {
+                e = e.with_detail("hint", h);
+            }
         }
-        other => strings(other, &mut e.messages),
+        other => e.messages.extend(messages(other)),
     }
     e
 }
@@ -290,27 +254,19 @@ pub(crate) struct Created {
     pub(crate) show_close_button: bool,
 }
 
-fn text_of(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
 impl TryFrom<CreatedWire> for Created {
     type Error = String;
     fn try_from(w: CreatedWire) -> Result<Self, String> {
         let hash = w
             .transaction_hash
             .as_ref()
-            .and_then(text_of)
+            .and_then(text_or_number)
             .ok_or("a transaction_hash")?;
         let transaction_hash =
             TransactionHash::new(hash).map_err(|_| "a non-empty transaction_hash")?;
         let show_close_button = match &w.show_close_button {
             None | Some(Value::Null) => true,
-            Some(v) => truthy(v).ok_or("show_close_button as a boolean")?,
+            Some(v) => lenient_bool(v).ok_or("show_close_button as a boolean")?,
         };
         Ok(Created {
             transaction_hash,
@@ -350,7 +306,7 @@ impl TryFrom<RefundAnswerWire> for crate::model::Refund {
             transaction_hash: w
                 .transaction_hash
                 .as_ref()
-                .and_then(text_of)
+                .and_then(text_or_number)
                 .and_then(|h| TransactionHash::new(h).ok()),
             amount: amount(&w.amount)?,
             refunded_total: amount(&w.refunded_total)?,
@@ -430,7 +386,7 @@ pub(crate) type FieldError = (&'static str, &'static str);
 fn opt_text(field: &'static str, v: Option<Value>) -> Result<Option<String>, FieldError> {
     match v {
         None | Some(Value::Null) => Ok(None),
-        Some(v) => text_of(&v).map(Some).ok_or((field, "not a string")),
+        Some(v) => text_or_number(&v).map(Some).ok_or((field, "not a string")),
     }
 }
 
@@ -451,7 +407,7 @@ impl TryFrom<TransactionWire> for Transaction {
         let merchant_id = match &w.merchant_id {
             None | Some(Value::Null) => None,
             Some(v) => Some(
-                text_of(v)
+                text_or_number(v)
                     .and_then(|t| t.trim().parse::<u64>().ok())
                     .ok_or(("merchant_id", "not a non-negative integer"))?,
             ),
@@ -459,7 +415,7 @@ impl TryFrom<TransactionWire> for Transaction {
         let order_id = w
             .order_id
             .as_ref()
-            .and_then(text_of)
+            .and_then(text_or_number)
             .ok_or(("order_id", "missing"))?;
         let order_id = OrderId::new(order_id)
             .map_err(|_| ("order_id", "empty, too long, or with control characters"))?;
@@ -469,7 +425,7 @@ impl TryFrom<TransactionWire> for Transaction {
         let hash = w
             .transaction_hash
             .as_ref()
-            .and_then(text_of)
+            .and_then(text_or_number)
             .ok_or(("transaction_hash", "missing"))?;
         let transaction_hash = TransactionHash::new(hash).map_err(|_| {
             (
@@ -533,7 +489,6 @@ pub(crate) enum TransactionProblem {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::codes;
 
     fn read(body: &str) -> Option<Envelope> {
         read_envelope(StatusCode::OK, body.as_bytes())
@@ -564,12 +519,12 @@ mod tests {
                 "validation": {"app_id": ["Неверный/несуществующий идентификатор приложения мерчанта."]},
                 "hint": "Для решения проблемы обратитесь в тех. поддержку с указанием кода ошибки."}}"#,
         );
-        assert_eq!(e.code, Some(codes::APP_ID_VALIDATION));
+        assert_eq!(e.code, Some(Code::APP_ID_VALIDATION));
         assert_eq!(e.message(), "Ошибка валидации");
-        assert_eq!(e.validation["app_id"].len(), 1);
-        assert!(e.hint.as_deref().unwrap().starts_with("Для решения"));
-        assert!(e.is_validation());
-        assert!(!e.is_unknown_app());
+        assert_eq!(e.details.iter().filter(|(f, _)| f == "app_id").count(), 1);
+        assert!(e.detail("hint").unwrap().starts_with("Для решения"));
+        assert!(e.code.is_some_and(Code::is_validation));
+        assert!(!e.code.is_some_and(Code::is_unknown_app));
     }
 
     #[test]
@@ -583,11 +538,11 @@ mod tests {
         let e = fail(
             r#"{"error": {"code": 4010103, "message": "unknown app"}, "response": {"success": false, "data": []}}"#,
         );
-        assert!(e.is_unknown_app());
+        assert!(e.code.is_some_and(Code::is_unknown_app));
         let e = fail(
             r#"{"error": [], "response": {"success": false, "error": {"code": "4220104", "messages": ["expired"]}}}"#,
         );
-        assert!(e.is_key_expired());
+        assert!(e.code.is_some_and(Code::is_key_expired));
         assert_eq!(e.messages, vec!["expired"]);
     }
 
@@ -596,32 +551,32 @@ mod tests {
         let e = fail(
             r#"{"success": false, "data": [], "error": {"code": 4220102, "messages": {"error": "Wrong encryption type"}, "hint": "check key"}}"#,
         );
-        assert!(e.is_wrong_encryption());
+        assert!(e.code.is_some_and(Code::is_wrong_encryption));
         assert_eq!(e.message(), "Wrong encryption type");
-        assert_eq!(e.hint.as_deref(), Some("check key"));
+        assert_eq!(e.detail("hint"), Some("check key"));
         let e = fail(
             r#"{"success": false, "data": [], "error": {"code": 5000105, "messages": ["a", "b"]}}"#,
         );
         assert_eq!(e.messages, vec!["a", "b"]);
-        assert!(e.is_internal());
+        assert!(e.code.is_some_and(Code::is_internal));
         assert_eq!(ok(r#"{"success": true, "data": {"x": 1}}"#), r#"{"x": 1}"#);
     }
 
     #[test]
     fn every_known_code_reads() {
         for code in [
-            codes::UNKNOWN_APP,
-            codes::VALIDATION,
-            codes::DATA_FORMAT,
-            codes::WRONG_ENCRYPTION,
-            codes::APP_ID_VALIDATION,
-            codes::KEY_EXPIRED,
-            codes::INTERNAL,
-            codes::CREATE_TRANSACTION_FAILED,
-            codes::AUTHORIZATION_DATA_FAILED,
-            codes::TRANSACTION_INFO_FAILED,
-            codes::RECEIPT_FAILED,
-            codes::RECEIPT_FAILED_2,
+            Code::UNKNOWN_APP,
+            Code::VALIDATION,
+            Code::DATA_FORMAT,
+            Code::WRONG_ENCRYPTION,
+            Code::APP_ID_VALIDATION,
+            Code::KEY_EXPIRED,
+            Code::INTERNAL,
+            Code::CREATE_TRANSACTION_FAILED,
+            Code::AUTHORIZATION_DATA_FAILED,
+            Code::TRANSACTION_INFO_FAILED,
+            Code::RECEIPT_FAILED,
+            Code::RECEIPT_FAILED_2,
         ] {
             for body in [
                 format!(r#"{{"success":false,"error":{{"code":{code},"message":"m"}}}}"#),
@@ -636,12 +591,37 @@ mod tests {
                 assert_eq!(e.code, Some(code), "{body}");
                 assert_eq!(e.message(), "m");
                 let s = code.to_string();
-                assert_eq!(e.is_validation(), s.starts_with("422"), "{code}");
-                assert_eq!(e.is_unknown_app(), code == 4_010_103);
-                assert_eq!(e.is_key_expired(), code == 4_220_104);
-                assert_eq!(e.is_internal(), s.starts_with("500"));
+                assert_eq!(
+                    e.code.is_some_and(Code::is_validation),
+                    s.starts_with("422"),
+                    "{code}"
+                );
+                assert_eq!(
+                    e.code.is_some_and(Code::is_unknown_app),
+                    code.0 == 4_010_103
+                );
+                assert_eq!(
+                    e.code.is_some_and(Code::is_key_expired),
+                    code.0 == 4_220_104
+                );
+                assert_eq!(e.code.is_some_and(Code::is_internal), s.starts_with("500"));
             }
         }
+    }
+
+    #[test]
+    fn success_follows_cores_one_boolean_rule() {
+        // 1/0, "1"/"0", "true"/"false" are booleans; other numbers are not (before core's
+        // rule, any non-zero number read as true).
+        assert!(matches!(
+            read(r#"{"success":1,"payload":{}}"#),
+            Some(Envelope::Success(_))
+        ));
+        assert!(matches!(
+            read(r#"{"success":"0","error":{"code":5000001}}"#),
+            Some(Envelope::Failure(_))
+        ));
+        assert!(read(r#"{"success":2,"payload":{}}"#).is_none());
     }
 
     #[test]
@@ -659,7 +639,7 @@ mod tests {
         }
         // A live envelope whose outer error is set counts as a failure.
         let e = fail(r#"{"error": {"code": 5000001}, "response": {"data": null}}"#);
-        assert_eq!(e.code, Some(codes::INTERNAL));
+        assert_eq!(e.code, Some(Code::INTERNAL));
     }
 
     #[test]

@@ -12,7 +12,7 @@ use axum::response::IntoResponse;
 use axum::routing::post;
 use axum::Router;
 use ktwidget::{
-    Amount, CallbackReceiver, CallbackSecret, CallbackStore, CallbackTagger, Client,
+    Amount, CallbackReceiver, CallbackSecret, CallbackStore, CallbackTagger, Client, Code,
     ConfirmedStatus, Environment, ErrorType, Evidence, Keypair, Order, OrderId, Status,
     StoredOrder, TransactionHash, User,
 };
@@ -122,7 +122,7 @@ fn client_for(emu: &Emulator) -> ktwidget::ClientBuilder {
     Client::builder()
         .app_id(emu.app_id())
         .app_key_base64(&emu.app_key_base64())
-        .environment(Environment::custom(&emu.base_url(), &emu.base_url()).unwrap())
+        .environment(Environment::Custom(emu.base_url().parse().unwrap()))
         .allow_plain_http_to_loopback()
 }
 
@@ -285,7 +285,7 @@ async fn ecom_payment_to_completed_with_a_tagged_callback() {
         .receipt_pdf(&created.transaction_hash)
         .await
         .unwrap_err();
-    assert_eq!(err.provider().unwrap().code, Some(5_000_109));
+    assert_eq!(err.provider().unwrap().code, Some(Code(5_000_109)));
 
     let (status, html) = w.submit_card(&created.transaction_hash, CARD_SUCCESS).await;
     assert_eq!(status, 200);
@@ -345,8 +345,7 @@ async fn a_callback_forged_from_what_the_customer_knows_is_refused() {
         .query_pairs()
         .find(|(k, _)| k == "hash")
         .unwrap()
-        .1
-        .into_owned();
+        .1;
     let forged = serde_json::json!({
         "merchant_id": 1, "order_id": "forge-1", "description": null, "amount": 250,
         "transaction_hash": hash, "created_at": "2026-12-01T10:00:00+05:00", "updated_at": null,
@@ -711,7 +710,7 @@ async fn a_tagging_client_refuses_orders_whose_tag_could_not_be_delivered_safely
         .unwrap();
     let e = w.client.create_payment(&order).await.unwrap_err();
     assert!(
-        matches!(e, ktwidget::Error::Validation(ref v) if v.has("callback_post_url")),
+        matches!(e, ktwidget::Error::Invalid(ref v) if v.is_about("callback_post_url")),
         "{e}"
     );
     assert!(!e.may_have_been_sent());
@@ -739,7 +738,7 @@ async fn refunds_and_cancels() {
         .refund_payment(hash, Amount::from_minor(100))
         .await
         .unwrap_err();
-    assert!(e.provider().unwrap().is_validation());
+    assert!(e.provider().unwrap().code.is_some_and(Code::is_validation));
 
     w.emu.pay(hash.as_str(), CARD_SUCCESS).unwrap();
     // Above the paid amount: refused.
@@ -750,7 +749,9 @@ async fn refunds_and_cancels() {
         .unwrap_err();
     let p = e.provider().expect("provider error");
     assert!(
-        p.validation["amount"][0].contains("exceeds the paid amount"),
+        p.detail("amount")
+            .unwrap()
+            .contains("exceeds the paid amount"),
         "{p}"
     );
     // Partial refunds up to the amount.
@@ -774,7 +775,7 @@ async fn refunds_and_cancels() {
         .refund_payment(hash, Amount::ZERO)
         .await
         .unwrap_err();
-    assert!(matches!(e, ktwidget::Error::Validation(_)));
+    assert!(matches!(e, ktwidget::Error::Invalid(_)));
     assert!(!e.may_have_been_sent());
 
     // Cancel: a pending payment becomes denied (and is called back); a final one cannot be.
@@ -796,7 +797,7 @@ async fn refunds_and_cancels() {
         .cancel_payment(&created.transaction_hash)
         .await
         .unwrap_err();
-    assert!(e.provider().unwrap().is_validation());
+    assert!(e.provider().unwrap().code.is_some_and(Code::is_validation));
 }
 
 #[tokio::test]
@@ -807,31 +808,40 @@ async fn provider_errors_are_typed() {
     // Duplicate order_id.
     let e = w.client.create_payment(&order).await.unwrap_err();
     let p = e.provider().unwrap();
-    assert!(p.is_validation());
-    assert_eq!(p.code, Some(4_220_002));
-    assert!(p.validation.contains_key("order.order_id"), "{p}");
-    assert!(p.hint.is_some());
+    assert!(p.code.is_some_and(Code::is_validation));
+    assert_eq!(p.code, Some(Code(4_220_002)));
+    assert!(p.detail("order.order_id").is_some(), "{p}");
+    assert!(p.detail("hint").is_some());
     assert_eq!(p.http_status, 422);
 
     // Unknown app id.
     let other = client_for(&w.emu).app_id("not-our-app").build().unwrap();
     let order2 = w.order("x-1", "1").build().unwrap();
     let e = other.create_payment(&order2).await.unwrap_err();
-    assert!(e.provider().unwrap().is_unknown_app(), "{e}");
+    assert!(
+        e.provider().unwrap().code.is_some_and(Code::is_unknown_app),
+        "{e}"
+    );
     // The wrong key: the body does not open.
     let wrong_key = client_for(&w.emu)
         .app_key(Keypair::generate().app_key())
         .build()
         .unwrap();
     let e = wrong_key.create_payment(&order2).await.unwrap_err();
-    assert!(e.provider().unwrap().is_wrong_encryption(), "{e}");
+    assert!(
+        e.provider()
+            .unwrap()
+            .code
+            .is_some_and(Code::is_wrong_encryption),
+        "{e}"
+    );
     // An unknown transaction.
     let ghost = TransactionHash::new("0000").unwrap();
     let e = w.client.acquirer_options(&ghost).await.unwrap_err();
-    assert_eq!(e.provider().unwrap().code, Some(5_000_107));
-    assert!(e.provider().unwrap().is_internal());
+    assert_eq!(e.provider().unwrap().code, Some(Code(5_000_107)));
+    assert!(e.provider().unwrap().code.is_some_and(Code::is_internal));
     let e = w.client.payment_status(&ghost).await.unwrap_err();
-    assert_eq!(e.provider().unwrap().code, Some(5_000_107));
+    assert_eq!(e.provider().unwrap().code, Some(Code(5_000_107)));
 }
 
 #[tokio::test]
@@ -880,7 +890,7 @@ async fn unknown_shapes_are_decode_errors_with_an_excerpt() {
     let client = Client::builder()
         .app_id("a")
         .app_key(Keypair::generate().app_key())
-        .environment(Environment::custom(&server.base_url(), &server.base_url()).unwrap())
+        .environment(Environment::Custom(server.base_url().parse().unwrap()))
         .allow_plain_http_to_loopback()
         .build()
         .unwrap();
@@ -999,4 +1009,52 @@ async fn hyper_serves_the_endpoint_directly() {
     assert_eq!(p.delivery, Delivery::Acknowledged);
     assert_eq!(shop.recorded_for("hyper-1").len(), 1);
     server.abort();
+}
+
+/// Every call says who it is: `ktwidget/<version>` by default, the caller's own when set.
+#[tokio::test]
+async fn the_user_agent_is_the_crate_and_version_unless_overridden() {
+    let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+    let record = seen.clone();
+    let router = Router::new().route(
+        "/api/v1/merchant-widget/payment/{hash}",
+        axum::routing::get(move |headers: http::HeaderMap| {
+            let record = record.clone();
+            async move {
+                let ua = headers
+                    .get(http::header::USER_AGENT)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_owned();
+                record.lock().unwrap().push(ua);
+                (http::StatusCode::NOT_FOUND, "")
+            }
+        }),
+    );
+    let server = serve("127.0.0.1:0".parse().unwrap(), router, None)
+        .await
+        .unwrap();
+    let build = |ua: Option<&str>| {
+        let mut b = Client::builder()
+            .app_id("a")
+            .app_key(Keypair::generate().app_key())
+            .environment(Environment::Custom(server.base_url().parse().unwrap()))
+            .retry_policy(ktwidget::RetryPolicy::never())
+            .allow_plain_http_to_loopback();
+        if let Some(ua) = ua {
+            b = b.user_agent(ua);
+        }
+        b.build().unwrap()
+    };
+    let h = TransactionHash::new("h").unwrap();
+    let _ = build(None).payment_status(&h).await;
+    let _ = build(Some("shop/2.0")).payment_status(&h).await;
+    assert_eq!(
+        *seen.lock().unwrap(),
+        vec![
+            format!("ktwidget/{}", env!("CARGO_PKG_VERSION")),
+            "shop/2.0".to_owned()
+        ]
+    );
+    server.shutdown().await;
 }

@@ -167,7 +167,7 @@ pub async fn scenarios(server: &LoopbackServer) -> Result<Vec<Scenario>, raw::Bo
     let kt = ktwidget::Client::builder()
         .app_id(canned::KTPAY_APP_ID)
         .app_key_base64(canned::KTPAY_APP_KEY)
-        .environment(ktwidget::Environment::custom(&base, &base)?)
+        .environment(ktwidget::Environment::Custom(base.parse()?))
         .allow_plain_http_to_loopback()
         .build()?;
     let order = Arc::new(canned::ktpay_order_1kb());
@@ -474,10 +474,7 @@ pub fn run_sandbox(time: Duration, workers: usize) -> Result<(f64, u64), raw::Bo
         let kt = ktwidget::Client::builder()
             .app_id(kt_emu.app_id())
             .app_key_base64(&kt_emu.app_key_base64())
-            .environment(ktwidget::Environment::custom(
-                &kt_emu.base_url(),
-                &kt_emu.base_url(),
-            )?)
+            .environment(ktwidget::Environment::Custom(kt_emu.base_url().parse()?))
             .allow_plain_http_to_loopback()
             .build()?;
         let kk = kupikupi::Client::builder()

@@ -6,7 +6,8 @@ use std::process::ExitCode;
 
 use clap::{Subcommand, ValueEnum};
 use ktwidget::{
-    AppKey, CallbackHint, CallbackSecret, CallbackTagger, Client, Environment, Keypair, Order, User,
+    AppKey, BaseUrl, CallbackHint, CallbackSecret, CallbackTagger, Client, Environment, Keypair,
+    Order, User,
 };
 use payments_cli::exit::Failure;
 use payments_cli::secret_input::{warn_on_stderr, SecretArg, Stdin};
@@ -247,13 +248,10 @@ pub async fn run(cmd: Command) -> ExitCode {
 
 async fn create(a: CreateArgs) -> ExitCode {
     let env = match &a.api_url {
-        Some(api) => {
-            let widget = a.widget_url.as_deref().unwrap_or(api);
-            match Environment::custom(api, widget) {
-                Ok(e) => e,
-                Err(e) => return fail(e),
-            }
-        }
+        Some(api) => match api.parse::<BaseUrl>() {
+            Ok(b) => Environment::Custom(b),
+            Err(e) => return fail(e),
+        },
         None => match a.env {
             Env::Production => Environment::Production,
             Env::Test => Environment::Test,
@@ -263,6 +261,12 @@ async fn create(a: CreateArgs) -> ExitCode {
         .app_id(a.app_id)
         .app_key_base64(&a.app_key)
         .environment(env);
+    if let Some(widget) = &a.widget_url {
+        match widget.parse::<BaseUrl>() {
+            Ok(w) => builder = builder.widget_url(w),
+            Err(e) => return fail(e),
+        }
+    }
     if a.allow_plain_http_to_loopback {
         builder = builder.allow_plain_http_to_loopback();
     }
@@ -322,11 +326,11 @@ async fn create(a: CreateArgs) -> ExitCode {
         b = b.show_close_button(false);
     }
     if a.user_id.is_some() || a.user_phone.is_some() || a.user_email.is_some() {
-        b = b.user(User {
-            merchant_user_id: a.user_id,
-            phone: a.user_phone,
-            email: a.user_email,
-        });
+        let mut user = User::default();
+        user.merchant_user_id = a.user_id;
+        user.phone = a.user_phone;
+        user.email = a.user_email;
+        b = b.user(user);
     }
     let order = match b.build() {
         Ok(o) => o,

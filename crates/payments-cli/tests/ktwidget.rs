@@ -303,9 +303,7 @@ async fn create_against_the_sandbox() {
         ktwidget::CallbackSecret::new(ktwidget::Secret::from(secret.as_str())).unwrap(),
     );
     let expected = tagger.tagged_url(
-        ktwidget::CallbackUrl::parse("callback_post_url", "http://127.0.0.1:9/ktpay/callback")
-            .unwrap()
-            .as_url(),
+        &ktwidget::WebUrl::parse("callback_post_url", "http://127.0.0.1:9/ktpay/callback").unwrap(),
         &ktwidget::OrderId::new("cli-tagged").unwrap(),
         "12".parse().unwrap(),
     );

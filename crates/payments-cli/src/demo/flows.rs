@@ -76,10 +76,10 @@ impl Demo {
         let ktwidget = ktwidget::Client::builder()
             .app_id(info.ktwidget.app_id.as_str())
             .app_key_base64(&info.ktwidget.app_key)
-            .environment(ktwidget::Environment::custom(
-                &info.ktwidget.api_base,
-                &info.ktwidget.widget_base,
-            )?)
+            .environment(ktwidget::Environment::Custom(
+                info.ktwidget.api_base.parse()?,
+            ))
+            .widget_url(info.ktwidget.widget_base.parse()?)
             .allow_plain_http_to_loopback() // the sandbox on 127.0.0.1
             .tag_callbacks(ktpay_tagger)
             .build()?;
@@ -469,7 +469,7 @@ async fn ktwidget_forged(demo: Arc<Demo>, s: Steps) -> FlowResult {
         .widget_url
         .query_pairs()
         .find(|(k, _)| k == "hash")
-        .map(|(_, v)| v.into_owned())
+        .map(|(_, v)| v)
         .ok_or("the widget URL has no hash")?;
 
     s.step("the customer POSTs a `completed` callback from their browser");

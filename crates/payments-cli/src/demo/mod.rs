@@ -132,12 +132,11 @@ fn write_secrets(demo: &flows::Demo, path: &std::path::Path) -> std::io::Result<
         .payments()
         .iter()
         .filter_map(|p| p.urls.get("callback_post_url"))
-        .filter_map(|u| ktwidget::CallbackUrl::parse("callback_post_url", u).ok())
+        .filter_map(|u| ktwidget::WebUrl::parse("callback_post_url", u).ok())
         .filter_map(|u| {
-            u.as_url()
-                .query_pairs()
+            u.query_pairs()
                 .find(|(k, _)| k == ktwidget::DEFAULT_TAG_PARAMETER)
-                .map(|(_, v)| v.into_owned())
+                .map(|(_, v)| v)
         })
         .collect();
     let json = serde_json::json!({

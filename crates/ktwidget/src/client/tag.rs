@@ -24,10 +24,11 @@ use std::fmt;
 use hmac::{Hmac, Mac};
 use payments_core::{Amount, PlainHttp, Secret};
 use sha2::Sha256;
-use url::Url;
 
-use crate::keys::KeyError;
-use crate::model::{OrderId, ValidationError};
+use super::keys::KeyError;
+use crate::model::{
+    encode_path_segment, form_encode, form_pairs, OrderId, ValidationError, WebUrl,
+};
 
 /// The default query parameter that carries the tag.
 pub const DEFAULT_TAG_PARAMETER: &str = "ktwidget_tag";
@@ -158,18 +159,17 @@ impl TagChecked {
 /// ([`crate::CallbackReceiver::tagged`]).
 ///
 /// ```
-/// use ktwidget::{CallbackSecret, CallbackTagger, OrderId};
-/// use url::Url;
+/// use ktwidget::{CallbackSecret, CallbackTagger, OrderId, WebUrl};
 ///
 /// let tagger = CallbackTagger::new(CallbackSecret::generate());
-/// let url = Url::parse("https://shop.example/ktpay/callback")?;
+/// let url: WebUrl = "https://shop.example/ktpay/callback".parse()?;
 /// let order = OrderId::new("order-42")?;
 /// let tagged = tagger.tagged_url(&url, &order, "1000.50".parse()?);
 /// assert!(tagged.as_str().starts_with("https://shop.example/ktpay/callback?ktwidget_tag="));
 ///
 /// let in_path = tagger.clone().in_last_path_segment();
 /// let tagged = in_path.tagged_url(&url, &order, "1000.50".parse()?);
-/// assert_eq!(tagged.path_segments().unwrap().count(), 3);
+/// assert_eq!(tagged.path().split('/').count(), 4); // "", "ktpay", "callback", the tag
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Debug)]
@@ -241,35 +241,25 @@ impl CallbackTagger {
     }
 
     /// `url` with the tag of `order_id` and `amount` in its place.
-    pub fn tagged_url(&self, url: &Url, order_id: &OrderId, amount: Amount) -> Url {
+    pub fn tagged_url(&self, url: &WebUrl, order_id: &OrderId, amount: Amount) -> WebUrl {
         let tag = self.tag(order_id, amount);
-        let mut out = url.clone();
-        out.set_fragment(None);
         match &self.placement {
             TagPlacement::Query(name) => {
-                let kept: Vec<(String, String)> = out
+                let mut query: Vec<String> = url
                     .query_pairs()
                     .filter(|(k, _)| k != name.as_str())
-                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                    .map(|(k, v)| format!("{}={}", form_encode(&k), form_encode(&v)))
                     .collect();
-                out.set_query(None);
-                {
-                    let mut q = out.query_pairs_mut();
-                    for (k, v) in &kept {
-                        q.append_pair(k, v);
-                    }
-                    q.append_pair(name, &tag);
-                }
+                query.push(format!("{}={}", form_encode(name), tag));
+                url.with_path_and_query(url.path(), Some(&query.join("&")))
             }
             TagPlacement::LastPathSegment => {
-                // A callback URL is an http(s) URL with a host (checked when the order is
-                // built), so it has path segments.
-                if let Ok(mut segments) = out.path_segments_mut() {
-                    segments.pop_if_empty().push(&tag);
-                }
+                let path = url.path();
+                let path = path.strip_suffix('/').unwrap_or(path);
+                let path = format!("{path}/{}", encode_path_segment(&tag));
+                url.with_path_and_query(&path, url.query())
             }
         }
-        out
     }
 
     /// Checks the tag a request arrived with against `order_id` and `amount`, in constant time.
@@ -282,9 +272,10 @@ impl CallbackTagger {
         let text = match &self.placement {
             TagPlacement::Query(name) => {
                 let query = uri.query().unwrap_or("");
-                let mut found = url::form_urlencoded::parse(query.as_bytes())
+                let mut found = form_pairs(query)
+                    .into_iter()
                     .filter(|(k, _)| k == name.as_str())
-                    .map(|(_, v)| v.into_owned());
+                    .map(|(_, v)| v);
                 let first = found.next().ok_or(TagProblem::Missing)?;
                 if found.next().is_some() {
                     return Err(TagProblem::Repeated);
@@ -314,13 +305,9 @@ impl CallbackTagger {
 
     /// Checks that a tagged callback URL would not travel in clear: `https`, or plain `http`
     /// to loopback when the client opted in.
-    pub(crate) fn check_scheme(&self, url: &Url, plain_http: PlainHttp) -> Result<(), String> {
-        let uri: http::Uri = url
-            .as_str()
-            .parse()
-            .map_err(|_| "callback_post_url is not a valid URI".to_owned())?;
+    pub(crate) fn check_scheme(&self, url: &WebUrl, plain_http: PlainHttp) -> Result<(), String> {
         plain_http
-            .check(&uri)
+            .check(url.as_uri())
             .map_err(|e| format!("callback_post_url carries the callback tag, a credential: {e}"))
     }
 }
@@ -360,8 +347,8 @@ mod tests {
         OrderId::new(s).unwrap()
     }
 
-    fn uri(url: &Url) -> http::Uri {
-        url.as_str().parse().unwrap()
+    fn uri(url: &WebUrl) -> http::Uri {
+        url.as_uri().clone()
     }
 
     #[test]
@@ -377,7 +364,7 @@ mod tests {
     #[test]
     fn the_tag_binds_the_order_id_and_the_amount() {
         let t = tagger();
-        let url = Url::parse("https://shop.example/cb?x=1").unwrap();
+        let url = WebUrl::parse("url", "https://shop.example/cb?x=1").unwrap();
         let a = Amount::from_minor(100_050);
         let tagged = t.tagged_url(&url, &id("order-1"), a);
         assert!(t.verify(&uri(&tagged), &id("order-1"), a).is_ok());
@@ -405,7 +392,7 @@ mod tests {
         let t = tagger();
         let a = Amount::from_minor(1);
         let o = id("o");
-        let base = Url::parse("https://shop.example/cb").unwrap();
+        let base = WebUrl::parse("url", "https://shop.example/cb").unwrap();
         assert_eq!(
             t.verify(&uri(&base), &o, a).unwrap_err(),
             TagProblem::Missing
@@ -434,7 +421,7 @@ mod tests {
             .unwrap();
         assert!(t.verify(&u, &o, a).is_ok());
         // An existing parameter of the same name is replaced, not repeated.
-        let pre = Url::parse("https://shop.example/cb?ktwidget_tag=forged").unwrap();
+        let pre = WebUrl::parse("url", "https://shop.example/cb?ktwidget_tag=forged").unwrap();
         let tagged = t.tagged_url(&pre, &o, a);
         assert_eq!(tagged.query_pairs().count(), 1);
         assert!(t.verify(&uri(&tagged), &o, a).is_ok());
@@ -445,7 +432,11 @@ mod tests {
         let t = tagger().in_last_path_segment();
         let a = Amount::from_minor(500);
         let o = id("o-1");
-        let tagged = t.tagged_url(&Url::parse("https://s.example/cb/?q=1").unwrap(), &o, a);
+        let tagged = t.tagged_url(
+            &WebUrl::parse("url", "https://s.example/cb/?q=1").unwrap(),
+            &o,
+            a,
+        );
         assert_eq!(
             tagged.as_str(),
             format!("https://s.example/cb/{}?q=1", t.tag(&o, a))
@@ -456,14 +447,22 @@ mod tests {
         let bare: http::Uri = "/cb/".parse().unwrap();
         assert_eq!(t.verify(&bare, &o, a).unwrap_err(), TagProblem::NotATag);
         // A query tag is not looked for when the tag is in the path.
-        let in_query = tagger().tagged_url(&Url::parse("https://s.example/cb").unwrap(), &o, a);
+        let in_query = tagger().tagged_url(
+            &WebUrl::parse("url", "https://s.example/cb").unwrap(),
+            &o,
+            a,
+        );
         assert_eq!(
             t.verify(&uri(&in_query), &o, a).unwrap_err(),
             TagProblem::NotATag
         );
 
         let named = tagger().in_query("sig").unwrap();
-        let tagged = named.tagged_url(&Url::parse("https://s.example/cb").unwrap(), &o, a);
+        let tagged = named.tagged_url(
+            &WebUrl::parse("url", "https://s.example/cb").unwrap(),
+            &o,
+            a,
+        );
         assert!(tagged.as_str().contains("?sig="));
         assert!(named.verify(&uri(&tagged), &o, a).is_ok());
         assert!(tagger().in_query("").is_err());
@@ -492,9 +491,9 @@ mod tests {
     #[test]
     fn tagged_urls_must_not_travel_in_clear() {
         let t = tagger();
-        let remote = Url::parse("http://shop.example/cb").unwrap();
-        let local = Url::parse("http://127.0.0.1:8080/cb").unwrap();
-        let https = Url::parse("https://shop.example/cb").unwrap();
+        let remote = WebUrl::parse("url", "http://shop.example/cb").unwrap();
+        let local = WebUrl::parse("url", "http://127.0.0.1:8080/cb").unwrap();
+        let https = WebUrl::parse("url", "https://shop.example/cb").unwrap();
         assert!(t.check_scheme(&remote, PlainHttp::Refused).is_err());
         assert!(t.check_scheme(&remote, PlainHttp::LoopbackOnly).is_err());
         assert!(t.check_scheme(&local, PlainHttp::Refused).is_err());

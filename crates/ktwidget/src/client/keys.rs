@@ -58,6 +58,26 @@ pub enum KeyError {
     Open,
 }
 
+impl From<KeyError> for crate::error::Error {
+    fn from(value: KeyError) -> Self {
+        crate::error::Error::Invalid(value.into())
+    }
+}
+
+impl From<KeyError> for payments_core::Invalid {
+    /// The key's name (`app_key`, `secret_key`, `callback_secret`, `sealed_box`) as the field,
+    /// and the message, which never quotes the key.
+    fn from(value: KeyError) -> Self {
+        let field = match &value {
+            KeyError::NotBase64 { what }
+            | KeyError::WrongLength { what, .. }
+            | KeyError::TooShort { what, .. } => what.replace(' ', "_"),
+            KeyError::Seal | KeyError::Open => "sealed_box".to_owned(),
+        };
+        payments_core::Invalid::new(field, value.to_string())
+    }
+}
+
 /// Decodes base64 in any of the four forms: standard or URL-safe alphabet, with or without
 /// padding. Surrounding whitespace is ignored.
 ///
