@@ -514,3 +514,29 @@ async fn a_401_logs_in_once_more_and_sends_the_call_once_more() {
     assert_eq!(server.requests_to("/v1/purchase/status").len(), 2);
     assert_eq!(server.requests_to("/v1/auth").len(), 3);
 }
+
+#[tokio::test]
+async fn the_user_agent_is_the_crate_and_version_unless_overridden() {
+    let server = Server::start(|_, _| json(200, r#"{"status":"ok"}"#)).await;
+    server.client().ping().await.unwrap();
+    server
+        .builder()
+        .user_agent("kassa-42/1.0")
+        .build()
+        .unwrap()
+        .ping()
+        .await
+        .unwrap();
+    let agents: Vec<_> = server
+        .requests_to("/v1/ping")
+        .iter()
+        .map(|r| r.header("user-agent").map(str::to_owned))
+        .collect();
+    assert_eq!(
+        agents,
+        [
+            Some(format!("smartpay/{}", env!("CARGO_PKG_VERSION"))),
+            Some("kassa-42/1.0".to_owned())
+        ]
+    );
+}
