@@ -17,5 +17,8 @@ pub use operations::*;
 
 pub use payments_core::{
     Amount, BaseUrl, Invalid, Jitter, Operation, PollPolicy, PollPolicyBuilder, PollPolicyError,
-    PollSchedule, RetryPolicy, Secret, Timeouts, Transport,
+    PollSchedule, Problem, RetryPolicy, Secret, Timeouts, Transport,
 };
+/// What [`Error::Transport`] holds: core's transport error, with its kind
+/// ([`TransportErrorKind`]) and the [`TimeoutKind`] of a timeout.
+pub use payments_core::{Error as TransportError, ErrorKind as TransportErrorKind, TimeoutKind};
