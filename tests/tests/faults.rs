@@ -334,7 +334,7 @@ fn kupikupi_calls() -> Vec<CallKind> {
 
 fn sp_client(base: &str) -> smartpay::Client {
     smartpay::Client::builder()
-        .base_url(base)
+        .environment(smartpay::Environment::Custom(base.parse().unwrap()))
         .allow_plain_http_to_loopback()
         .credentials("kassa-0001", Secret::from("kassa-password-1"))
         .timeouts(timeouts())
@@ -355,7 +355,7 @@ fn spec() -> Value {
 
 macro_rules! sp_kind {
     ($spec:expr, $op:ty) => {{
-        use smartpay::operations::ApiOperation;
+        use smartpay::ApiOperation;
         let info = <$op as ApiOperation>::INFO;
         let item = &$spec["paths"][info.path][info.method.as_str().to_ascii_lowercase().as_str()];
         let request = item["requestBody"]["content"]["application/json"]["example"].clone();
@@ -387,7 +387,11 @@ macro_rules! sp_kind {
 }
 
 fn smartpay_calls() -> Vec<CallKind> {
-    use smartpay::operations::*;
+    use smartpay::{
+        AuthOp, CommitCodeOp, ErrorAnswersOp, FiscalV1Op, FiscalV2Op, PingOp,
+        PurchaseKassaStatusOp, PurchaseStatusOp, RefundKassaStatusOp, RefundOp, RefundStatusOp,
+        ReleaseOp, OPERATIONS,
+    };
     let spec = spec();
     let calls = vec![
         sp_kind!(spec, AuthOp),

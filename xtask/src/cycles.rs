@@ -199,7 +199,23 @@ fn path_attr(attrs: &[syn::Attribute]) -> Option<String> {
     })
 }
 
+/// `dir/name`, with `..` and `.` components resolved (a `#[path = "../generated/x.rs"]`).
 fn join(dir: &str, name: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    let joined = join_raw(dir, name);
+    for part in joined.split('/') {
+        match part {
+            "." | "" => {}
+            ".." => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    parts.join("/")
+}
+
+fn join_raw(dir: &str, name: &str) -> String {
     if dir.is_empty() {
         name.to_owned()
     } else {
@@ -616,6 +632,19 @@ mod tests {
                 .map(|(p, t)| ((*p).to_owned(), (format!("src/{p}"), (*t).to_owned())))
                 .collect(),
         }
+    }
+
+    #[test]
+    fn a_path_attribute_may_climb_out_of_its_directory() {
+        assert_eq!(
+            join("model", "../generated/models.rs"),
+            "generated/models.rs"
+        );
+        assert_eq!(
+            join("", "generated/operations.rs"),
+            "generated/operations.rs"
+        );
+        assert_eq!(join("client", "./flow.rs"), "client/flow.rs");
     }
 
     #[test]

@@ -8,12 +8,14 @@
 //!   fields and optional ones as `Option`, and a `new` constructor that takes the required fields
 //!   (so an optional property added to the spec breaks no caller); a struct without required
 //!   fields is `Default`. `additionalProperties` keeps the properties the spec does not name in a
-//!   flattened map. String enums become open enums with an `Unknown(String)` variant, matched
-//!   without regard to case. The schemas used as request bodies also get a builder.
+//!   flattened map. String enums become `payments_core::open_enum!`s (an `Unknown(String)`
+//!   variant, known values matched without regard to case). The schemas used as request bodies also get a builder.
 //! - `operations.rs`: the operation table (`http::Method`, path, request type, response type, and
 //!   a `payments_core::Operation` that carries the provider, the name and the idempotency) as
 //!   data and as one marker type per operation implementing `ApiOperation`.
-//! - `mod.rs`: the module that ties them together.
+//!
+//! Both files are included by the hand-written crate (`model` includes `models.rs`, the crate
+//! root includes `operations.rs` as its `operations` module); types are named `crate::model::X`.
 //!
 //! The generator's modules follow those parts: `names` (identifiers and docs), `types` (how a
 //! schema is represented in Rust), `models` and `operations`; this file parses the spec and
@@ -33,14 +35,12 @@ use std::process::{Command, Stdio};
 
 use openapiv3::OpenAPI;
 use proc_macro2::TokenStream;
-use quote::quote;
 
 mod models;
 mod names;
 mod operations;
 mod types;
 
-use names::inner_docs;
 pub use names::{snake, upper_camel};
 pub use operations::{collect_operations, OperationRow};
 
@@ -99,12 +99,7 @@ pub fn generate_from_value(
     let models = models::models_file(&api, &request_types, source)?;
     let provider = operations::provider_name(&api)?;
     let operations = operations::operations_file(&ops, &provider, source)?;
-    let module = module_file(&api, source);
     Ok(vec![
-        GeneratedFile {
-            name: "mod.rs".into(),
-            text: format_file(module)?,
-        },
         GeneratedFile {
             name: "models.rs".into(),
             text: format_file(models)?,
@@ -123,8 +118,47 @@ fn format_file(tokens: TokenStream) -> Result<String, GenError> {
             "internal error: generated code does not parse: {e}"
         ))
     })?;
-    let pretty = spaced(&prettyplease::unparse(&file));
+    let pretty = open_enum_calls(&spaced(&prettyplease::unparse(&file)));
     rustfmt(&format!("{HEADER}\n\n{pretty}"))
+}
+
+/// Turns each enum marked `#[open_enum(ignore_ascii_case)]` (its variants marked
+/// `#[wire = "value"]`) into a `payments_core::open_enum!` call, indented as rustfmt would (it
+/// leaves the bodies of brace macros alone).
+fn open_enum_calls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut inside = false;
+    let mut wire: Option<String> = None;
+    for line in text.lines() {
+        if !inside {
+            if line == "#[open_enum(ignore_ascii_case)]" {
+                out.push_str("payments_core::open_enum! {\n    #![ignore_ascii_case]\n");
+                inside = true;
+            } else {
+                out.push_str(line);
+                out.push('\n');
+            }
+            continue;
+        }
+        let trimmed = line.trim_start();
+        if line == "}" {
+            out.push_str("    }\n}\n");
+            inside = false;
+        } else if let Some(value) = trimmed
+            .strip_prefix("#[wire = ")
+            .and_then(|rest| rest.strip_suffix(']'))
+        {
+            wire = Some(value.to_owned());
+        } else if let (Some(value), Some(variant)) = (wire.take(), trimmed.strip_suffix(',')) {
+            let indent = &line[..line.len() - trimmed.len()];
+            out.push_str(&format!("    {indent}{variant} => {value},\n"));
+        } else {
+            out.push_str("    ");
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
 }
 
 /// Puts a blank line between top-level items (prettyplease packs them together).
@@ -185,16 +219,4 @@ fn rustfmt(text: &str) -> Result<String, GenError> {
             .map_err(|e| GenError(format!("cannot write to rustfmt: {e}")))?;
     }
     String::from_utf8(out.stdout).map_err(|_| GenError("rustfmt printed non-UTF-8".into()))
-}
-
-fn module_file(api: &OpenAPI, source: &str) -> TokenStream {
-    let module_docs = inner_docs(&format!(
-        "Code generated from `{source}` ({}, version {}).\n\nRegenerate with `cargo xtask codegen`; CI runs `cargo xtask codegen --check`.",
-        api.info.title, api.info.version
-    ));
-    quote! {
-        #module_docs
-        pub mod models;
-        pub mod operations;
-    }
 }

@@ -105,21 +105,6 @@ pub(crate) fn models_file(
             }
         }
     }
-    if !request_types.is_empty() {
-        items.push(quote! {
-            /// A required field was not set on a request builder.
-            #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-            pub struct MissingField(pub &'static str);
-
-            impl std::fmt::Display for MissingField {
-                fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                    write!(f, "required field `{}` is not set", self.0)
-                }
-            }
-
-            impl std::error::Error for MissingField {}
-        });
-    }
     if helpers.opt_minor_units {
         items.push(quote! {
             mod opt_minor_units {
@@ -213,61 +198,16 @@ fn open_enum(name: &str, description: &str, values: &[String]) -> Result<TokenSt
     let doc = docs(description);
     let defs = variants.iter().map(|(id, wire)| {
         let d = format!(" `{wire}`.");
-        quote! { #[doc = #d] #id, }
+        quote! { #[doc = #d] #[wire = #wire] #id, }
     });
-    let to_str = variants
-        .iter()
-        .map(|(id, wire)| quote! { #ident::#id => #wire, });
-    // Known values are matched without regard to case; an unknown one is kept as it came.
-    let from_str = variants.iter().map(|(id, wire)| {
-        quote! { if value.eq_ignore_ascii_case(#wire) { return #ident::#id; } }
-    });
+    // Core's one open-enum definition (`payments_core::open_enum!`), with known values matched
+    // without regard to case. The enum is written as an item with marker attributes so that it
+    // is pretty-printed, and `format_file` turns it into the macro call.
     Ok(quote! {
+        #[open_enum(ignore_ascii_case)]
         #doc
-        #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-        #[non_exhaustive]
         pub enum #ident {
             #( #defs )*
-            /// A value this version does not know, kept as it came.
-            Unknown(String),
-        }
-
-        impl #ident {
-            /// The value as it is on the wire.
-            pub fn as_str(&self) -> &str {
-                match self {
-                    #( #to_str )*
-                    #ident::Unknown(other) => other,
-                }
-            }
-        }
-
-        impl From<&str> for #ident {
-            /// The variant of a wire value, matched without regard to case (`SUCCESS` is
-            /// `success`); any other value is [`Self::Unknown`], kept as it came.
-            fn from(value: &str) -> Self {
-                #( #from_str )*
-                #ident::Unknown(value.to_owned())
-            }
-        }
-
-        impl std::fmt::Display for #ident {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl Serialize for #ident {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.serialize_str(self.as_str())
-            }
-        }
-
-        impl<'de> Deserialize<'de> for #ident {
-            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let value = String::deserialize(d)?;
-                Ok(#ident::from(value.as_str()))
-            }
         }
     })
 }
@@ -374,7 +314,7 @@ fn object(
             ctor_fields.push(quote! { #fident: None, });
         }
         build_fields.push(if required {
-            quote! { #fident: self.#fident.ok_or(MissingField(#wire))?, }
+            quote! { #fident: self.#fident.ok_or_else(|| payments_core::Invalid::new(#wire, "is required"))?, }
         } else {
             quote! { #fident: self.#fident, }
         });
@@ -499,7 +439,7 @@ fn object(
                 #( #setters )*
 
                 /// Builds the value, or names the first required field that is not set.
-                pub fn build(self) -> Result<#ident, MissingField> {
+                pub fn build(self) -> Result<#ident, payments_core::Invalid> {
                     Ok(#ident {
                         #( #build_fields )*
                     })

@@ -288,14 +288,14 @@ pub(crate) fn operations_file(
         let req_ty = match &op.request {
             Some(r) => {
                 let t = type_ident(r);
-                quote! { super::models::#t }
+                quote! { crate::model::#t }
             }
             None => quote! { () },
         };
         let resp_ty = match &op.response {
             Some(r) => {
                 let t = type_ident(r);
-                quote! { super::models::#t }
+                quote! { crate::model::#t }
             }
             None => quote! { () },
         };

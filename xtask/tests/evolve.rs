@@ -61,6 +61,12 @@ fn an_optional_property_added_to_every_object_schema_still_builds() {
     )
     .expect("copy the manifest");
     copy_dir(&root.join("crates/smartpay/src"), &krate.join("src"));
+    // The crate's docs are its README.
+    std::fs::copy(
+        root.join("crates/smartpay/README.md"),
+        krate.join("README.md"),
+    )
+    .expect("copy the README");
     std::fs::write(scratch.join("Cargo.toml"), scratch_manifest(&root)).expect("manifest");
     std::fs::copy(root.join("Cargo.lock"), scratch.join("Cargo.lock")).expect("lock file");
 

@@ -201,7 +201,7 @@ pub async fn scenarios(server: &LoopbackServer) -> Result<Vec<Scenario>, raw::Bo
     });
 
     let sp = smartpay::Client::builder()
-        .base_url(&base)
+        .environment(smartpay::Environment::Custom(base.parse()?))
         .allow_plain_http_to_loopback()
         .credentials("kassa-0001", Secret::from("kassa-password-1"))
         .build()?;
@@ -486,7 +486,7 @@ pub fn run_sandbox(time: Duration, workers: usize) -> Result<(f64, u64), raw::Bo
         let certs = sp_emu.certificates();
         let (login, password) = sp_emu.credentials();
         let sp = smartpay::Client::builder()
-            .base_url(sp_emu.base_url())
+            .environment(smartpay::Environment::Custom(sp_emu.base_url().parse()?))
             .client_identity_pem(
                 certs.client_cert_pem.clone(),
                 Secret::from(certs.client_key_pem.clone()),

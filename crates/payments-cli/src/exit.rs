@@ -16,7 +16,11 @@
 //! ```
 //! use payments_cli::exit::{of_core, Status};
 //!
-//! let refused = payments_core::Error::provider("DECLINED", "insufficient funds");
+//! let refused = payments_core::Error::new(payments_core::ErrorKind::Status {
+//!     status: http::StatusCode::FORBIDDEN,
+//!     excerpt: String::new(),
+//!     retry_after: None,
+//! });
 //! assert_eq!(of_core(&refused), Status::Refused);
 //! assert_eq!(of_core(&payments_core::Error::config("bad URL")), Status::Usage);
 //! assert_eq!(Status::Transport.code(), 3);
@@ -143,7 +147,6 @@ impl From<&str> for Failure {
 pub fn of_core(e: &payments_core::Error) -> Status {
     match e.kind() {
         ErrorKind::Config(_) => Status::Usage,
-        ErrorKind::Provider { .. } => Status::Refused,
         ErrorKind::Status { status, .. } => {
             if status.is_server_error() || payments_core::error::is_retryable_status(*status) {
                 Status::Transport
@@ -177,13 +180,10 @@ pub fn of_smartpay(e: &smartpay::Error) -> Status {
     use smartpay::Error as E;
     match e {
         E::Transport(t) => of_core(t),
-        E::Provider { .. }
-        | E::Unauthorized
-        | E::PurchaseNotSuccessful { .. }
-        | E::RefundNotSuccessful { .. } => Status::Refused,
-        E::Config(_) | E::NoCredentials | E::Qr(_) | E::MissingField(_) | E::InvalidArgument(_) => {
-            Status::Usage
+        E::Provider(_) | E::PurchaseNotSuccessful { .. } | E::RefundNotSuccessful { .. } => {
+            Status::Refused
         }
+        E::Invalid(_) => Status::Usage,
         _ => Status::Other,
     }
 }
@@ -194,7 +194,7 @@ pub fn of_kupikupi(e: &kupikupi::Error) -> Status {
     match e {
         E::Transport(t) => of_core(t),
         E::Provider(_) => Status::Refused,
-        E::Validation(_) => Status::Usage,
+        E::Invalid(_) => Status::Usage,
         _ => Status::Other,
     }
 }
@@ -256,7 +256,6 @@ mod tests {
             of_core(&Error::decode("json", b"<html>")),
             Status::Transport
         );
-        assert_eq!(of_core(&Error::provider("E1", "no")), Status::Refused);
         assert_eq!(of_core(&status(503)), Status::Transport);
         assert_eq!(of_core(&status(500)), Status::Transport);
         assert_eq!(of_core(&status(429)), Status::Transport);
@@ -270,22 +269,30 @@ mod tests {
         assert_eq!(of_ktwidget(&transport), Status::Transport);
         let transport = kupikupi::Error::Transport(Error::new(ErrorKind::Io));
         assert_eq!(of_kupikupi(&transport), Status::Transport);
-        let config = smartpay::Error::Config(Error::config("no https"));
+        let config = smartpay::Error::Invalid(payments_core::Invalid::new("base_url", "no https"));
         assert_eq!(of_smartpay(&config), Status::Usage);
-        let refused = smartpay::Error::Provider {
-            status: StatusCode::BAD_REQUEST,
-            code: "E".into(),
-            message: "no".into(),
-        };
+        let refused = smartpay::Error::Provider(
+            smartpay::ProviderError::new("Smart Pay", StatusCode::BAD_REQUEST)
+                .with_code("E".to_owned())
+                .with_message("no"),
+        );
         assert_eq!(of_smartpay(&refused), Status::Refused);
-        assert_eq!(of_smartpay(&smartpay::Error::Unauthorized), Status::Refused);
-        let usage = smartpay::Error::InvalidArgument("amount".into());
+        assert_eq!(of_smartpay(&unauthorized()), Status::Refused);
+        let usage = smartpay::Error::Invalid(payments_core::Invalid::new("amount", "is zero"));
         assert_eq!(of_smartpay(&usage), Status::Usage);
+    }
+
+    /// Smart Pay's 401 after a fresh login.
+    fn unauthorized() -> smartpay::Error {
+        smartpay::Error::Provider(smartpay::ProviderError::new(
+            "Smart Pay",
+            StatusCode::UNAUTHORIZED,
+        ))
     }
 
     #[test]
     fn a_failure_reports_its_status_and_message() {
-        let f = Failure::from(smartpay::Error::Unauthorized);
+        let f = Failure::from(unauthorized());
         assert_eq!(f.status(), Status::Refused);
         assert!(f.message().contains("401"), "{}", f.message());
         assert_eq!(Failure::from("bad").status(), Status::Usage);

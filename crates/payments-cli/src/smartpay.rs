@@ -18,11 +18,11 @@ use payments_cli::exit::Failure;
 use payments_cli::secret_input::{warn_on_stderr, SecretArg, Stdin};
 use payments_core::{Amount, Secret};
 use serde_json::{json, Value};
-use smartpay::models::{
+use smartpay::{Client, KassaId, KassaIdGenerator, QrCode};
+use smartpay::{
     FiscalV1Request, FiscalV2Request, KassaStatus, PurchaseKassaStatusRequest, Receipt,
     RefundKassaStatusRequest, ReleaseRequest,
 };
-use smartpay::{Client, KassaId, KassaIdGenerator, QrCode};
 
 /// Smart Pay verbs.
 #[derive(Debug, Subcommand)]
@@ -177,8 +177,8 @@ pub enum Command {
 /// Where the service is and how the kassa proves who it is.
 #[derive(Debug, Args)]
 pub struct Connection {
-    /// The service's base URL; https only.
-    #[arg(long, env = "SMARTPAY_BASE_URL", default_value = smartpay::TEST_BASE_URL)]
+    /// The service's base URL; https only (default: the provider's test host).
+    #[arg(long, env = "SMARTPAY_BASE_URL", default_value = smartpay::Environment::TEST_URL)]
     base_url: String,
     /// The kassa's client certificate chain (a PEM file).
     #[arg(long, env = "SMARTPAY_CLIENT_CERT", value_name = "PATH")]
@@ -263,7 +263,18 @@ fn client(
         env: "SMARTPAY_CLIENT_KEY",
     }
     .resolve(stdin, &mut warn)?;
-    let mut builder = Client::builder().base_url(connection.base_url);
+    // The test host is named; any other URL is a custom environment.
+    let environment = if connection.base_url == smartpay::Environment::TEST_URL {
+        smartpay::Environment::Test
+    } else {
+        smartpay::Environment::Custom(
+            connection
+                .base_url
+                .parse()
+                .map_err(|e: smartpay::Invalid| e.to_string())?,
+        )
+    };
+    let mut builder = Client::builder().environment(environment);
     match (&connection.client_cert, key) {
         (Some(cert), Some(key)) => builder = builder.client_identity_pem(read(cert)?, key),
         (Some(_), None) => {
@@ -397,7 +408,7 @@ async fn call(cmd: Command, stdin: &mut Stdin) -> Result<Value, Failure> {
             let c = client(connection, Some(credentials), stdin)?;
             let code = qr(input, stdin)?;
             let id = kassa_id(kassa_purchase_id)?;
-            let req = smartpay::models::CommitCodeRequest::new(id.as_str(), &code);
+            let req = smartpay::CommitCodeRequest::new(id.as_str(), &code);
             let resp = c.commit_code_raw(&req).await.map_err(e)?;
             answer(&resp, &[("kassa_purchase_id", id.as_str())])
         }
@@ -473,11 +484,8 @@ async fn call(cmd: Command, stdin: &mut Stdin) -> Result<Value, Failure> {
         } => {
             let c = client(connection, Some(credentials), stdin)?;
             let id = kassa_id(kassa_refund_id)?;
-            let req = smartpay::models::RefundRequest::new(
-                amount(amount_kopecks)?,
-                id.as_str(),
-                purchase_id,
-            );
+            let req =
+                smartpay::RefundRequest::new(amount(amount_kopecks)?, id.as_str(), purchase_id);
             let resp = c.refund_raw(&req).await.map_err(e)?;
             answer(&resp, &[("kassa_refund_id", id.as_str())])
         }

@@ -175,6 +175,16 @@ pub fn deserialize_text_or_number<'de, D: Deserializer<'de>>(
     d.deserialize_option(TextVisitor)
 }
 
+/// What [`open_enum!`] reads: like [`deserialize_text_or_number`], but through
+/// `deserialize_any`, so that a required field that is absent keeps serde's "missing field"
+/// error (through `deserialize_option` it would read as `null`).
+#[doc(hidden)]
+pub fn deserialize_open_enum_text<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Cow<'de, str>>, D::Error> {
+    d.deserialize_any(TextVisitor)
+}
+
 /// The messages of a provider's error value: a string, every string of a list, or every value
 /// of an object (in the object's order); a number or boolean as its text; `null` gives nothing.
 ///
@@ -231,13 +241,47 @@ pub fn carries_something(value: &Value) -> bool {
 /// assert_eq!(read, State::Pending);
 /// assert_eq!(serde_json::to_string(&State::Unknown("X".into())).unwrap(), "\"X\"");
 /// assert_eq!(State::Done.to_string(), "DONE");
+/// assert_eq!(State::from_wire("done"), State::Unknown("done".into())); // exact by default
+///
+/// // `#![ignore_ascii_case]` first: known values are matched without regard to ASCII case
+/// // (Smart Pay's generated statuses); an unknown one is still kept as sent.
+/// payments_core::open_enum! {
+///     #![ignore_ascii_case]
+///     /// A purchase's status.
+///     pub enum Status {
+///         /// Paid.
+///         Success => "success",
+///     }
+/// }
+/// assert_eq!(Status::from_wire("SUCCESS"), Status::Success);
+/// assert_eq!(Status::from_wire("Queued").as_str(), "Queued");
 /// ```
 #[macro_export]
 macro_rules! open_enum {
+    (@eq exact, $value:expr, $wire:literal) => { $value == $wire };
+    (@eq ignore_ascii_case, $value:expr, $wire:literal) => { $value.eq_ignore_ascii_case($wire) };
+    (
+        #![ignore_ascii_case]
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident {
+            $( $(#[$vmeta:meta])* $variant:ident => $wire:literal ),+ $(,)?
+        }
+    ) => {
+        $crate::open_enum! { @impl ignore_ascii_case; $(#[$meta])* $vis enum $name { $( $(#[$vmeta])* $variant => $wire, )+ } }
+    };
     (
         $(#[$meta:meta])*
         $vis:vis enum $name:ident {
             $( $(#[$vmeta:meta])* $variant:ident => $wire:literal ),+ $(,)?
+        }
+    ) => {
+        $crate::open_enum! { @impl exact; $(#[$meta])* $vis enum $name { $( $(#[$vmeta])* $variant => $wire, )+ } }
+    };
+    (
+        @impl $mode:ident;
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident {
+            $( $(#[$vmeta:meta])* $variant:ident => $wire:literal, )+
         }
     ) => {
         $(#[$meta])*
@@ -252,10 +296,10 @@ macro_rules! open_enum {
         impl $name {
             /// Reads a wire value; one this version does not know is kept in `Unknown`.
             pub fn from_wire(value: &str) -> Self {
-                match value {
-                    $( $wire => $name::$variant, )+
-                    other => $name::Unknown(::std::borrow::ToOwned::to_owned(other)),
-                }
+                $( if $crate::open_enum!(@eq $mode, value, $wire) {
+                    return $name::$variant;
+                } )+
+                $name::Unknown(::std::borrow::ToOwned::to_owned(value))
             }
 
             /// The wire value.
@@ -298,7 +342,7 @@ macro_rules! open_enum {
             fn deserialize<D: $crate::__private::serde::Deserializer<'de>>(
                 d: D,
             ) -> ::std::result::Result<Self, D::Error> {
-                match $crate::wire::deserialize_text_or_number(d)? {
+                match $crate::wire::deserialize_open_enum_text(d)? {
                     ::std::option::Option::Some(text) => {
                         ::std::result::Result::Ok($name::from_wire(&text))
                     }

@@ -1,59 +1,42 @@
-//! The crate's [`Error`].
+//! The crate's [`Error`], on the template every provider crate shares.
 
-use http::StatusCode;
+use crate::model::{PurchaseStatus, RefundStatus};
 
-use crate::generated::models::{MissingField, PurchaseStatus, RefundStatus};
-use crate::qr::QrError;
+/// A refusal by Smart Pay: core's [`payments_core::ProviderError`] with the service's error code
+/// (a text, see `/v1/error_answers`) as its code.
+pub type ProviderError = payments_core::ProviderError<String>;
 
 /// Everything a Smart Pay call can fail with.
 ///
-/// A refused configuration is [`Error::Config`] (nothing was sent); integration failures
-/// (transport, TLS, timeouts, undecodable answers) are [`Error::Transport`]; refusals by the
-/// service are [`Error::Provider`]; a flow step taken out of turn is
-/// [`Error::PurchaseNotSuccessful`] or [`Error::RefundNotSuccessful`].
+/// - [`Error::Invalid`]: a refused configuration or argument (the builder's settings, a QR
+///   payload, a kassa id, a request without a required field, a call that needs credentials
+///   on a client without them). Nothing was sent.
+/// - [`Error::Transport`]: the call failed below the API (connect, TLS, e.g. a refused client
+///   certificate, I/O, a timeout, a transient status after the last attempt, an undecodable
+///   answer, a `/v1/auth` answer that set no cookie).
+/// - [`Error::Provider`]: the service refused the call (any non-2xx answer with the common error
+///   body, and a 401 that persists after one fresh login).
+/// - Three outcomes that carry money state the caller must act on:
+///   [`Error::PurchaseNotSuccessful`], [`Error::RefundNotSuccessful`] (a confirmation refused
+///   by the SDK, nothing sent) and [`Error::DeadlineElapsed`] (still pending: poll again later).
 ///
 /// No variant quotes a secret or a value of an answer's body: a decode error describes the
 /// body's shape (its field names and value types), never its values.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// [`ClientBuilder::build`](crate::ClientBuilder::build) refused the configuration: plain
-    /// `http://` without the opt-in, a client certificate over plain http, a bad base URL, an
-    /// unreadable certificate, key or CA. Nothing was sent.
-    #[error(transparent)]
-    Config(payments_core::Error),
-    /// The call failed below the API: connect, TLS (e.g. the client certificate was refused),
-    /// I/O, a timeout, a transient status after the last attempt, or an undecodable answer.
+    /// The call failed below the API: connect, TLS, I/O, a timeout, a transient status after the
+    /// last attempt, or an undecodable answer.
     #[error(transparent)]
     Transport(#[from] payments_core::Error),
-    /// The service answered with an error (any non-2xx status with the common error body).
-    #[error("smart pay refused the call ({status}): {code}: {message}")]
-    Provider {
-        /// The HTTP status.
-        status: StatusCode,
-        /// The service's error code (see `/v1/error_answers`).
-        code: String,
-        /// The service's message.
-        message: String,
-    },
-    /// The service still answered 401 after one fresh authentication.
-    #[error("smart pay refused the credentials or the auth cookie (401 after re-authentication)")]
-    Unauthorized,
-    /// `/v1/auth` answered 2xx without setting a cookie.
-    #[error("smart pay /v1/auth answered without setting a cookie")]
-    NoAuthCookie,
-    /// The client has no credentials for `/v1/auth`.
-    #[error("no credentials configured: call ClientBuilder::credentials")]
-    NoCredentials,
-    /// A QR code was malformed.
+    /// The service refused the call: its status, code and message. A 401 that persists after one
+    /// fresh login (the credentials or the client certificate's kassa are refused) is one too,
+    /// without a code.
     #[error(transparent)]
-    Qr(#[from] QrError),
-    /// A request builder was missing a required field.
-    #[error("invalid request: {0}")]
-    MissingField(#[from] MissingField),
-    /// A caller-supplied value was invalid.
-    #[error("invalid argument: {0}")]
-    InvalidArgument(String),
+    Provider(#[from] ProviderError),
+    /// A configuration or an argument was refused before anything was sent.
+    #[error(transparent)]
+    Invalid(#[from] payments_core::Invalid),
     /// A purchase was to be confirmed, but polling did not see `success`; nothing was sent.
     #[error("purchase {purchase_id} is not known to be paid (last status seen: {})", seen(.status))]
     PurchaseNotSuccessful {
@@ -91,41 +74,100 @@ fn seen(status: &Option<impl std::fmt::Display>) -> String {
 }
 
 impl Error {
-    /// Whether the failure is transient (a retry of the same call could succeed).
+    /// Whether the failure is transient (the same call could succeed later): core's answer for
+    /// a transport failure, a transient HTTP status (408, 429, 502, 503, 504) for a refusal
+    /// (Smart Pay documents no transient error codes), and a deadline that passed while still
+    /// pending. Never for [`Error::Invalid`].
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Transport(e) => e.is_retryable(),
-            Error::Provider { status, .. } => payments_core::error::is_retryable_status(*status),
+            Error::Provider(e) => e.is_transient_status(),
             Error::DeadlineElapsed { .. } => true,
-            _ => false,
+            Error::Invalid(_)
+            | Error::PurchaseNotSuccessful { .. }
+            | Error::RefundNotSuccessful { .. } => false,
         }
     }
 
     /// Whether the request may have reached the service. When it may have, do not re-send a
-    /// release or a refund: ask for its status instead.
+    /// commit, a release, a refund or a receipt: ask for its status instead.
     pub fn may_have_been_sent(&self) -> bool {
         match self {
             Error::Transport(e) => e.may_have_been_sent(),
-            Error::Provider { .. }
-            | Error::Unauthorized
-            | Error::NoAuthCookie
-            | Error::DeadlineElapsed { .. } => true,
-            // Refused by the flow before any call.
-            Error::PurchaseNotSuccessful { .. }
-            | Error::RefundNotSuccessful { .. }
-            | Error::Config(_)
-            | Error::NoCredentials
-            | Error::Qr(_)
-            | Error::MissingField(_)
-            | Error::InvalidArgument(_) => false,
+            Error::Provider(_) | Error::DeadlineElapsed { .. } => true,
+            // Refused before any call.
+            Error::Invalid(_)
+            | Error::PurchaseNotSuccessful { .. }
+            | Error::RefundNotSuccessful { .. } => false,
         }
     }
 
-    /// The service's error code, for [`Error::Provider`].
-    pub fn provider_code(&self) -> Option<&str> {
+    /// The service's refusal, for [`Error::Provider`].
+    pub fn provider(&self) -> Option<&ProviderError> {
         match self {
-            Error::Provider { code, .. } => Some(code),
+            Error::Provider(e) => Some(e),
             _ => None,
         }
+    }
+
+    /// The transport failure, for [`Error::Transport`].
+    pub fn transport(&self) -> Option<&payments_core::Error> {
+        match self {
+            Error::Transport(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The refused configuration or argument, for [`Error::Invalid`].
+    pub fn invalid(&self) -> Option<&payments_core::Invalid> {
+        match self {
+            Error::Invalid(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::StatusCode;
+
+    #[test]
+    fn the_template_answers_the_same_questions_as_every_provider_crate() {
+        let refused = Error::from(
+            ProviderError::new("Smart Pay", StatusCode::CONFLICT)
+                .with_code("already_released".to_owned())
+                .with_message("released twice"),
+        );
+        assert!(refused.may_have_been_sent() && !refused.is_retryable());
+        assert_eq!(
+            refused
+                .provider()
+                .and_then(|p| p.code())
+                .map(String::as_str),
+            Some("already_released")
+        );
+        assert!(refused.transport().is_none() && refused.invalid().is_none());
+
+        let busy = Error::from(ProviderError::new(
+            "Smart Pay",
+            StatusCode::SERVICE_UNAVAILABLE,
+        ));
+        assert!(busy.is_retryable() && busy.may_have_been_sent());
+
+        let invalid = Error::from(payments_core::Invalid::new("kassa_id", "is empty"));
+        assert!(!invalid.is_retryable() && !invalid.may_have_been_sent());
+        assert!(invalid.invalid().unwrap().is_about("kassa_id"));
+
+        let late = Error::DeadlineElapsed {
+            last_status: "processing".into(),
+        };
+        assert!(late.is_retryable() && late.may_have_been_sent());
+        let refused_by_us = Error::PurchaseNotSuccessful {
+            purchase_id: "p-1".into(),
+            status: Some(PurchaseStatus::Declined),
+            reason: None,
+        };
+        assert!(!refused_by_us.is_retryable() && !refused_by_us.may_have_been_sent());
     }
 }

@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use base64::Engine;
 use payments_sandbox::smartpay::{self as emu, Config, Emulator, Outcome};
-use smartpay::models::{PurchaseStatus, Receipt, ReceiptItem, RefundStatus, VatRate};
 use smartpay::{
     Amount, Client, Error, KassaIdGenerator, PollPolicy, PurchaseOutcome, QrCode, RefundOutcome,
     Secret,
 };
+use smartpay::{PurchaseStatus, Receipt, ReceiptItem, RefundStatus, VatRate};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -21,7 +21,7 @@ fn client(e: &Emulator, kassa: usize) -> Client {
     let certs = e.certificates();
     let (login, password) = &e.kassas()[kassa];
     Client::builder()
-        .base_url(e.base_url())
+        .environment(smartpay::Environment::Custom(e.base_url().parse().unwrap()))
         .client_identity_pem(
             certs.client_cert_pem.clone(),
             Secret::from(certs.client_key_pem.clone()),
@@ -70,7 +70,7 @@ fn receipt(total: u64) -> Receipt {
 async fn no_client_certificate_is_refused() {
     let e = emulator().await;
     let bare = Client::builder()
-        .base_url(e.base_url())
+        .environment(smartpay::Environment::Custom(e.base_url().parse().unwrap()))
         .trust_only_ca_pem(e.certificates().ca_pem.clone())
         .build()
         .unwrap();
@@ -79,7 +79,7 @@ async fn no_client_certificate_is_refused() {
     // A certificate from another CA is refused as well.
     let other = payments_sandbox::smartpay::Certificates::generate().unwrap();
     let stranger = Client::builder()
-        .base_url(e.base_url())
+        .environment(smartpay::Environment::Custom(e.base_url().parse().unwrap()))
         .client_identity_pem(
             other.client_cert_pem.clone(),
             Secret::from(other.client_key_pem.clone()),
@@ -100,7 +100,7 @@ async fn the_trusted_roots_are_chosen_by_shape() {
     let e = emulator().await;
     let certs = e.certificates();
     let with = |b: smartpay::ClientBuilder| {
-        b.base_url(e.base_url())
+        b.environment(smartpay::Environment::Custom(e.base_url().parse().unwrap()))
             .client_identity_pem(
                 certs.client_cert_pem.clone(),
                 Secret::from(certs.client_key_pem.clone()),
@@ -129,10 +129,10 @@ async fn the_trusted_roots_are_chosen_by_shape() {
     }
     // A CA that is not a certificate is refused when the client is built.
     let bad = Client::builder()
-        .base_url(e.base_url())
+        .environment(smartpay::Environment::Custom(e.base_url().parse().unwrap()))
         .trust_only_ca_pem("not a certificate")
         .build();
-    assert!(matches!(bad, Err(Error::Config(_))), "{bad:?}");
+    assert!(matches!(bad, Err(Error::Invalid(_))), "{bad:?}");
 }
 
 #[tokio::test]
@@ -140,7 +140,7 @@ async fn wrong_credentials_are_unauthorized() {
     let e = emulator().await;
     let certs = e.certificates();
     let c = Client::builder()
-        .base_url(e.base_url())
+        .environment(smartpay::Environment::Custom(e.base_url().parse().unwrap()))
         .client_identity_pem(
             certs.client_cert_pem.clone(),
             Secret::from(certs.client_key_pem.clone()),
@@ -150,7 +150,11 @@ async fn wrong_credentials_are_unauthorized() {
         .build()
         .unwrap();
     let err = c.purchase_status("p-1").await.unwrap_err();
-    assert!(matches!(err, Error::Unauthorized), "{err:?}");
+    assert!(
+        matches!(&err, Error::Provider(p) if p.http_status == 401),
+        "{err:?}"
+    );
+    assert!(!err.is_retryable());
     assert_eq!(e.auth_calls(), 0);
 }
 
@@ -363,7 +367,7 @@ async fn refunds_up_to_the_purchase_and_no_further() {
         .await
         .unwrap_err();
     assert_eq!(
-        over.provider_code(),
+        over.provider().and_then(|p| p.code()).map(String::as_str),
         Some("refund_exceeds_purchase"),
         "{over}"
     );
@@ -389,7 +393,10 @@ async fn refunds_up_to_the_purchase_and_no_further() {
         .refund(&ids.next_id(), Amount::from_minor(1))
         .await
         .unwrap_err();
-    assert_eq!(again.provider_code(), Some("refund_exceeds_purchase"));
+    assert_eq!(
+        again.provider().and_then(|p| p.code()).map(String::as_str),
+        Some("refund_exceeds_purchase")
+    );
 }
 
 #[tokio::test]
@@ -406,7 +413,10 @@ async fn refund_of_an_unsuccessful_purchase_is_refused_and_refunds_can_be_cancel
         )
         .await
         .unwrap_err();
-    assert_eq!(err.provider_code(), Some("purchase_not_successful"));
+    assert_eq!(
+        err.provider().and_then(|p| p.code()).map(String::as_str),
+        Some("purchase_not_successful")
+    );
 
     let purchase = paid(&c, &ids, 8, 5_000).await;
     e.set_refund_outcome(Outcome::Slow);
@@ -450,13 +460,20 @@ async fn the_same_qr_at_two_kassas_is_refused() {
     let kassa_a_id = ids.next_id();
     let first = a.commit_code(&code, &kassa_a_id).await.unwrap();
     let err = b.commit_code(&code, &ids.next_id()).await.unwrap_err();
-    assert_eq!(err.provider_code(), Some("code_already_committed"), "{err}");
+    assert_eq!(
+        err.provider().and_then(|p| p.code()).map(String::as_str),
+        Some("code_already_committed"),
+        "{err}"
+    );
     // The same commit repeated at the same kassa is the same purchase.
     let again = a.commit_code(&code, &kassa_a_id).await.unwrap();
     assert_eq!(again.purchase_id(), first.purchase_id());
     // Kassa B cannot see kassa A's purchase.
     let err = b.purchase_status(first.purchase_id()).await.unwrap_err();
-    assert_eq!(err.provider_code(), Some("purchase_not_found"));
+    assert_eq!(
+        err.provider().and_then(|p| p.code()).map(String::as_str),
+        Some("purchase_not_found")
+    );
     assert_eq!(e.purchases().len(), 1);
 }
 
@@ -501,13 +518,16 @@ async fn error_answers_and_raw_operations() {
         .iter()
         .any(|a| a.code == "code_already_committed" && a.http_status == Some(409)));
     let err = c.purchase_status("p-missing").await.unwrap_err();
-    assert_eq!(err.provider_code(), Some("purchase_not_found"));
+    assert_eq!(
+        err.provider().and_then(|p| p.code()).map(String::as_str),
+        Some("purchase_not_found")
+    );
     // Request builders name missing fields.
-    let missing = smartpay::models::ReleaseRequest::builder()
+    let missing = smartpay::ReleaseRequest::builder()
         .purchase_id("p-1")
         .build()
         .unwrap_err();
-    assert_eq!(missing.0, "amount");
+    assert!(missing.is_about("amount"), "{missing}");
     let auth = c.auth().await.unwrap();
     assert_eq!(auth.kassa_id.as_deref(), Some("kassa-0001"));
 }

@@ -6,14 +6,17 @@ mod common;
 use std::time::Duration;
 
 use common::{json, Server};
-use payments_core::ErrorKind;
 use smartpay::{Client, Error, Secret};
 
 fn refused(result: Result<Client, Error>) -> String {
     match result {
-        Err(Error::Config(e)) => {
-            assert!(matches!(e.kind(), ErrorKind::Config(_)), "{e:?}");
-            assert!(!e.may_have_been_sent());
+        Err(err @ Error::Invalid(_)) => {
+            assert!(!err.may_have_been_sent() && !err.is_retryable(), "{err:?}");
+            let e = err.invalid().expect("an Invalid");
+            assert!(
+                e.is_about("base_url") || e.is_about("client_identity"),
+                "{e:?}"
+            );
             e.to_string()
         }
         other => panic!("expected a configuration error, got {other:?}"),
@@ -34,7 +37,9 @@ async fn plain_http_is_refused_before_any_connection() {
     // Without the opt-in: refused, with credentials, with a client certificate, or with none.
     let e = refused(
         Client::builder()
-            .base_url(server.base())
+            .environment(smartpay::Environment::Custom(
+                server.base().parse().unwrap(),
+            ))
             .credentials("kassa-0001", Secret::from("kassa-password-1"))
             .build(),
     );
@@ -42,28 +47,40 @@ async fn plain_http_is_refused_before_any_connection() {
     let (chain, key) = identity();
     refused(
         Client::builder()
-            .base_url(server.base())
+            .environment(smartpay::Environment::Custom(
+                server.base().parse().unwrap(),
+            ))
             .client_identity_pem(chain, key)
             .build(),
     );
-    refused(Client::builder().base_url(server.base()).build());
+    refused(
+        Client::builder()
+            .environment(smartpay::Environment::Custom(
+                server.base().parse().unwrap(),
+            ))
+            .build(),
+    );
 
     // With the opt-in, a client certificate is still refused: only TLS can present it.
     let (chain, key) = identity();
     let e = refused(
         Client::builder()
-            .base_url(server.base())
+            .environment(smartpay::Environment::Custom(
+                server.base().parse().unwrap(),
+            ))
             .allow_plain_http_to_loopback()
             .client_identity_pem(chain, key)
             .credentials("kassa-0001", Secret::from("kassa-password-1"))
             .build(),
     );
-    assert!(e.contains("only over TLS"), "{e}");
+    assert!(e.contains("only presented over https://"), "{e}");
 
     // The opt-in is for loopback only: the guide's http:// test host stays refused.
     let e = refused(
         Client::builder()
-            .base_url("http://kassa-api.test.r-proc.net")
+            .environment(smartpay::Environment::Custom(
+                "http://kassa-api.test.r-proc.net".parse().unwrap(),
+            ))
             .allow_plain_http_to_loopback()
             .build(),
     );
@@ -82,11 +99,18 @@ async fn plain_http_is_refused_before_any_connection() {
 }
 
 #[tokio::test]
-async fn the_default_base_url_is_https() {
+async fn the_named_base_urls_are_https() {
     let c = Client::builder()
         .credentials("kassa-0001", Secret::from("pw"))
         .build()
         .expect("the default builds");
-    assert_eq!(c.base_url(), "https://kassa-api.test.r-proc.net");
-    assert_eq!(smartpay::TEST_BASE_URL, c.base_url());
+    assert_eq!(c.base_url().as_str(), "https://kassa-api.r-proc.net");
+    assert_eq!(smartpay::Environment::PRODUCTION_URL, c.base_url().as_str());
+    let t = Client::builder()
+        .environment(smartpay::Environment::Test)
+        .credentials("kassa-0001", Secret::from("pw"))
+        .build()
+        .expect("the test host builds");
+    assert_eq!(t.base_url().as_str(), "https://kassa-api.test.r-proc.net");
+    assert_eq!(smartpay::Environment::TEST_URL, t.base_url().as_str());
 }

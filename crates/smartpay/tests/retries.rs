@@ -9,7 +9,7 @@ use payments_core::http::{HeaderMap, HeaderValue, StatusCode};
 use payments_core::{
     BoxFuture, Error as CoreError, ErrorKind, Request, Response, RetryPolicy, Transport,
 };
-use smartpay::models::ReleaseRequest;
+use smartpay::ReleaseRequest;
 use smartpay::{Amount, Client, Error, KassaIdGenerator, Secret};
 
 type Script = Box<dyn Fn(&str, usize) -> Result<Response, CoreError> + Send + Sync>;
@@ -83,7 +83,9 @@ fn reset() -> Result<Response, CoreError> {
 
 fn client(fake: Arc<Fake>) -> Client {
     Client::builder()
-        .base_url("https://kassa.invalid")
+        .environment(smartpay::Environment::Custom(
+            "https://kassa.invalid".parse().unwrap(),
+        ))
         .credentials("k", Secret::from("pw"))
         .retry_policy(
             RetryPolicy::default()
@@ -151,7 +153,10 @@ async fn a_401_reauthenticates_once_and_resends_once() {
 
     // A second 401 in a row is final.
     let err = c.purchase_status("p-1").await.unwrap_err();
-    assert!(matches!(err, Error::Unauthorized), "{err:?}");
+    assert!(
+        matches!(&err, Error::Provider(p) if p.http_status == 401 && p.code().is_none()),
+        "{err:?}"
+    );
     assert_eq!(fake.count("/v1/purchase/status"), 2);
     assert_eq!(fake.count("/v1/auth"), 3);
 }
@@ -169,8 +174,11 @@ async fn provider_refusals_and_integration_failures_stay_apart() {
     });
     let c = client(fake);
     let err = c.release(&release_req()).await.unwrap_err();
-    assert_eq!(err.provider_code(), Some("purchase_already_released"));
-    assert!(matches!(err, Error::Provider { status, .. } if status == StatusCode::CONFLICT));
+    assert_eq!(
+        err.provider().and_then(|p| p.code()).map(String::as_str),
+        Some("purchase_already_released")
+    );
+    assert!(matches!(&err, Error::Provider(p) if p.http_status == StatusCode::CONFLICT));
     match c.purchase_status("p-1").await.unwrap_err() {
         Error::Transport(e) => assert!(matches!(e.kind(), ErrorKind::Decode { .. }), "{e:?}"),
         other => panic!("{other:?}"),
@@ -185,13 +193,23 @@ async fn provider_refusals_and_integration_failures_stay_apart() {
 async fn auth_without_a_cookie_or_credentials_is_a_typed_error() {
     let fake = Fake::new(|_, _| json(200, "{}"));
     let err = client(fake).purchase_status("p").await.unwrap_err();
-    assert!(matches!(err, Error::NoAuthCookie), "{err:?}");
+    match &err {
+        Error::Transport(e) => {
+            assert!(
+                matches!(e.kind(), payments_core::ErrorKind::Decode { .. }),
+                "{e:?}"
+            );
+            assert!(e.to_string().contains("sets the auth cookie"), "{e}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(err.may_have_been_sent());
     let bare = Client::builder()
         .transport(Fake::new(|_, _| json(200, "{}")))
         .build()
         .unwrap();
     assert!(matches!(
         bare.purchase_status("p").await,
-        Err(Error::NoCredentials)
+        Err(Error::Invalid(i)) if i.is_about("credentials")
     ));
 }

@@ -4,8 +4,8 @@
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
-use smartpay::models::*;
-use smartpay::operations::OPERATIONS;
+use smartpay::OPERATIONS;
+use smartpay::*;
 
 fn spec() -> Value {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/spec/openapi.yaml"))
@@ -44,7 +44,7 @@ fn check(type_name: &str, example: &Value) {
         "PingResponse" => round_trip::<PingResponse>(example),
         "ErrorAnswersResponse" => round_trip::<ErrorAnswersResponse>(example),
         "ErrorResponse" => round_trip::<ErrorResponse>(example),
-        "QrCode" => round_trip::<QrCode>(example),
+        "QrPayload" => round_trip::<QrPayload>(example),
         other => panic!("no type {other} in the check table: add it"),
     }
 }
@@ -73,8 +73,8 @@ fn every_operation_has_checked_examples() {
     let error = &spec["components"]["responses"]["Error"]["content"]["application/json"]["example"];
     check("ErrorResponse", error);
     check(
-        "QrCode",
-        &spec["components"]["schemas"]["QrCode"]["example"],
+        "QrPayload",
+        &spec["components"]["schemas"]["QrPayload"]["example"],
     );
 }
 

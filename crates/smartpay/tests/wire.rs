@@ -6,8 +6,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{body_json, json, json_with_cookies, Reply, Server};
-use smartpay::models::{PurchaseStatus, ReleaseRequest};
 use smartpay::{Amount, Error, KassaId, PurchaseOutcome, QrCode, RefundOutcome};
+use smartpay::{PurchaseStatus, ReleaseRequest};
 
 const LOGIN: &str = r#"{"kassa_id":"kassa-0001"}"#;
 
@@ -49,7 +49,17 @@ async fn an_empty_or_non_json_login_answer_that_sets_a_cookie_is_a_login() {
 async fn a_login_answer_without_a_cookie_is_refused() {
     let server = Server::start(|_, _| json(200, LOGIN)).await;
     let err = server.client().purchase_status("p-1").await.unwrap_err();
-    assert!(matches!(err, Error::NoAuthCookie), "{err:?}");
+    match &err {
+        Error::Transport(e) => {
+            assert!(
+                matches!(e.kind(), payments_core::ErrorKind::Decode { .. }),
+                "{e:?}"
+            );
+            assert!(e.to_string().contains("sets the auth cookie"), "{e}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(err.may_have_been_sent());
     assert!(server.requests_to("/v1/purchase/status").is_empty());
 
     let server = Server::start(|_, _| json(200, "garbage")).await;
@@ -65,7 +75,7 @@ async fn a_login_answer_without_a_cookie_is_refused() {
         Server::start(|_, _| json(401, r#"{"code":"invalid_credentials","message":"no"}"#)).await;
     assert!(matches!(
         server.client().auth().await,
-        Err(Error::Unauthorized)
+        Err(Error::Provider(p)) if p.http_status == 401
     ));
 }
 
@@ -97,7 +107,10 @@ async fn every_cookie_the_service_sets_is_kept_and_sent_back() {
     c.purchase_status("p-1").await.unwrap();
     let release = ReleaseRequest::new(Amount::from_minor(100), "p-1");
     let err = c.release(&release).await.unwrap_err();
-    assert_eq!(err.provider_code(), Some("purchase_already_released"));
+    assert_eq!(
+        err.provider().and_then(|p| p.code()).map(String::as_str),
+        Some("purchase_already_released")
+    );
     c.purchase_status("p-1").await.unwrap();
     let sent: Vec<Vec<String>> = server
         .requests_to("/v1/purchase/status")
@@ -249,7 +262,7 @@ async fn known_statuses_are_matched_without_regard_to_case() {
         .unwrap()
     {
         RefundOutcome::NotRefunded { status, .. } => {
-            assert_eq!(status, smartpay::models::RefundStatus::Declined)
+            assert_eq!(status, smartpay::RefundStatus::Declined)
         }
         other => panic!("{other:?}"),
     }
@@ -394,7 +407,7 @@ async fn the_qr_code_is_sent_as_it_was_read() {
     .await;
     let c = server.client();
     let _ = c.commit_code(&qr, &kassa_id()).await.unwrap();
-    let receipt: smartpay::models::Receipt = serde_json::from_value(serde_json::json!({
+    let receipt: smartpay::Receipt = serde_json::from_value(serde_json::json!({
         "kassa_reg_number": "1", "fiscal_sign": "2", "date_time": "2026-11-23T15:00:00Z",
         "total": 100, "items": []
     }))
@@ -424,10 +437,10 @@ async fn fiscal_calls_are_never_sent_twice_once_they_may_have_been_received() {
     })
     .await;
     let c = server.client();
-    let v1 = smartpay::models::FiscalV1Request::new("3522589123", "0000000001012345", "p-1");
+    let v1 = smartpay::FiscalV1Request::new("3522589123", "0000000001012345", "p-1");
     let err = c.fiscal_v1(&v1).await.unwrap_err();
     assert!(err.may_have_been_sent(), "{err:?}");
-    let receipt: smartpay::models::Receipt = serde_json::from_value(serde_json::json!({
+    let receipt: smartpay::Receipt = serde_json::from_value(serde_json::json!({
         "kassa_reg_number": "1", "fiscal_sign": "2", "date_time": "2026-11-23T15:00:00Z",
         "total": 100, "items": []
     }))
@@ -494,7 +507,36 @@ async fn a_401_logs_in_once_more_and_sends_the_call_once_more() {
     assert_eq!(sent, [vec!["kassa_session=s1"], vec!["kassa_session=s2"]]);
     // A second 401 in a row is final.
     let err = c.purchase_status("p-1").await.unwrap_err();
-    assert!(matches!(err, Error::Unauthorized), "{err:?}");
+    assert!(
+        matches!(&err, Error::Provider(p) if p.http_status == 401 && p.code().is_none()),
+        "{err:?}"
+    );
     assert_eq!(server.requests_to("/v1/purchase/status").len(), 2);
     assert_eq!(server.requests_to("/v1/auth").len(), 3);
+}
+
+#[tokio::test]
+async fn the_user_agent_is_the_crate_and_version_unless_overridden() {
+    let server = Server::start(|_, _| json(200, r#"{"status":"ok"}"#)).await;
+    server.client().ping().await.unwrap();
+    server
+        .builder()
+        .user_agent("kassa-42/1.0")
+        .build()
+        .unwrap()
+        .ping()
+        .await
+        .unwrap();
+    let agents: Vec<_> = server
+        .requests_to("/v1/ping")
+        .iter()
+        .map(|r| r.header("user-agent").map(str::to_owned))
+        .collect();
+    assert_eq!(
+        agents,
+        [
+            Some(format!("smartpay/{}", env!("CARGO_PKG_VERSION"))),
+            Some("kassa-42/1.0".to_owned())
+        ]
+    );
 }

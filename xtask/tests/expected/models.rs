@@ -142,12 +142,16 @@ impl CreateOrderBuilder {
         self
     }
     /// Builds the value, or names the first required field that is not set.
-    pub fn build(self) -> Result<CreateOrder, MissingField> {
+    pub fn build(self) -> Result<CreateOrder, payments_core::Invalid> {
         Ok(CreateOrder {
-            order_id: self.order_id.ok_or(MissingField("orderId"))?,
+            order_id: self
+                .order_id
+                .ok_or_else(|| payments_core::Invalid::new("orderId", "is required"))?,
             pin: self.pin,
             tip: self.tip,
-            total: self.total.ok_or(MissingField("total"))?,
+            total: self
+                .total
+                .ok_or_else(|| payments_core::Invalid::new("total", "is required"))?,
             type_: self.type_,
             voucher: self.voucher,
         })
@@ -250,79 +254,19 @@ impl Order {
     }
 }
 
-/// Where the order is.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum OrderState {
-    /// `new`.
-    New,
-    /// `paid`.
-    Paid,
-    /// `refunded_partially`.
-    RefundedPartially,
-    /// A value this version does not know, kept as it came.
-    Unknown(String),
-}
-
-impl OrderState {
-    /// The value as it is on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            OrderState::New => "new",
-            OrderState::Paid => "paid",
-            OrderState::RefundedPartially => "refunded_partially",
-            OrderState::Unknown(other) => other,
-        }
+payments_core::open_enum! {
+    #![ignore_ascii_case]
+    /// Where the order is.
+    pub enum OrderState {
+        /// `new`.
+        New => "new",
+        /// `paid`.
+        Paid => "paid",
+        /// `refunded_partially`.
+        RefundedPartially => "refunded_partially",
     }
 }
 
-impl From<&str> for OrderState {
-    /// The variant of a wire value, matched without regard to case (`SUCCESS` is
-    /// `success`); any other value is [`Self::Unknown`], kept as it came.
-    fn from(value: &str) -> Self {
-        if value.eq_ignore_ascii_case("new") {
-            return OrderState::New;
-        }
-        if value.eq_ignore_ascii_case("paid") {
-            return OrderState::Paid;
-        }
-        if value.eq_ignore_ascii_case("refunded_partially") {
-            return OrderState::RefundedPartially;
-        }
-        OrderState::Unknown(value.to_owned())
-    }
-}
-
-impl std::fmt::Display for OrderState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Serialize for OrderState {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for OrderState {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let value = String::deserialize(d)?;
-        Ok(OrderState::from(value.as_str()))
-    }
-}
-
-/// A required field was not set on a request builder.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct MissingField(pub &'static str);
-
-impl std::fmt::Display for MissingField {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "required field `{}` is not set", self.0)
-    }
-}
-
-impl std::error::Error for MissingField {}
 mod opt_minor_units {
     use payments_core::Amount;
     use serde::{Deserialize, Deserializer, Serializer};

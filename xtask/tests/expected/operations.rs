@@ -48,7 +48,7 @@ pub struct HealthOp;
 
 impl ApiOperation for HealthOp {
     type Request = ();
-    type Response = super::models::Health;
+    type Response = crate::model::Health;
     const INFO: OperationInfo = OperationInfo {
         id: "health",
         method: http::Method::GET,
@@ -65,8 +65,8 @@ impl ApiOperation for HealthOp {
 pub struct CreateOrderOp;
 
 impl ApiOperation for CreateOrderOp {
-    type Request = super::models::CreateOrder;
-    type Response = super::models::Order;
+    type Request = crate::model::CreateOrder;
+    type Response = crate::model::Order;
     const INFO: OperationInfo = OperationInfo {
         id: "create_order",
         method: http::Method::POST,

@@ -88,7 +88,9 @@ impl Demo {
             std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()))
         };
         let smartpay = smartpay::Client::builder()
-            .base_url(info.smartpay.api_base.as_str())
+            .environment(smartpay::Environment::Custom(
+                info.smartpay.api_base.as_str().parse()?,
+            ))
             .client_identity_pem(
                 read(&info.smartpay.client_cert_pem)?,
                 Secret::from(read(&info.smartpay.client_key_pem)?),
@@ -713,9 +715,10 @@ async fn smartpay_plain_http(demo: Arc<Demo>, s: Steps) -> FlowResult {
         read(&info.smartpay.client_cert_pem)?,
         read(&info.smartpay.client_key_pem)?,
     );
+    let base: smartpay::BaseUrl = base.parse()?;
     let builder = || {
         smartpay::Client::builder()
-            .base_url(base.as_str())
+            .environment(smartpay::Environment::Custom(base.clone()))
             .client_identity_pem(cert.clone(), Secret::from(key.clone()))
             .credentials(
                 info.smartpay.auth.login.as_str(),
@@ -730,7 +733,7 @@ async fn smartpay_plain_http(demo: Arc<Demo>, s: Steps) -> FlowResult {
     let mut built = 0;
     for attempt in [plain, opted_in] {
         match attempt {
-            Err(smartpay::Error::Config(_)) => {}
+            Err(smartpay::Error::Invalid(_)) => {}
             Err(other) => return Err(format!("refused for another reason: {other}").into()),
             // What the rule prevents: the client would log in over the connection.
             Ok(client) => {

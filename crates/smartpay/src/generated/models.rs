@@ -55,10 +55,14 @@ impl AuthRequestBuilder {
         self
     }
     /// Builds the value, or names the first required field that is not set.
-    pub fn build(self) -> Result<AuthRequest, MissingField> {
+    pub fn build(self) -> Result<AuthRequest, payments_core::Invalid> {
         Ok(AuthRequest {
-            login: self.login.ok_or(MissingField("login"))?,
-            password: self.password.ok_or(MissingField("password"))?,
+            login: self
+                .login
+                .ok_or_else(|| payments_core::Invalid::new("login", "is required"))?,
+            password: self
+                .password
+                .ok_or_else(|| payments_core::Invalid::new("password", "is required"))?,
         })
     }
 }
@@ -92,12 +96,12 @@ pub struct CommitCodeRequest {
     /// The purchase's id at this kassa, unique per kassa. The guide suggests the unix timestamp of the new fiscal document; the SDK sends unix milliseconds as a decimal string (an assumption).
     pub kassa_purchase_id: String,
     /// The `qr` property.
-    pub qr: QrCode,
+    pub qr: QrPayload,
 }
 
 impl CommitCodeRequest {
     /// A new [`CommitCodeRequest`] from its required fields; the optional ones are `None`.
-    pub fn new(kassa_purchase_id: impl Into<String>, qr: impl Into<QrCode>) -> Self {
+    pub fn new(kassa_purchase_id: impl Into<String>, qr: impl Into<QrPayload>) -> Self {
         CommitCodeRequest {
             kassa_purchase_id: kassa_purchase_id.into(),
             qr: qr.into(),
@@ -117,7 +121,7 @@ impl CommitCodeRequest {
 #[must_use]
 pub struct CommitCodeRequestBuilder {
     kassa_purchase_id: Option<String>,
-    qr: Option<QrCode>,
+    qr: Option<QrPayload>,
 }
 
 impl CommitCodeRequestBuilder {
@@ -127,17 +131,19 @@ impl CommitCodeRequestBuilder {
         self
     }
     /// Sets `qr`: the `qr` property.
-    pub fn qr(mut self, value: impl Into<QrCode>) -> Self {
+    pub fn qr(mut self, value: impl Into<QrPayload>) -> Self {
         self.qr = Some(value.into());
         self
     }
     /// Builds the value, or names the first required field that is not set.
-    pub fn build(self) -> Result<CommitCodeRequest, MissingField> {
+    pub fn build(self) -> Result<CommitCodeRequest, payments_core::Invalid> {
         Ok(CommitCodeRequest {
             kassa_purchase_id: self
                 .kassa_purchase_id
-                .ok_or(MissingField("kassa_purchase_id"))?,
-            qr: self.qr.ok_or(MissingField("qr"))?,
+                .ok_or_else(|| payments_core::Invalid::new("kassa_purchase_id", "is required"))?,
+            qr: self
+                .qr
+                .ok_or_else(|| payments_core::Invalid::new("qr", "is required"))?,
         })
     }
 }
@@ -300,13 +306,17 @@ impl FiscalV1RequestBuilder {
         self
     }
     /// Builds the value, or names the first required field that is not set.
-    pub fn build(self) -> Result<FiscalV1Request, MissingField> {
+    pub fn build(self) -> Result<FiscalV1Request, payments_core::Invalid> {
         Ok(FiscalV1Request {
-            fiscal_sign: self.fiscal_sign.ok_or(MissingField("fiscal_sign"))?,
+            fiscal_sign: self
+                .fiscal_sign
+                .ok_or_else(|| payments_core::Invalid::new("fiscal_sign", "is required"))?,
             kassa_reg_number: self
                 .kassa_reg_number
-                .ok_or(MissingField("kassa_reg_number"))?,
-            purchase_id: self.purchase_id.ok_or(MissingField("purchase_id"))?,
+                .ok_or_else(|| payments_core::Invalid::new("kassa_reg_number", "is required"))?,
+            purchase_id: self
+                .purchase_id
+                .ok_or_else(|| payments_core::Invalid::new("purchase_id", "is required"))?,
         })
     }
 }
@@ -319,14 +329,14 @@ pub struct FiscalV2Request {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub purchase_id: Option<String>,
     /// The `qr` property.
-    pub qr: QrCode,
+    pub qr: QrPayload,
     /// The `receipt` property.
     pub receipt: Receipt,
 }
 
 impl FiscalV2Request {
     /// A new [`FiscalV2Request`] from its required fields; the optional ones are `None`.
-    pub fn new(qr: impl Into<QrCode>, receipt: impl Into<Receipt>) -> Self {
+    pub fn new(qr: impl Into<QrPayload>, receipt: impl Into<Receipt>) -> Self {
         FiscalV2Request {
             purchase_id: None,
             qr: qr.into(),
@@ -347,7 +357,7 @@ impl FiscalV2Request {
 #[must_use]
 pub struct FiscalV2RequestBuilder {
     purchase_id: Option<String>,
-    qr: Option<QrCode>,
+    qr: Option<QrPayload>,
     receipt: Option<Receipt>,
 }
 
@@ -358,7 +368,7 @@ impl FiscalV2RequestBuilder {
         self
     }
     /// Sets `qr`: the `qr` property.
-    pub fn qr(mut self, value: impl Into<QrCode>) -> Self {
+    pub fn qr(mut self, value: impl Into<QrPayload>) -> Self {
         self.qr = Some(value.into());
         self
     }
@@ -368,68 +378,27 @@ impl FiscalV2RequestBuilder {
         self
     }
     /// Builds the value, or names the first required field that is not set.
-    pub fn build(self) -> Result<FiscalV2Request, MissingField> {
+    pub fn build(self) -> Result<FiscalV2Request, payments_core::Invalid> {
         Ok(FiscalV2Request {
             purchase_id: self.purchase_id,
-            qr: self.qr.ok_or(MissingField("qr"))?,
-            receipt: self.receipt.ok_or(MissingField("receipt"))?,
+            qr: self
+                .qr
+                .ok_or_else(|| payments_core::Invalid::new("qr", "is required"))?,
+            receipt: self
+                .receipt
+                .ok_or_else(|| payments_core::Invalid::new("receipt", "is required"))?,
         })
     }
 }
 
-/// The kassa's side of a purchase or refund. The guide names `cancel`; `success` is an assumption.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum KassaStatus {
-    /// `success`.
-    Success,
-    /// `cancel`.
-    Cancel,
-    /// A value this version does not know, kept as it came.
-    Unknown(String),
-}
-
-impl KassaStatus {
-    /// The value as it is on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            KassaStatus::Success => "success",
-            KassaStatus::Cancel => "cancel",
-            KassaStatus::Unknown(other) => other,
-        }
-    }
-}
-
-impl From<&str> for KassaStatus {
-    /// The variant of a wire value, matched without regard to case (`SUCCESS` is
-    /// `success`); any other value is [`Self::Unknown`], kept as it came.
-    fn from(value: &str) -> Self {
-        if value.eq_ignore_ascii_case("success") {
-            return KassaStatus::Success;
-        }
-        if value.eq_ignore_ascii_case("cancel") {
-            return KassaStatus::Cancel;
-        }
-        KassaStatus::Unknown(value.to_owned())
-    }
-}
-
-impl std::fmt::Display for KassaStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Serialize for KassaStatus {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for KassaStatus {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let value = String::deserialize(d)?;
-        Ok(KassaStatus::from(value.as_str()))
+payments_core::open_enum! {
+    #![ignore_ascii_case]
+    /// The kassa's side of a purchase or refund. The guide names `cancel`; `success` is an assumption.
+    pub enum KassaStatus {
+        /// `success`.
+        Success => "success",
+        /// `cancel`.
+        Cancel => "cancel",
     }
 }
 
@@ -496,10 +465,14 @@ impl PurchaseKassaStatusRequestBuilder {
         self
     }
     /// Builds the value, or names the first required field that is not set.
-    pub fn build(self) -> Result<PurchaseKassaStatusRequest, MissingField> {
+    pub fn build(self) -> Result<PurchaseKassaStatusRequest, payments_core::Invalid> {
         Ok(PurchaseKassaStatusRequest {
-            purchase_id: self.purchase_id.ok_or(MissingField("purchase_id"))?,
-            status: self.status.ok_or(MissingField("status"))?,
+            purchase_id: self
+                .purchase_id
+                .ok_or_else(|| payments_core::Invalid::new("purchase_id", "is required"))?,
+            status: self
+                .status
+                .ok_or_else(|| payments_core::Invalid::new("status", "is required"))?,
         })
     }
 }
@@ -526,83 +499,22 @@ impl PurchaseKassaStatusResponse {
     }
 }
 
-/// The status of a purchase. The guide names no value: this vocabulary is an assumption. `committed` and `processing` are pending; `success`, `declined`, `cancelled` and `expired` are final. Values are matched without regard to case; any other value is neither pending nor final.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum PurchaseStatus {
-    /// `committed`.
-    Committed,
-    /// `processing`.
-    Processing,
-    /// `success`.
-    Success,
-    /// `declined`.
-    Declined,
-    /// `cancelled`.
-    Cancelled,
-    /// `expired`.
-    Expired,
-    /// A value this version does not know, kept as it came.
-    Unknown(String),
-}
-
-impl PurchaseStatus {
-    /// The value as it is on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            PurchaseStatus::Committed => "committed",
-            PurchaseStatus::Processing => "processing",
-            PurchaseStatus::Success => "success",
-            PurchaseStatus::Declined => "declined",
-            PurchaseStatus::Cancelled => "cancelled",
-            PurchaseStatus::Expired => "expired",
-            PurchaseStatus::Unknown(other) => other,
-        }
-    }
-}
-
-impl From<&str> for PurchaseStatus {
-    /// The variant of a wire value, matched without regard to case (`SUCCESS` is
-    /// `success`); any other value is [`Self::Unknown`], kept as it came.
-    fn from(value: &str) -> Self {
-        if value.eq_ignore_ascii_case("committed") {
-            return PurchaseStatus::Committed;
-        }
-        if value.eq_ignore_ascii_case("processing") {
-            return PurchaseStatus::Processing;
-        }
-        if value.eq_ignore_ascii_case("success") {
-            return PurchaseStatus::Success;
-        }
-        if value.eq_ignore_ascii_case("declined") {
-            return PurchaseStatus::Declined;
-        }
-        if value.eq_ignore_ascii_case("cancelled") {
-            return PurchaseStatus::Cancelled;
-        }
-        if value.eq_ignore_ascii_case("expired") {
-            return PurchaseStatus::Expired;
-        }
-        PurchaseStatus::Unknown(value.to_owned())
-    }
-}
-
-impl std::fmt::Display for PurchaseStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Serialize for PurchaseStatus {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for PurchaseStatus {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let value = String::deserialize(d)?;
-        Ok(PurchaseStatus::from(value.as_str()))
+payments_core::open_enum! {
+    #![ignore_ascii_case]
+    /// The status of a purchase. The guide names no value: this vocabulary is an assumption. `committed` and `processing` are pending; `success`, `declined`, `cancelled` and `expired` are final. Values are matched without regard to case; any other value is neither pending nor final.
+    pub enum PurchaseStatus {
+        /// `committed`.
+        Committed => "committed",
+        /// `processing`.
+        Processing => "processing",
+        /// `success`.
+        Success => "success",
+        /// `declined`.
+        Declined => "declined",
+        /// `cancelled`.
+        Cancelled => "cancelled",
+        /// `expired`.
+        Expired => "expired",
     }
 }
 
@@ -644,9 +556,11 @@ impl PurchaseStatusRequestBuilder {
         self
     }
     /// Builds the value, or names the first required field that is not set.
-    pub fn build(self) -> Result<PurchaseStatusRequest, MissingField> {
+    pub fn build(self) -> Result<PurchaseStatusRequest, payments_core::Invalid> {
         Ok(PurchaseStatusRequest {
-            purchase_id: self.purchase_id.ok_or(MissingField("purchase_id"))?,
+            purchase_id: self
+                .purchase_id
+                .ok_or_else(|| payments_core::Invalid::new("purchase_id", "is required"))?,
         })
     }
 }
@@ -699,7 +613,7 @@ impl PurchaseStatusResponse {
 /// The QR code the customer's mobile app shows: JSON with the loyalty id and the encrypted and signed one-time password. Sent as it was read: every field as scanned, and any field the guide does not name kept.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
-pub struct QrCode {
+pub struct QrPayload {
     /// Base64 of `<otp>.<timestamp>.<user_id>` encrypted with the payment service's public key.
     pub encrypted: String,
     /// The customer's id in the loyalty programme (format set by the mobile app). The guide shows a string; a number is accepted too, and either is sent exactly as scanned.
@@ -711,9 +625,9 @@ pub struct QrCode {
     pub additional_properties: serde_json::Map<String, serde_json::Value>,
 }
 
-impl std::fmt::Debug for QrCode {
+impl std::fmt::Debug for QrPayload {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("QrCode")
+        f.debug_struct("QrPayload")
             .field("encrypted", &payments_core::secret::REDACTED)
             .field("id_loyalty", &self.id_loyalty)
             .field("sign", &payments_core::secret::REDACTED)
@@ -725,14 +639,14 @@ impl std::fmt::Debug for QrCode {
     }
 }
 
-impl QrCode {
-    /// A new [`QrCode`] from its required fields; the optional ones are `None`.
+impl QrPayload {
+    /// A new [`QrPayload`] from its required fields; the optional ones are `None`.
     pub fn new(
         encrypted: impl Into<String>,
         id_loyalty: impl Into<serde_json::Value>,
         sign: impl Into<String>,
     ) -> Self {
-        QrCode {
+        QrPayload {
             encrypted: encrypted.into(),
             id_loyalty: id_loyalty.into(),
             sign: sign.into(),
@@ -741,26 +655,26 @@ impl QrCode {
     }
 }
 
-impl QrCode {
-    /// A builder for [`QrCode`].
-    pub fn builder() -> QrCodeBuilder {
-        QrCodeBuilder::default()
+impl QrPayload {
+    /// A builder for [`QrPayload`].
+    pub fn builder() -> QrPayloadBuilder {
+        QrPayloadBuilder::default()
     }
 }
 
-/// Builds a [`QrCode`]; `build` fails when a required field is missing.
+/// Builds a [`QrPayload`]; `build` fails when a required field is missing.
 #[derive(Clone, Default)]
 #[must_use]
-pub struct QrCodeBuilder {
+pub struct QrPayloadBuilder {
     encrypted: Option<String>,
     id_loyalty: Option<serde_json::Value>,
     sign: Option<String>,
     additional_properties: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
-impl std::fmt::Debug for QrCodeBuilder {
+impl std::fmt::Debug for QrPayloadBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("QrCodeBuilder")
+        f.debug_struct("QrPayloadBuilder")
             .field(
                 "encrypted",
                 &self
@@ -784,7 +698,7 @@ impl std::fmt::Debug for QrCodeBuilder {
     }
 }
 
-impl QrCodeBuilder {
+impl QrPayloadBuilder {
     /// Sets `encrypted`: base64 of `<otp>.<timestamp>.<user_id>` encrypted with the payment service's public key.
     pub fn encrypted(mut self, value: impl Into<String>) -> Self {
         self.encrypted = Some(value.into());
@@ -809,11 +723,17 @@ impl QrCodeBuilder {
         self
     }
     /// Builds the value, or names the first required field that is not set.
-    pub fn build(self) -> Result<QrCode, MissingField> {
-        Ok(QrCode {
-            encrypted: self.encrypted.ok_or(MissingField("encrypted"))?,
-            id_loyalty: self.id_loyalty.ok_or(MissingField("id_loyalty"))?,
-            sign: self.sign.ok_or(MissingField("sign"))?,
+    pub fn build(self) -> Result<QrPayload, payments_core::Invalid> {
+        Ok(QrPayload {
+            encrypted: self
+                .encrypted
+                .ok_or_else(|| payments_core::Invalid::new("encrypted", "is required"))?,
+            id_loyalty: self
+                .id_loyalty
+                .ok_or_else(|| payments_core::Invalid::new("id_loyalty", "is required"))?,
+            sign: self
+                .sign
+                .ok_or_else(|| payments_core::Invalid::new("sign", "is required"))?,
             additional_properties: self.additional_properties.unwrap_or_default(),
         })
     }
@@ -930,18 +850,26 @@ impl ReceiptBuilder {
         self
     }
     /// Builds the value, or names the first required field that is not set.
-    pub fn build(self) -> Result<Receipt, MissingField> {
+    pub fn build(self) -> Result<Receipt, payments_core::Invalid> {
         Ok(Receipt {
-            date_time: self.date_time.ok_or(MissingField("date_time"))?,
+            date_time: self
+                .date_time
+                .ok_or_else(|| payments_core::Invalid::new("date_time", "is required"))?,
             fiscal_document_number: self.fiscal_document_number,
             fiscal_drive_number: self.fiscal_drive_number,
-            fiscal_sign: self.fiscal_sign.ok_or(MissingField("fiscal_sign"))?,
-            items: self.items.ok_or(MissingField("items"))?,
+            fiscal_sign: self
+                .fiscal_sign
+                .ok_or_else(|| payments_core::Invalid::new("fiscal_sign", "is required"))?,
+            items: self
+                .items
+                .ok_or_else(|| payments_core::Invalid::new("items", "is required"))?,
             kassa_reg_number: self
                 .kassa_reg_number
-                .ok_or(MissingField("kassa_reg_number"))?,
+                .ok_or_else(|| payments_core::Invalid::new("kassa_reg_number", "is required"))?,
             operation: self.operation,
-            total: self.total.ok_or(MissingField("total"))?,
+            total: self
+                .total
+                .ok_or_else(|| payments_core::Invalid::new("total", "is required"))?,
         })
     }
 }
@@ -1028,70 +956,33 @@ impl ReceiptItemBuilder {
         self
     }
     /// Builds the value, or names the first required field that is not set.
-    pub fn build(self) -> Result<ReceiptItem, MissingField> {
+    pub fn build(self) -> Result<ReceiptItem, payments_core::Invalid> {
         Ok(ReceiptItem {
-            amount: self.amount.ok_or(MissingField("amount"))?,
-            name: self.name.ok_or(MissingField("name"))?,
-            price: self.price.ok_or(MissingField("price"))?,
-            quantity: self.quantity.ok_or(MissingField("quantity"))?,
+            amount: self
+                .amount
+                .ok_or_else(|| payments_core::Invalid::new("amount", "is required"))?,
+            name: self
+                .name
+                .ok_or_else(|| payments_core::Invalid::new("name", "is required"))?,
+            price: self
+                .price
+                .ok_or_else(|| payments_core::Invalid::new("price", "is required"))?,
+            quantity: self
+                .quantity
+                .ok_or_else(|| payments_core::Invalid::new("quantity", "is required"))?,
             vat: self.vat,
         })
     }
 }
 
-/// The kind of receipt.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ReceiptOperation {
-    /// `income`.
-    Income,
-    /// `income_return`.
-    IncomeReturn,
-    /// A value this version does not know, kept as it came.
-    Unknown(String),
-}
-
-impl ReceiptOperation {
-    /// The value as it is on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            ReceiptOperation::Income => "income",
-            ReceiptOperation::IncomeReturn => "income_return",
-            ReceiptOperation::Unknown(other) => other,
-        }
-    }
-}
-
-impl From<&str> for ReceiptOperation {
-    /// The variant of a wire value, matched without regard to case (`SUCCESS` is
-    /// `success`); any other value is [`Self::Unknown`], kept as it came.
-    fn from(value: &str) -> Self {
-        if value.eq_ignore_ascii_case("income") {
-            return ReceiptOperation::Income;
-        }
-        if value.eq_ignore_ascii_case("income_return") {
-            return ReceiptOperation::IncomeReturn;
-        }
-        ReceiptOperation::Unknown(value.to_owned())
-    }
-}
-
-impl std::fmt::Display for ReceiptOperation {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Serialize for ReceiptOperation {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for ReceiptOperation {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let value = String::deserialize(d)?;
-        Ok(ReceiptOperation::from(value.as_str()))
+payments_core::open_enum! {
+    #![ignore_ascii_case]
+    /// The kind of receipt.
+    pub enum ReceiptOperation {
+        /// `income`.
+        Income => "income",
+        /// `income_return`.
+        IncomeReturn => "income_return",
     }
 }
 
@@ -1142,10 +1033,14 @@ impl RefundKassaStatusRequestBuilder {
         self
     }
     /// Builds the value, or names the first required field that is not set.
-    pub fn build(self) -> Result<RefundKassaStatusRequest, MissingField> {
+    pub fn build(self) -> Result<RefundKassaStatusRequest, payments_core::Invalid> {
         Ok(RefundKassaStatusRequest {
-            refund_id: self.refund_id.ok_or(MissingField("refund_id"))?,
-            status: self.status.ok_or(MissingField("status"))?,
+            refund_id: self
+                .refund_id
+                .ok_or_else(|| payments_core::Invalid::new("refund_id", "is required"))?,
+            status: self
+                .status
+                .ok_or_else(|| payments_core::Invalid::new("status", "is required"))?,
         })
     }
 }
@@ -1233,13 +1128,17 @@ impl RefundRequestBuilder {
         self
     }
     /// Builds the value, or names the first required field that is not set.
-    pub fn build(self) -> Result<RefundRequest, MissingField> {
+    pub fn build(self) -> Result<RefundRequest, payments_core::Invalid> {
         Ok(RefundRequest {
-            amount: self.amount.ok_or(MissingField("amount"))?,
+            amount: self
+                .amount
+                .ok_or_else(|| payments_core::Invalid::new("amount", "is required"))?,
             kassa_refund_id: self
                 .kassa_refund_id
-                .ok_or(MissingField("kassa_refund_id"))?,
-            purchase_id: self.purchase_id.ok_or(MissingField("purchase_id"))?,
+                .ok_or_else(|| payments_core::Invalid::new("kassa_refund_id", "is required"))?,
+            purchase_id: self
+                .purchase_id
+                .ok_or_else(|| payments_core::Invalid::new("purchase_id", "is required"))?,
         })
     }
 }
@@ -1265,71 +1164,18 @@ impl RefundResponse {
     }
 }
 
-/// The status of a refund. The guide names no value: this vocabulary is an assumption. `processing` is pending; `success`, `declined` and `cancelled` are final. Values are matched without regard to case; any other value is neither pending nor final.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum RefundStatus {
-    /// `processing`.
-    Processing,
-    /// `success`.
-    Success,
-    /// `declined`.
-    Declined,
-    /// `cancelled`.
-    Cancelled,
-    /// A value this version does not know, kept as it came.
-    Unknown(String),
-}
-
-impl RefundStatus {
-    /// The value as it is on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            RefundStatus::Processing => "processing",
-            RefundStatus::Success => "success",
-            RefundStatus::Declined => "declined",
-            RefundStatus::Cancelled => "cancelled",
-            RefundStatus::Unknown(other) => other,
-        }
-    }
-}
-
-impl From<&str> for RefundStatus {
-    /// The variant of a wire value, matched without regard to case (`SUCCESS` is
-    /// `success`); any other value is [`Self::Unknown`], kept as it came.
-    fn from(value: &str) -> Self {
-        if value.eq_ignore_ascii_case("processing") {
-            return RefundStatus::Processing;
-        }
-        if value.eq_ignore_ascii_case("success") {
-            return RefundStatus::Success;
-        }
-        if value.eq_ignore_ascii_case("declined") {
-            return RefundStatus::Declined;
-        }
-        if value.eq_ignore_ascii_case("cancelled") {
-            return RefundStatus::Cancelled;
-        }
-        RefundStatus::Unknown(value.to_owned())
-    }
-}
-
-impl std::fmt::Display for RefundStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Serialize for RefundStatus {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for RefundStatus {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let value = String::deserialize(d)?;
-        Ok(RefundStatus::from(value.as_str()))
+payments_core::open_enum! {
+    #![ignore_ascii_case]
+    /// The status of a refund. The guide names no value: this vocabulary is an assumption. `processing` is pending; `success`, `declined` and `cancelled` are final. Values are matched without regard to case; any other value is neither pending nor final.
+    pub enum RefundStatus {
+        /// `processing`.
+        Processing => "processing",
+        /// `success`.
+        Success => "success",
+        /// `declined`.
+        Declined => "declined",
+        /// `cancelled`.
+        Cancelled => "cancelled",
     }
 }
 
@@ -1371,9 +1217,11 @@ impl RefundStatusRequestBuilder {
         self
     }
     /// Builds the value, or names the first required field that is not set.
-    pub fn build(self) -> Result<RefundStatusRequest, MissingField> {
+    pub fn build(self) -> Result<RefundStatusRequest, payments_core::Invalid> {
         Ok(RefundStatusRequest {
-            refund_id: self.refund_id.ok_or(MissingField("refund_id"))?,
+            refund_id: self
+                .refund_id
+                .ok_or_else(|| payments_core::Invalid::new("refund_id", "is required"))?,
         })
     }
 }
@@ -1467,10 +1315,14 @@ impl ReleaseRequestBuilder {
         self
     }
     /// Builds the value, or names the first required field that is not set.
-    pub fn build(self) -> Result<ReleaseRequest, MissingField> {
+    pub fn build(self) -> Result<ReleaseRequest, payments_core::Invalid> {
         Ok(ReleaseRequest {
-            amount: self.amount.ok_or(MissingField("amount"))?,
-            purchase_id: self.purchase_id.ok_or(MissingField("purchase_id"))?,
+            amount: self
+                .amount
+                .ok_or_else(|| payments_core::Invalid::new("amount", "is required"))?,
+            purchase_id: self
+                .purchase_id
+                .ok_or_else(|| payments_core::Invalid::new("purchase_id", "is required"))?,
         })
     }
 }
@@ -1497,97 +1349,25 @@ impl ReleaseResponse {
     }
 }
 
-/// The VAT rate of a receipt line.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum VatRate {
-    /// `none`.
-    None,
-    /// `vat0`.
-    Vat0,
-    /// `vat10`.
-    Vat10,
-    /// `vat20`.
-    Vat20,
-    /// `vat110`.
-    Vat110,
-    /// `vat120`.
-    Vat120,
-    /// A value this version does not know, kept as it came.
-    Unknown(String),
-}
-
-impl VatRate {
-    /// The value as it is on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            VatRate::None => "none",
-            VatRate::Vat0 => "vat0",
-            VatRate::Vat10 => "vat10",
-            VatRate::Vat20 => "vat20",
-            VatRate::Vat110 => "vat110",
-            VatRate::Vat120 => "vat120",
-            VatRate::Unknown(other) => other,
-        }
+payments_core::open_enum! {
+    #![ignore_ascii_case]
+    /// The VAT rate of a receipt line.
+    pub enum VatRate {
+        /// `none`.
+        None => "none",
+        /// `vat0`.
+        Vat0 => "vat0",
+        /// `vat10`.
+        Vat10 => "vat10",
+        /// `vat20`.
+        Vat20 => "vat20",
+        /// `vat110`.
+        Vat110 => "vat110",
+        /// `vat120`.
+        Vat120 => "vat120",
     }
 }
 
-impl From<&str> for VatRate {
-    /// The variant of a wire value, matched without regard to case (`SUCCESS` is
-    /// `success`); any other value is [`Self::Unknown`], kept as it came.
-    fn from(value: &str) -> Self {
-        if value.eq_ignore_ascii_case("none") {
-            return VatRate::None;
-        }
-        if value.eq_ignore_ascii_case("vat0") {
-            return VatRate::Vat0;
-        }
-        if value.eq_ignore_ascii_case("vat10") {
-            return VatRate::Vat10;
-        }
-        if value.eq_ignore_ascii_case("vat20") {
-            return VatRate::Vat20;
-        }
-        if value.eq_ignore_ascii_case("vat110") {
-            return VatRate::Vat110;
-        }
-        if value.eq_ignore_ascii_case("vat120") {
-            return VatRate::Vat120;
-        }
-        VatRate::Unknown(value.to_owned())
-    }
-}
-
-impl std::fmt::Display for VatRate {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Serialize for VatRate {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for VatRate {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let value = String::deserialize(d)?;
-        Ok(VatRate::from(value.as_str()))
-    }
-}
-
-/// A required field was not set on a request builder.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct MissingField(pub &'static str);
-
-impl std::fmt::Display for MissingField {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "required field `{}` is not set", self.0)
-    }
-}
-
-impl std::error::Error for MissingField {}
 mod opt_minor_units {
     use payments_core::Amount;
     use serde::{Deserialize, Deserializer, Serializer};

@@ -60,8 +60,8 @@ pub const OPERATIONS: &[OperationInfo] = &[
 pub struct AuthOp;
 
 impl ApiOperation for AuthOp {
-    type Request = super::models::AuthRequest;
-    type Response = super::models::AuthResponse;
+    type Request = crate::model::AuthRequest;
+    type Response = crate::model::AuthResponse;
     const INFO: OperationInfo = OperationInfo {
         id: "auth",
         method: http::Method::POST,
@@ -79,7 +79,7 @@ pub struct ErrorAnswersOp;
 
 impl ApiOperation for ErrorAnswersOp {
     type Request = ();
-    type Response = super::models::ErrorAnswersResponse;
+    type Response = crate::model::ErrorAnswersResponse;
     const INFO: OperationInfo = OperationInfo {
         id: "error_answers",
         method: http::Method::GET,
@@ -98,7 +98,7 @@ pub struct PingOp;
 
 impl ApiOperation for PingOp {
     type Request = ();
-    type Response = super::models::PingResponse;
+    type Response = crate::model::PingResponse;
     const INFO: OperationInfo = OperationInfo {
         id: "ping",
         method: http::Method::GET,
@@ -116,8 +116,8 @@ impl ApiOperation for PingOp {
 pub struct CommitCodeOp;
 
 impl ApiOperation for CommitCodeOp {
-    type Request = super::models::CommitCodeRequest;
-    type Response = super::models::CommitCodeResponse;
+    type Request = crate::model::CommitCodeRequest;
+    type Response = crate::model::CommitCodeResponse;
     const INFO: OperationInfo = OperationInfo {
         id: "commit_code",
         method: http::Method::POST,
@@ -135,8 +135,8 @@ impl ApiOperation for CommitCodeOp {
 pub struct FiscalV1Op;
 
 impl ApiOperation for FiscalV1Op {
-    type Request = super::models::FiscalV1Request;
-    type Response = super::models::FiscalResponse;
+    type Request = crate::model::FiscalV1Request;
+    type Response = crate::model::FiscalResponse;
     const INFO: OperationInfo = OperationInfo {
         id: "fiscal_v1",
         method: http::Method::POST,
@@ -154,8 +154,8 @@ impl ApiOperation for FiscalV1Op {
 pub struct PurchaseKassaStatusOp;
 
 impl ApiOperation for PurchaseKassaStatusOp {
-    type Request = super::models::PurchaseKassaStatusRequest;
-    type Response = super::models::PurchaseKassaStatusResponse;
+    type Request = crate::model::PurchaseKassaStatusRequest;
+    type Response = crate::model::PurchaseKassaStatusResponse;
     const INFO: OperationInfo = OperationInfo {
         id: "purchase_kassa_status",
         method: http::Method::POST,
@@ -173,8 +173,8 @@ impl ApiOperation for PurchaseKassaStatusOp {
 pub struct RefundOp;
 
 impl ApiOperation for RefundOp {
-    type Request = super::models::RefundRequest;
-    type Response = super::models::RefundResponse;
+    type Request = crate::model::RefundRequest;
+    type Response = crate::model::RefundResponse;
     const INFO: OperationInfo = OperationInfo {
         id: "refund",
         method: http::Method::POST,
@@ -192,8 +192,8 @@ impl ApiOperation for RefundOp {
 pub struct RefundKassaStatusOp;
 
 impl ApiOperation for RefundKassaStatusOp {
-    type Request = super::models::RefundKassaStatusRequest;
-    type Response = super::models::RefundKassaStatusResponse;
+    type Request = crate::model::RefundKassaStatusRequest;
+    type Response = crate::model::RefundKassaStatusResponse;
     const INFO: OperationInfo = OperationInfo {
         id: "refund_kassa_status",
         method: http::Method::POST,
@@ -211,8 +211,8 @@ impl ApiOperation for RefundKassaStatusOp {
 pub struct RefundStatusOp;
 
 impl ApiOperation for RefundStatusOp {
-    type Request = super::models::RefundStatusRequest;
-    type Response = super::models::RefundStatusResponse;
+    type Request = crate::model::RefundStatusRequest;
+    type Response = crate::model::RefundStatusResponse;
     const INFO: OperationInfo = OperationInfo {
         id: "refund_status",
         method: http::Method::POST,
@@ -230,8 +230,8 @@ impl ApiOperation for RefundStatusOp {
 pub struct ReleaseOp;
 
 impl ApiOperation for ReleaseOp {
-    type Request = super::models::ReleaseRequest;
-    type Response = super::models::ReleaseResponse;
+    type Request = crate::model::ReleaseRequest;
+    type Response = crate::model::ReleaseResponse;
     const INFO: OperationInfo = OperationInfo {
         id: "release",
         method: http::Method::POST,
@@ -249,8 +249,8 @@ impl ApiOperation for ReleaseOp {
 pub struct PurchaseStatusOp;
 
 impl ApiOperation for PurchaseStatusOp {
-    type Request = super::models::PurchaseStatusRequest;
-    type Response = super::models::PurchaseStatusResponse;
+    type Request = crate::model::PurchaseStatusRequest;
+    type Response = crate::model::PurchaseStatusResponse;
     const INFO: OperationInfo = OperationInfo {
         id: "purchase_status",
         method: http::Method::POST,
@@ -268,8 +268,8 @@ impl ApiOperation for PurchaseStatusOp {
 pub struct FiscalV2Op;
 
 impl ApiOperation for FiscalV2Op {
-    type Request = super::models::FiscalV2Request;
-    type Response = super::models::FiscalResponse;
+    type Request = crate::model::FiscalV2Request;
+    type Response = crate::model::FiscalResponse;
     const INFO: OperationInfo = OperationInfo {
         id: "fiscal_v2",
         method: http::Method::POST,

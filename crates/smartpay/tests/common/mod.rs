@@ -121,7 +121,7 @@ impl Server {
     /// The builder of [`Server::client`].
     pub fn builder(&self) -> ClientBuilder {
         Client::builder()
-            .base_url(self.base())
+            .environment(smartpay::Environment::Custom(self.base().parse().unwrap()))
             .allow_plain_http_to_loopback()
             .credentials("kassa-0001", Secret::from("kassa-password-1"))
             .retry_policy(

@@ -1,14 +1,15 @@
 //! [`QrCode`]: the customer's QR payload, validated and passed on exactly as it was read.
 
+use payments_core::Invalid;
 use serde_json::{Map, Value};
 
 /// The largest QR payload accepted, in bytes (a QR code holds at most 2953 bytes).
 pub const MAX_QR_LEN: usize = 4096;
 
-/// Why a QR payload was rejected.
+/// Why a QR payload was rejected; public as an [`Invalid`] problem about the field `qr` (the
+/// payload as a whole) or `qr.<field>`.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum QrError {
+pub(crate) enum QrError {
     /// The payload is larger than [`MAX_QR_LEN`].
     #[error("QR payload is too long ({len} bytes, at most {MAX_QR_LEN})")]
     TooLong {
@@ -60,7 +61,7 @@ pub enum QrError {
 /// assert_eq!(qr.encrypted_bytes(), b"otp.1700");
 /// assert_eq!(qr.sign_bytes(), b"sig");
 /// assert!(QrCode::parse(r#"{"id_loyalty":"1","encrypted":"!!","sign":"c2ln"}"#).is_err());
-/// # Ok::<(), smartpay::QrError>(())
+/// # Ok::<(), smartpay::Invalid>(())
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct QrCode {
@@ -115,8 +116,13 @@ fn loyalty_id_text(value: &Value) -> Result<String, QrError> {
 }
 
 impl QrCode {
-    /// Parses and validates a scanned QR payload.
-    pub fn parse(payload: &str) -> Result<QrCode, QrError> {
+    /// Parses and validates a scanned QR payload. A refusal is an [`Invalid`] problem about
+    /// `qr` or `qr.<field>`; it never quotes the payload.
+    pub fn parse(payload: &str) -> Result<QrCode, Invalid> {
+        QrCode::read(payload).map_err(Into::into)
+    }
+
+    fn read(payload: &str) -> Result<QrCode, QrError> {
         if payload.len() > MAX_QR_LEN {
             return Err(QrError::TooLong { len: payload.len() });
         }
@@ -156,12 +162,12 @@ impl QrCode {
 
     /// Builds a QR code from its three fields, kept as given (the base64 fields are validated as
     /// by [`QrCode::parse`]).
-    pub fn from_parts(id_loyalty: &str, encrypted: &str, sign: &str) -> Result<QrCode, QrError> {
+    pub fn from_parts(id_loyalty: &str, encrypted: &str, sign: &str) -> Result<QrCode, Invalid> {
         let mut fields = Map::new();
         fields.insert("id_loyalty".into(), Value::from(id_loyalty));
         fields.insert("encrypted".into(), Value::from(encrypted));
         fields.insert("sign".into(), Value::from(sign));
-        QrCode::from_fields(fields)
+        QrCode::from_fields(fields).map_err(Into::into)
     }
 
     /// The customer's loyalty id as text (a string as read, or an integer's digits).
@@ -214,8 +220,27 @@ impl QrCode {
     }
 }
 
+impl From<QrError> for Invalid {
+    fn from(e: QrError) -> Invalid {
+        let field = match &e {
+            QrError::TooLong { .. } | QrError::NotJson(_) | QrError::NotAnObject => "qr",
+            QrError::MissingField(f)
+            | QrError::NotAString(f)
+            | QrError::Empty(f)
+            | QrError::InvalidBase64(f) => match *f {
+                "id_loyalty" => "qr.id_loyalty",
+                "encrypted" => "qr.encrypted",
+                "sign" => "qr.sign",
+                _ => "qr",
+            },
+            QrError::BadLoyaltyId => "qr.id_loyalty",
+        };
+        Invalid::new(field, e.to_string())
+    }
+}
+
 impl std::str::FromStr for QrCode {
-    type Err = QrError;
+    type Err = Invalid;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         QrCode::parse(s)
     }
@@ -257,7 +282,7 @@ mod tests {
 
     #[test]
     fn typed_errors() {
-        let p = QrCode::parse;
+        let p = QrCode::read;
         assert!(matches!(p("nope"), Err(QrError::NotJson(_))));
         assert_eq!(p("[1]"), Err(QrError::NotAnObject));
         assert_eq!(
@@ -298,6 +323,19 @@ mod tests {
     }
 
     #[test]
+    fn a_refused_payload_is_an_invalid_problem_about_its_field_without_the_payload() {
+        let e = QrCode::parse("nope").unwrap_err();
+        assert!(e.is_about("qr"), "{e}");
+        let e =
+            QrCode::parse(r#"{"id_loyalty":"1","encrypted":"c2VjcmV0","sign":"%%%"}"#).unwrap_err();
+        assert!(e.is_about("qr.sign"), "{e}");
+        assert!(!e.to_string().contains("%%%") && !e.to_string().contains("c2VjcmV0"));
+        let e = QrCode::from_parts("", "c2VjcmV0", "c2ln").unwrap_err();
+        assert!(e.is_about("qr.id_loyalty"), "{e}");
+        assert!("[1]".parse::<QrCode>().unwrap_err().is_about("qr"));
+    }
+
+    #[test]
     fn debug_hides_the_otp_and_unnamed_values() {
         let qr = QrCode::parse(
             r#"{"id_loyalty":"1","encrypted":"c2VjcmV0","sign":"c2ln","nonce":"n0nc3"}"#,
@@ -313,14 +351,14 @@ mod tests {
 
     #[test]
     fn the_generated_wire_model_hides_the_otp_too() {
-        use crate::generated::models;
-        let wire: models::QrCode =
+        use crate::model as models;
+        let wire: models::QrPayload =
             serde_json::from_str(r#"{"id_loyalty":"7001","encrypted":"c2VjcmV0","sign":"c2ln"}"#)
                 .unwrap();
         let d = format!("{wire:?}");
         assert!(!d.contains("c2VjcmV0") && !d.contains("c2ln"), "{d}");
         assert!(d.contains("7001") && d.contains("[REDACTED]"), "{d}");
-        let builder = models::QrCode::builder()
+        let builder = models::QrPayload::builder()
             .id_loyalty("7001")
             .encrypted("c2VjcmV0");
         let d = format!("{builder:?}");

@@ -9,11 +9,12 @@ pub struct KassaId(String);
 
 impl KassaId {
     /// Validates an id chosen by the caller.
-    pub fn new(id: impl Into<String>) -> Result<Self, crate::Error> {
+    pub fn new(id: impl Into<String>) -> Result<Self, payments_core::Invalid> {
         let id = id.into();
         if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(crate::Error::InvalidArgument(
-                "a kassa id must be 1 to 64 printable ASCII characters".into(),
+            return Err(payments_core::Invalid::new(
+                "kassa_id",
+                "must be 1 to 64 printable ASCII characters",
             ));
         }
         Ok(KassaId(id))

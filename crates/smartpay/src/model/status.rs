@@ -1,30 +1,6 @@
-//! Conversions between the generated wire models and the crate's domain types, and what the
-//! status values mean. Generated structs are made only through their constructors, never with a
-//! struct literal, so that a property added to the spec breaks nothing here.
+//! What the status values mean, and how waiting for one ended.
 
-use crate::generated::models;
-use crate::generated::models::{PurchaseStatus, RefundStatus};
-use crate::qr::{QrCode, QrError};
-
-impl From<&QrCode> for models::QrCode {
-    /// The code as it was read: every field with its scanned value.
-    fn from(qr: &QrCode) -> Self {
-        let mut wire = models::QrCode::new(qr.encrypted(), qr.id_loyalty_json().clone(), qr.sign());
-        wire.additional_properties = qr.other_fields().clone();
-        wire
-    }
-}
-
-impl TryFrom<&models::QrCode> for QrCode {
-    type Error = QrError;
-    fn try_from(wire: &models::QrCode) -> Result<Self, QrError> {
-        let mut fields = wire.additional_properties.clone();
-        fields.insert("id_loyalty".into(), wire.id_loyalty.clone());
-        fields.insert("encrypted".into(), wire.encrypted.as_str().into());
-        fields.insert("sign".into(), wire.sign.as_str().into());
-        QrCode::from_fields(fields)
-    }
-}
+use super::{PurchaseStatus, RefundStatus};
 
 impl PurchaseStatus {
     /// Whether the purchase is known to be still under way (`committed`, `processing`): the
@@ -63,25 +39,45 @@ impl RefundStatus {
     }
 }
 
+/// How waiting for a purchase ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PurchaseOutcome {
+    /// `success`: the customer paid. Confirm it ([`ReleasedPurchase::confirm`](crate::ReleasedPurchase::confirm)) and hand over
+    /// the goods.
+    Paid,
+    /// A final status in which nothing was paid: `declined`, `cancelled` or `expired`.
+    NotPaid {
+        /// The final status.
+        status: PurchaseStatus,
+        /// The service's reason, if it gave one.
+        reason: Option<String>,
+    },
+    /// A status value the SDK does not know, returned at once. It is not known whether the
+    /// customer paid: do not hand over the goods, and do not cancel (the purchase may be paid);
+    /// ask the provider (poll again later, or its support) before deciding.
+    Unrecognised(String),
+}
+
+/// How waiting for a refund ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RefundOutcome {
+    /// `success`: the money went back. Confirm it ([`PendingRefund::confirm`](crate::PendingRefund::confirm)).
+    Refunded,
+    /// A final status in which nothing was refunded: `declined` or `cancelled`.
+    NotRefunded {
+        /// The final status.
+        status: RefundStatus,
+        /// The service's reason, if it gave one.
+        reason: Option<String>,
+    },
+    /// A status value the SDK does not know, returned at once. It is not known whether the money
+    /// went back: ask the provider before deciding.
+    Unrecognised(String),
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn qr_round_trips_through_the_wire_model_as_scanned() {
-        let qr =
-            QrCode::parse(r#"{"id_loyalty":7001,"encrypted":"AA\nE","sign":"-_8","v":2}"#).unwrap();
-        let wire = models::QrCode::from(&qr);
-        assert_eq!(wire.encrypted, "AA\nE");
-        assert_eq!(wire.sign, "-_8");
-        assert_eq!(wire.id_loyalty, serde_json::json!(7001));
-        assert_eq!(wire.additional_properties["v"], 2);
-        assert_eq!(
-            serde_json::to_value(&wire).unwrap(),
-            serde_json::json!({"id_loyalty": 7001, "encrypted": "AA\nE", "sign": "-_8", "v": 2})
-        );
-        assert_eq!(QrCode::try_from(&wire).unwrap(), qr);
-    }
 
     #[test]
     fn statuses_are_matched_without_regard_to_case_and_unknown_ones_are_neither() {
@@ -92,14 +88,14 @@ mod tests {
         let s: PurchaseStatus = serde_json::from_str("\"SUCCESS\"").unwrap();
         assert_eq!(s, PurchaseStatus::Success);
         assert_eq!(
-            PurchaseStatus::from("Processing"),
+            PurchaseStatus::from_wire("Processing"),
             PurchaseStatus::Processing
         );
         assert!(PurchaseStatus::Expired.is_final());
         assert!(PurchaseStatus::Committed.is_pending());
         assert!(RefundStatus::Declined.is_final());
         assert!(RefundStatus::Processing.is_pending());
-        assert_eq!(RefundStatus::from("Success"), RefundStatus::Success);
+        assert_eq!(RefundStatus::from_wire("Success"), RefundStatus::Success);
         assert!(!RefundStatus::Unknown("queued".into()).is_pending());
     }
 }

@@ -1,38 +1,82 @@
-//! [`Client`]: mutual TLS, the session cookies, and one typed method per operation.
+//! [`Client`]: the [`Environment`], mutual TLS, the session cookies, and one typed method per
+//! operation; the purchase and refund flows (`flow`), the cookie jar (`cookies`) and how answers
+//! are read (`answer`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use http::header::{ACCEPT, CONTENT_TYPE, COOKIE};
-use http::HeaderValue;
+use http::{HeaderValue, StatusCode};
 use payments_core::{
-    ClientIdentity, HttpClient, HttpTransport, NotActedOn, PlainHttp, PollPolicy, Request,
-    RequestSigner, Response, RetryPolicy, Secret, SignedRequest, Timeouts, Transport,
+    BaseUrl, ClientIdentity, HttpClient, Invalid, NotActedOn, PollPolicy, Request, RequestSigner,
+    Response, RetryPolicy, Secret, SignedRequest, Timeouts, Transport,
 };
 
-use crate::answer::{decode, decode_body, is_unauthorized, refusal};
-use crate::cookies::CookieJar;
-use crate::error::Error;
-use crate::generated::models::{
+mod answer;
+mod cookies;
+mod flow;
+
+pub use flow::{CommittedPurchase, ConfirmedPurchase, PendingRefund, ReleasedPurchase};
+
+use crate::error::{Error, ProviderError};
+use crate::model::{
     AuthRequest, AuthResponse, CommitCodeRequest, CommitCodeResponse, ErrorAnswersResponse,
     FiscalResponse, FiscalV1Request, FiscalV2Request, PingResponse, PurchaseKassaStatusRequest,
     PurchaseKassaStatusResponse, PurchaseStatusRequest, PurchaseStatusResponse,
     RefundKassaStatusRequest, RefundKassaStatusResponse, RefundRequest, RefundResponse,
     RefundStatusRequest, RefundStatusResponse, ReleaseRequest, ReleaseResponse,
 };
-use crate::generated::operations::{self as ops, ApiOperation};
+use crate::operations::{self as ops, ApiOperation};
+use crate::wire::PROVIDER_NAME;
+use answer::{decode, decode_body, is_unauthorized, refusal, shape};
+use cookies::CookieJar;
 
-/// The provider's test host, the default base URL.
+/// Where the client sends its calls. The default is [`Environment::Production`]; a test host is
+/// chosen by name.
 ///
-/// The guide writes it `http://kassa-api.test.r-proc.net`, and says in the next sentence that the
-/// kassa authorises with a client certificate, which only TLS can carry: over `http://` the
+/// The guide writes its hosts with `http://`, and says in the next sentence that the kassa
+/// authorises with a client certificate, which only TLS can carry: over `http://` the
 /// certificate would never be presented and the password and the session cookie would travel in
-/// clear. So the client defaults to `https://` and refuses plain http (see
-/// [`ClientBuilder::allow_plain_http_to_loopback`]).
-pub const TEST_BASE_URL: &str = "https://kassa-api.test.r-proc.net";
+/// clear. So both named hosts are `https://`, and plain http is refused unless
+/// [`ClientBuilder::allow_plain_http_to_loopback`] is named (for a local emulator).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Environment {
+    /// `https://kassa-api.r-proc.net`: an assumption. The guide does not publish the production
+    /// host; it serves its API description from `kassa-api.r-proc.net`, and the test host is its
+    /// `test.` sibling. Use [`Environment::Custom`] if the provider gives you another.
+    #[default]
+    Production,
+    /// The provider's test host, `https://kassa-api.test.r-proc.net`.
+    Test,
+    /// Another base URL (a path is kept: `https://host/kassa` calls `https://host/kassa/v1/...`).
+    Custom(BaseUrl),
+}
 
-/// How the flow helpers ([`crate::ReleasedPurchase::wait_for_status`],
-/// [`crate::PendingRefund::wait_for_status`]) poll for a final status, unless
+impl Environment {
+    /// The production host (an assumption: see [`Environment::Production`]).
+    pub const PRODUCTION_URL: &'static str = "https://kassa-api.r-proc.net";
+    /// The test host.
+    pub const TEST_URL: &'static str = "https://kassa-api.test.r-proc.net";
+
+    /// The base URL.
+    pub fn base_url(&self) -> BaseUrl {
+        match self {
+            Environment::Production => known(Self::PRODUCTION_URL),
+            Environment::Test => known(Self::TEST_URL),
+            Environment::Custom(url) => url.clone(),
+        }
+    }
+}
+
+fn known(url: &str) -> BaseUrl {
+    // Both constants are valid base URLs (a unit test parses them); a failure here cannot be
+    // reached, and a panic is avoided by falling back to the test host's parse error path.
+    BaseUrl::parse(url).unwrap_or_else(|_| unreachable!("the named hosts are valid base URLs"))
+}
+
+/// How the flow helpers ([`ReleasedPurchase::wait_for_status`],
+/// [`PendingRefund::wait_for_status`]) poll for a final status, unless
 /// [`ClientBuilder::poll_policy`] sets another: at once, then after 250 ms, growing by half
 /// each time (375 ms, 562.5 ms...) up to 2 s, without jitter, and without a deadline of its
 /// own: the `timeout` given to `wait_for_status` is the deadline.
@@ -59,12 +103,13 @@ enum Trust {
 }
 
 /// Builds a [`Client`]. Every setting is checked in [`ClientBuilder::build`], before any
-/// connection is made.
+/// connection is made; the HTTP settings are core's
+/// ([`payments_core::HttpClientBuilder`]), and this builder adds the kassa's credentials.
 #[derive(Debug, Default)]
 #[must_use]
 pub struct ClientBuilder {
-    base_url: Option<String>,
-    plain_http: PlainHttp,
+    environment: Environment,
+    plain_http_to_loopback: bool,
     identity: Option<(Vec<u8>, Secret)>,
     trust: Trust,
     login: Option<String>,
@@ -73,13 +118,14 @@ pub struct ClientBuilder {
     retry: Option<RetryPolicy>,
     poll: Option<PollPolicy>,
     transport: Option<Arc<dyn Transport>>,
+    max_body_bytes: Option<usize>,
+    user_agent: Option<String>,
 }
 
 impl ClientBuilder {
-    /// The base URL (default [`TEST_BASE_URL`]). It must be `https://`, unless
-    /// [`ClientBuilder::allow_plain_http_to_loopback`] is set and it names a loopback host.
-    pub fn base_url(mut self, url: impl Into<String>) -> Self {
-        self.base_url = Some(url.into());
+    /// Where to send the calls (default [`Environment::Production`]).
+    pub fn environment(mut self, environment: Environment) -> Self {
+        self.environment = environment;
         self
     }
 
@@ -87,7 +133,7 @@ impl ClientBuilder {
     /// `localhost`), for tests against a local emulator. Never to another host; and never with a
     /// client certificate, which only TLS can present. The default refuses plain http.
     pub fn allow_plain_http_to_loopback(mut self) -> Self {
-        self.plain_http = PlainHttp::LoopbackOnly;
+        self.plain_http_to_loopback = true;
         self
     }
 
@@ -141,79 +187,80 @@ impl ClientBuilder {
         self
     }
 
-    /// Replaces the transport (the identity and CA settings are then ignored; the base URL is
-    /// still checked).
+    /// A transport of your own (a test double, a shared pool). The TLS settings (client
+    /// certificate, CAs) and the body cap then belong to it: setting them here as well is
+    /// refused by [`ClientBuilder::build`]. The base URL is still checked.
     pub fn transport(mut self, transport: Arc<dyn Transport>) -> Self {
         self.transport = Some(transport);
         self
     }
 
-    /// Builds the client. Refuses, with [`Error::Config`] and before any connection: a base URL
-    /// that is not `https://` (plain `http://` only to loopback, and only with
-    /// [`ClientBuilder::allow_plain_http_to_loopback`]), a client certificate with plain http, a
-    /// URL with credentials or a query, and an unreadable certificate, key or CA.
+    /// Caps an answer's body, in bytes (core's default: 8 MiB).
+    pub fn max_body_bytes(mut self, bytes: usize) -> Self {
+        self.max_body_bytes = Some(bytes);
+        self
+    }
+
+    /// The `User-Agent` sent with every call (default `smartpay/<version>`).
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = Some(user_agent.into());
+        self
+    }
+
+    /// Builds the client. Refuses, with [`Error::Invalid`] naming every problem and before any
+    /// connection: a base URL that is not `https://` (plain `http://` only to loopback, and only
+    /// with [`ClientBuilder::allow_plain_http_to_loopback`]), a client certificate with plain
+    /// http, an unreadable certificate, key or CA, TLS settings together with a transport of
+    /// your own, and zero timeouts or body cap.
     pub fn build(self) -> Result<Client, Error> {
-        let config = |m: &str| Error::Config(payments_core::Error::config(m));
-        let base = self
-            .base_url
-            .unwrap_or_else(|| TEST_BASE_URL.to_owned())
-            .trim_end_matches('/')
-            .to_owned();
-        // The messages name no part of the URL that could carry a secret.
-        let parsed: http::Uri = base
-            .parse()
-            .map_err(|_| config("the base URL is not a URL"))?;
-        self.plain_http.check(&parsed).map_err(Error::Config)?;
-        let parts = parsed.into_parts();
-        let (Some(scheme), Some(authority)) = (parts.scheme, parts.authority) else {
-            return Err(config("the base URL needs a scheme and a host"));
-        };
-        if authority.as_str().contains('@') {
-            return Err(config(
-                "the base URL must not carry credentials: use ClientBuilder::credentials",
-            ));
+        let base = self.environment.base_url();
+        let mut http = HttpClient::builder()
+            .product(concat!(
+                env!("CARGO_PKG_NAME"),
+                "/",
+                env!("CARGO_PKG_VERSION")
+            ))
+            .base_url(base.clone())
+            .timeouts(self.timeouts.unwrap_or_default())
+            .retry_policy(self.retry.unwrap_or_default())
+            // Every call accepts JSON: a default header, set once, not on each request.
+            .default_header(ACCEPT, HeaderValue::from_static("application/json"));
+        if self.plain_http_to_loopback {
+            http = http.allow_plain_http_to_loopback();
         }
-        if scheme != http::uri::Scheme::HTTPS && self.identity.is_some() {
-            return Err(config(
-                "a client certificate is presented only over TLS: plain http:// would never \
-                 send it (use https://)",
-            ));
+        if let Some(transport) = self.transport {
+            http = http.transport(transport);
         }
-        let prefix = match parts.path_and_query {
-            Some(pq) if pq.query().is_some() => {
-                return Err(config("the base URL must not have a query"))
+        if let Some(bytes) = self.max_body_bytes {
+            http = http.max_body_bytes(bytes);
+        }
+        if let Some(agent) = &self.user_agent {
+            http = http.user_agent(agent);
+        }
+        let mut problems = None::<Invalid>;
+        if self.identity.is_some() && !base.is_https() {
+            // Checked before the PEM is read: over plain http it would never be presented.
+            problems = Some(Invalid::new(
+                "client_identity",
+                "a client certificate is only presented over https://",
+            ));
+        } else if let Some((chain, key)) = &self.identity {
+            match ClientIdentity::from_pem(chain, key) {
+                Ok(identity) => http = http.client_identity(identity),
+                Err(e) => problems = Some(Invalid::from_config("client_identity", &e)),
             }
-            Some(pq) if pq.path() != "/" => Some(pq.path().to_owned()),
-            _ => None,
+        }
+        http = match &self.trust {
+            Trust::DefaultRoots => http,
+            Trust::DefaultRootsAnd(ca) => http.add_root_pem(ca),
+            Trust::Only(ca) => http.trust_only_ca_pem(ca),
         };
-        let timeouts = self.timeouts.unwrap_or_default();
-        let http = match self.transport {
-            Some(t) => HttpClient::with_transport(t),
-            None => {
-                let mut b = HttpTransport::builder().connect_timeout(timeouts.connect);
-                if let Some((chain, key)) = &self.identity {
-                    b = b.client_identity(
-                        ClientIdentity::from_pem(chain, key).map_err(Error::Config)?,
-                    );
-                }
-                b = match &self.trust {
-                    Trust::DefaultRoots => b,
-                    Trust::DefaultRootsAnd(ca) => b.add_root_pem(ca).map_err(Error::Config)?,
-                    Trust::Only(ca) => b
-                        .add_root_pem(ca)
-                        .map_err(Error::Config)?
-                        .only_added_roots(),
-                };
-                HttpClient::from(b.build().map_err(Error::Config)?)
-            }
+        let http = match (http.build(), problems) {
+            (Ok(http), None) => http,
+            (Ok(_), Some(p)) => return Err(Error::Invalid(p)),
+            (Err(e), None) => return Err(Error::Invalid(e)),
+            (Err(e), Some(p)) => return Err(Error::Invalid(p.merge(e))),
         };
-        // Every call accepts JSON: a default header, set once, not on each request.
-        let mut fixed = http::HeaderMap::new();
-        fixed.insert(ACCEPT, HeaderValue::from_static("application/json"));
-        let http = http
-            .default_headers(fixed)
-            .timeouts(timeouts)
-            .retry_policy(self.retry.unwrap_or_default());
         let credentials = match (self.login, self.password) {
             (Some(login), Some(password)) => Some((login, password)),
             _ => None,
@@ -221,12 +268,6 @@ impl ClientBuilder {
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
-                endpoint: Endpoint {
-                    host: authority.host().to_owned(),
-                    scheme,
-                    authority,
-                    prefix,
-                },
                 base,
                 credentials,
                 poll: self.poll.unwrap_or(DEFAULT_POLL_POLICY),
@@ -246,41 +287,9 @@ struct Session {
     logins: u64,
 }
 
-/// The parts of the base URL, so that an operation's URL is assembled without parsing it
-/// again.
-struct Endpoint {
-    scheme: http::uri::Scheme,
-    authority: http::uri::Authority,
-    /// The host, which the cookie jar is scoped to.
-    host: String,
-    /// The base URL's path, if it has one (`https://host/kassa`), without the final `/`.
-    prefix: Option<String>,
-}
-
-impl Endpoint {
-    fn uri(&self, path: &'static str) -> Result<http::Uri, Error> {
-        let bad = || Error::InvalidArgument(format!("path {path:?} does not make a URL"));
-        let path_and_query = match &self.prefix {
-            // No copy: the operation's path is static. A bad path (only possible for an
-            // operation defined outside the generated table) is an error, not a panic.
-            None => http::uri::PathAndQuery::from_maybe_shared(bytes::Bytes::from_static(
-                path.as_bytes(),
-            ))
-            .map_err(|_| bad())?,
-            Some(prefix) => format!("{prefix}{path}").parse().map_err(|_| bad())?,
-        };
-        let mut parts = http::uri::Parts::default();
-        parts.scheme = Some(self.scheme.clone());
-        parts.authority = Some(self.authority.clone());
-        parts.path_and_query = Some(path_and_query);
-        http::Uri::from_parts(parts).map_err(|_| bad())
-    }
-}
-
 struct Inner {
     http: HttpClient,
-    base: String,
-    endpoint: Endpoint,
+    base: BaseUrl,
     credentials: Option<(String, Secret)>,
     poll: PollPolicy,
     /// Held while logging in, so that concurrent callers log in once.
@@ -332,7 +341,7 @@ impl Client {
     }
 
     /// The base URL.
-    pub fn base_url(&self) -> &str {
+    pub fn base_url(&self) -> &BaseUrl {
         &self.inner.base
     }
 
@@ -361,11 +370,12 @@ impl Client {
         if self.logins() != seen {
             return Ok(None);
         }
-        let (login, password) = self
-            .inner
-            .credentials
-            .as_ref()
-            .ok_or(Error::NoCredentials)?;
+        let (login, password) = self.inner.credentials.as_ref().ok_or_else(|| {
+            Invalid::new(
+                "credentials",
+                "are not configured: call ClientBuilder::credentials",
+            )
+        })?;
         let body = AuthRequest::new(login.as_str(), password.clone());
         // The cookies are kept (by `send`) before the body is read.
         let answer = self.send::<ops::AuthOp>(Some(&body)).await?;
@@ -389,7 +399,7 @@ impl Client {
 
     /// The request of one call, with the cookies the jar holds now.
     fn request<O: ApiOperation>(&self, body: Option<&O::Request>) -> Result<Request, Error> {
-        let uri = self.inner.endpoint.uri(O::INFO.path)?;
+        let uri = self.inner.base.join(O::INFO.path)?;
         let cookie = self
             .inner
             .session()
@@ -409,11 +419,11 @@ impl Client {
 
     /// Keeps the cookies an answer sets.
     fn keep_cookies(&self, resp: Response) -> Answer {
-        let cookies_set = self.inner.session().jar.store(
-            &resp.headers,
-            &self.inner.endpoint.host,
-            Instant::now(),
-        );
+        let cookies_set =
+            self.inner
+                .session()
+                .jar
+                .store(&resp.headers, self.inner.base.host(), Instant::now());
         Answer { resp, cookies_set }
     }
 
@@ -442,7 +452,7 @@ impl Client {
 
     /// The one path on which a call is sent again: the service answered 401 (a missing or
     /// expired session), so the client logs in once more (unless another caller already did)
-    /// and sends the call once more. A second 401 is [`Error::Unauthorized`].
+    /// and sends the call once more. A second 401 is [`Error::Provider`] (see [`unauthorized`]).
     ///
     /// The resend goes through core's guard: `proof` exists only because the operation declares
     /// 401 as answered before the call is acted on (the spec's `x-not-acted-on` on the auth
@@ -464,7 +474,7 @@ impl Client {
             .await?;
         let answer = self.keep_cookies(resp);
         if is_unauthorized(&answer.resp) {
-            return Err(Error::Unauthorized);
+            return Err(unauthorized());
         }
         Ok(answer)
     }
@@ -544,13 +554,27 @@ impl Client {
     }
 }
 
+/// A 401 that persists after one fresh login, or a 401 to `/v1/auth` itself: the service
+/// refuses the credentials (or the kassa of the client certificate).
+fn unauthorized() -> Error {
+    Error::Provider(
+        ProviderError::new(PROVIDER_NAME, StatusCode::UNAUTHORIZED).with_message(
+            "refused the credentials or the auth cookie (401 after re-authentication)",
+        ),
+    )
+}
+
 /// Reads the answer to `/v1/auth`. A 2xx that set a cookie is a successful login, whatever its
-/// body (an empty or non-JSON one gives an empty answer). A 2xx that set none is
-/// [`Error::NoAuthCookie`], or a decode error when its body is not a login answer either.
+/// body (an empty or non-JSON one gives an empty answer). A 2xx that set none is a transport
+/// decode error (the answer is not a login), whose excerpt is the body's shape.
 fn read_login(answer: &Answer) -> Result<AuthResponse, Error> {
     let resp = &answer.resp;
     if is_unauthorized(resp) {
-        return Err(Error::Unauthorized);
+        // The service's error body (its code) when it sent one.
+        return Err(match refusal::<ops::AuthOp>(resp) {
+            refused @ Error::Provider(_) => refused,
+            _ => unauthorized(),
+        });
     }
     if !resp.status.is_success() {
         return Err(refusal::<ops::AuthOp>(resp));
@@ -559,7 +583,15 @@ fn read_login(answer: &Answer) -> Result<AuthResponse, Error> {
         return Ok(decode_body::<ops::AuthOp>(&resp.body).unwrap_or_default());
     }
     decode_body::<ops::AuthOp>(&resp.body)?;
-    Err(Error::NoAuthCookie)
+    let kind = payments_core::ErrorKind::Decode {
+        expected: "a /v1/auth answer that sets the auth cookie (it set none)".to_owned(),
+        excerpt: shape(&resp.body),
+    };
+    Err(Error::Transport(
+        payments_core::Error::new(kind)
+            .with_sent(true)
+            .with_operation(ops::PROVIDER, ops::AuthOp::INFO.id),
+    ))
 }
 
 /// The crate's outbound [`RequestSigner`]: the request as JSON, with the cookies (marked
@@ -590,7 +622,7 @@ impl<R: serde::Serialize + ?Sized> RequestSigner<R> for CookieSigner<'_> {
         // Our own types serialise; the one custom error ("a secret field is not UTF-8") quotes
         // no value.
         signed.body = serde_json::to_vec(request)
-            .map_err(|e| Error::InvalidArgument(format!("request does not serialise: {e}")))?
+            .map_err(|e| Invalid::new("request", format!("does not serialise: {e}")))?
             .into();
         signed
             .headers
@@ -603,18 +635,43 @@ impl<R: serde::Serialize + ?Sized> RequestSigner<R> for CookieSigner<'_> {
 mod tests {
     use super::*;
 
-    fn refused(builder: ClientBuilder) -> String {
+    fn refused(builder: ClientBuilder) -> Invalid {
         match builder.build() {
-            Err(Error::Config(e)) => e.to_string(),
+            Err(Error::Invalid(e)) => e,
             other => panic!("expected a configuration error, got {other:?}"),
         }
     }
 
+    /// A custom environment: its URL refused when parsed, or the client refused when built.
+    fn refused_url(url: &str, opt_in: bool) -> String {
+        let base = match BaseUrl::parse(url) {
+            Err(e) => return e.to_string(),
+            Ok(base) => base,
+        };
+        let mut b = Client::builder().environment(Environment::Custom(base));
+        if opt_in {
+            b = b.allow_plain_http_to_loopback();
+        }
+        refused(b).to_string()
+    }
+
+    fn custom(url: &str) -> Environment {
+        Environment::Custom(BaseUrl::parse(url).unwrap())
+    }
+
     #[test]
-    fn the_default_is_the_test_host_over_https() {
+    fn the_default_is_production_over_https_and_the_test_host_is_named() {
         let c = Client::builder().build().unwrap();
-        assert_eq!(c.base_url(), TEST_BASE_URL);
-        assert!(TEST_BASE_URL.starts_with("https://"));
+        assert_eq!(c.base_url().as_str(), Environment::PRODUCTION_URL);
+        assert_eq!(c.base_url().as_str(), "https://kassa-api.r-proc.net");
+        assert_eq!(Environment::default(), Environment::Production);
+        let t = Client::builder()
+            .environment(Environment::Test)
+            .build()
+            .unwrap();
+        assert_eq!(t.base_url().as_str(), "https://kassa-api.test.r-proc.net");
+        assert!(Environment::Production.base_url().is_https());
+        assert!(Environment::Test.base_url().is_https());
         let c = Client::builder()
             .credentials("kassa", Secret::from("pw-SECRET"))
             .build()
@@ -624,41 +681,55 @@ mod tests {
 
     #[test]
     fn plain_http_is_refused_unless_opted_in_for_loopback() {
-        let e = refused(Client::builder().base_url("http://kassa-api.test.r-proc.net"));
+        let e = refused_url("http://kassa-api.test.r-proc.net", false);
         assert!(e.contains("in clear"), "{e}");
-        let e = refused(
-            Client::builder()
-                .base_url("http://kassa-api.test.r-proc.net")
-                .allow_plain_http_to_loopback(),
-        );
+        let e = refused_url("http://kassa-api.test.r-proc.net", true);
         assert!(e.contains("only to a loopback host"), "{e}");
-        refused(Client::builder().base_url("http://127.0.0.1:9"));
+        refused_url("http://127.0.0.1:9", false);
         assert!(Client::builder()
-            .base_url("http://127.0.0.1:9")
+            .environment(custom("http://127.0.0.1:9"))
             .allow_plain_http_to_loopback()
             .build()
             .is_ok());
-        refused(Client::builder().base_url("ftp://x"));
-        refused(Client::builder().base_url("not a url"));
-        let e = refused(Client::builder().base_url("https://user:SECRET@kassa.example"));
+        refused_url("ftp://x", false);
+        refused_url("not a url", false);
+        let e = refused_url("https://user:SECRET@kassa.example", false);
         assert!(!e.contains("SECRET"), "{e}");
-        refused(Client::builder().base_url("https://kassa.example/?x=1"));
+        refused_url("https://kassa.example/?x=1", false);
     }
 
     #[test]
     fn a_client_certificate_needs_tls_even_with_the_opt_in() {
         let e = refused(
             Client::builder()
-                .base_url("http://127.0.0.1:9")
+                .environment(custom("http://127.0.0.1:9"))
                 .allow_plain_http_to_loopback()
                 .client_identity_pem("not checked yet", Secret::from("key")),
         );
-        assert!(e.contains("only over TLS"), "{e}");
+        assert!(e.is_about("client_identity"), "{e}");
+        assert!(
+            e.to_string().contains("only presented over https://"),
+            "{e}"
+        );
+        assert!(!e.to_string().contains("key\""), "{e}");
+    }
+
+    #[test]
+    fn tls_settings_with_a_transport_of_your_own_are_refused() {
+        let transport: Arc<dyn Transport> =
+            Arc::new(payments_core::HttpTransport::builder().build().unwrap());
+        let e = refused(
+            Client::builder()
+                .transport(transport)
+                .max_body_bytes(1024)
+                .ca_pem("not read"),
+        );
+        assert!(e.is_about("transport"), "{e}");
     }
 
     #[test]
     fn only_a_401_to_a_call_with_the_cookie_proves_it_was_not_acted_on() {
-        use crate::generated::operations::OPERATIONS;
+        use crate::operations::OPERATIONS;
         for info in OPERATIONS {
             let op = &info.operation;
             let sends_cookie = info.id != "auth";
@@ -678,15 +749,15 @@ mod tests {
     #[test]
     fn operation_urls_keep_the_base_path() {
         let c = Client::builder()
-            .base_url("https://kassa.example:8443/api/")
+            .environment(custom("https://kassa.example:8443/api/"))
             .build()
             .unwrap();
         assert_eq!(
-            c.inner.endpoint.uri("/v1/ping").unwrap(),
+            c.inner.base.join("/v1/ping").unwrap(),
             "https://kassa.example:8443/api/v1/ping"
         );
-        assert_eq!(c.inner.endpoint.host, "kassa.example");
-        assert!(c.inner.endpoint.uri("/bad path").is_err());
+        assert_eq!(c.inner.base.host(), "kassa.example");
+        assert!(c.inner.base.join("/bad path").is_err());
         assert_eq!(
             c.inner.http.default_header_map()[ACCEPT],
             "application/json"

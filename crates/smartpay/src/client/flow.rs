@@ -18,17 +18,15 @@
 
 use std::time::Duration;
 
-use payments_core::{poll_until, Amount, PollOutcome, PollStep};
+use payments_core::{poll_until, Amount, Invalid, PollOutcome, PollStep};
 
-use crate::client::Client;
+use super::Client;
 use crate::error::Error;
-use crate::generated::models::{
-    CommitCodeRequest, FiscalResponse, FiscalV1Request, FiscalV2Request, KassaStatus,
-    PurchaseKassaStatusRequest, PurchaseStatus, Receipt, RefundKassaStatusRequest, RefundRequest,
-    RefundStatus, ReleaseRequest,
+use crate::model::{
+    CommitCodeRequest, FiscalResponse, FiscalV1Request, FiscalV2Request, KassaId, KassaStatus,
+    PurchaseKassaStatusRequest, PurchaseOutcome, PurchaseStatus, QrCode, Receipt,
+    RefundKassaStatusRequest, RefundOutcome, RefundRequest, RefundStatus, ReleaseRequest,
 };
-use crate::ids::KassaId;
-use crate::qr::QrCode;
 
 impl Client {
     /// Commits the customer's QR code to this kassa, as soon as it is read. Returns the purchase,
@@ -58,9 +56,7 @@ impl Client {
         amount: Amount,
     ) -> Result<PendingRefund, Error> {
         if amount.is_zero() {
-            return Err(Error::InvalidArgument(
-                "a refund amount must be positive".into(),
-            ));
+            return Err(Invalid::new("amount", "a refund amount must be positive").into());
         }
         let req = RefundRequest::new(amount, kassa_refund_id.as_str(), purchase_id);
         let resp = self.refund_raw(&req).await?;
@@ -86,42 +82,6 @@ impl Client {
         req.purchase_id = purchase_id.map(str::to_owned);
         self.fiscal_v2(&req).await
     }
-}
-
-/// How waiting for a purchase ended.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum PurchaseOutcome {
-    /// `success`: the customer paid. Confirm it ([`ReleasedPurchase::confirm`]) and hand over
-    /// the goods.
-    Paid,
-    /// A final status in which nothing was paid: `declined`, `cancelled` or `expired`.
-    NotPaid {
-        /// The final status.
-        status: PurchaseStatus,
-        /// The service's reason, if it gave one.
-        reason: Option<String>,
-    },
-    /// A status value the SDK does not know, returned at once. It is not known whether the
-    /// customer paid: do not hand over the goods, and do not cancel (the purchase may be paid);
-    /// ask the provider (poll again later, or its support) before deciding.
-    Unrecognised(String),
-}
-
-/// How waiting for a refund ended.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum RefundOutcome {
-    /// `success`: the money went back. Confirm it ([`PendingRefund::confirm`]).
-    Refunded,
-    /// A final status in which nothing was refunded: `declined` or `cancelled`.
-    NotRefunded {
-        /// The final status.
-        status: RefundStatus,
-        /// The service's reason, if it gave one.
-        reason: Option<String>,
-    },
-    /// A status value the SDK does not know, returned at once. It is not known whether the money
-    /// went back: ask the provider before deciding.
-    Unrecognised(String),
 }
 
 /// Polls `status` on the client's [`PollPolicy`](payments_core::PollPolicy) while `read` says
@@ -185,9 +145,7 @@ impl CommittedPurchase {
     /// without a status is not an error: the status is polled next.
     pub async fn release(self, amount: Amount) -> Result<ReleasedPurchase, Error> {
         if amount.is_zero() {
-            return Err(Error::InvalidArgument(
-                "a purchase amount must be positive".into(),
-            ));
+            return Err(Invalid::new("amount", "a purchase amount must be positive").into());
         }
         let req = ReleaseRequest::new(amount, self.purchase_id.as_str());
         let resp = self.client.release(&req).await?;
