@@ -170,7 +170,7 @@ pub fn of_ktwidget(e: &ktwidget::Error) -> Status {
     match e {
         E::Transport(t) => of_core(t),
         E::Provider(_) => Status::Refused,
-        E::Validation(_) | E::Key(_) => Status::Usage,
+        E::Invalid(_) => Status::Usage,
         _ => Status::Other,
     }
 }

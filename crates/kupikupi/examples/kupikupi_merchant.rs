@@ -14,8 +14,8 @@
 //! then, in another terminal:
 //!
 //! ```text
-//! cargo run -p kupikupi --example merchant              # serves; open http://127.0.0.1:8081/pay
-//! MERCHANT_ONCE=1 cargo run -p kupikupi --example merchant  # one payment end to end, then exit
+//! cargo run -p kupikupi --example kupikupi_merchant              # serves; open http://127.0.0.1:8081/pay
+//! MERCHANT_ONCE=1 cargo run -p kupikupi --example kupikupi_merchant  # one payment end to end, then exit
 //! ```
 //!
 //! With `MERCHANT_ONCE=1` it pays one order itself, as the customer would (it posts the code on

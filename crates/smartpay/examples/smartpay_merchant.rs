@@ -11,7 +11,7 @@
 //! SMARTPAY_BASE_URL=https://localhost:PORT SMARTPAY_CA=/path/ca.pem \
 //! SMARTPAY_CLIENT_CERT=/path/client.pem SMARTPAY_CLIENT_KEY_FILE=/path/client.key \
 //! SMARTPAY_LOGIN=kassa-0001 SMARTPAY_PASSWORD=kassa-password-1 \
-//!   cargo run -p smartpay --example merchant
+//!   cargo run -p smartpay --example smartpay_merchant
 //! curl -s localhost:3000/pay -d '{"qr":"{\"id_loyalty\":\"7000123\",\"encrypted\":\"b3RwLjE3MDA=\",\"sign\":\"c2ln\"}","amount_kopecks":125050}' \
 //!   -H 'content-type: application/json'
 //! ```

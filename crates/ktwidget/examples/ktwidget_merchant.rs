@@ -7,7 +7,7 @@
 //!
 //! ```sh
 //! cargo run -p payments-cli -- sandbox --json > sandbox.json &   # the Ktpay emulator
-//! SANDBOX_INFO=sandbox.json MERCHANT_ONCE=1 cargo run -p ktwidget --example merchant
+//! SANDBOX_INFO=sandbox.json MERCHANT_ONCE=1 cargo run -p ktwidget --example ktwidget_merchant
 //! ```
 //!
 //! Without `SANDBOX_INFO`, it reads `KTWIDGET_API_BASE`, `KTWIDGET_APP_ID`, `KTWIDGET_APP_KEY` and
