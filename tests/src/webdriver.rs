@@ -92,8 +92,8 @@ impl Browser {
             .build()
             .map_err(|e| err(e.to_string()))?;
         let http = HttpClient::with_transport(Arc::new(transport))
-            .retry_policy(RetryPolicy::never())
-            .timeouts(Timeouts::default().with_attempt(Duration::from_secs(60)));
+            .with_retry_policy(RetryPolicy::never())
+            .with_timeouts(Timeouts::default().with_attempt(Duration::from_secs(60)));
         let profile = std::env::temp_dir().join(format!(
             "payments-e2e-chromium-{}-{port}",
             std::process::id()

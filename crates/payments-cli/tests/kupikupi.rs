@@ -405,7 +405,7 @@ async fn reconcile_against_the_sandbox() {
     let http = HttpClient::with_transport(std::sync::Arc::new(
         HttpTransport::builder().build().unwrap(),
     ))
-    .retry_policy(RetryPolicy::never());
+    .with_retry_policy(RetryPolicy::never());
     const BROWSE: Operation = Operation::not_idempotent("test", "browser");
     http.execute(
         &BROWSE,

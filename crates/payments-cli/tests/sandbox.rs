@@ -273,7 +273,7 @@ async fn faults_given_on_the_command_line_apply_and_expire() {
     let http = HttpClient::with_transport(std::sync::Arc::new(
         HttpTransport::builder().build().unwrap(),
     ))
-    .retry_policy(payments_core::RetryPolicy::never());
+    .with_retry_policy(payments_core::RetryPolicy::never());
     let op = Operation::not_idempotent("test", "post");
     let root = v["kupikupi"]["api_base"].as_str().unwrap().to_owned();
     let call = |method: &str| {

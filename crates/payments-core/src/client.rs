@@ -60,7 +60,7 @@ use crate::transport::{
 ///     .timeouts(Timeouts::default().with_total(Duration::from_secs(20)))
 ///     .build()?;
 /// assert_eq!(client.base_url().map(|b| b.as_str()), Some("https://kassa.example/api"));
-/// assert_eq!(client.timeout_settings().total, Duration::from_secs(20));
+/// assert_eq!(client.timeouts().total, Duration::from_secs(20));
 ///
 /// // Credentials never travel in clear: plain http must be named, and only to loopback.
 /// let refused = HttpClient::builder().base_url("http://kassa.example".parse()?).build();
@@ -371,7 +371,7 @@ impl HttpClient {
     /// copies the defaults alone, and no call builds a header map. When requests carry their
     /// own (a per-call cookie), merging them into the defaults costs a lookup per header, which
     /// measured more than leaving the fixed headers on the request.
-    pub fn default_headers(mut self, headers: HeaderMap) -> Self {
+    pub fn with_default_headers(mut self, headers: HeaderMap) -> Self {
         if self.default_headers.is_empty() {
             // Room for a few request headers and those hyper adds, without growing.
             self.default_headers.reserve(headers.len() + 4);
@@ -380,22 +380,22 @@ impl HttpClient {
         self
     }
 
-    /// The headers added to every request.
-    pub fn default_header_map(&self) -> &HeaderMap {
-        &self.default_headers
-    }
-
     /// Replaces the retry policy.
-    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+    pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
         self.retry = policy;
         self
     }
 
     /// Replaces the timeouts. The connect timeout only applies to a transport built with it
-    /// (see [`crate::TransportBuilder::connect_timeout`]).
-    pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
+    /// (see [`crate::TransportBuilder::connect_timeout`]; [`HttpClient::builder`] does that).
+    pub fn with_timeouts(mut self, timeouts: Timeouts) -> Self {
         self.timeouts = timeouts;
         self
+    }
+
+    /// The headers added to every request.
+    pub fn default_headers(&self) -> &HeaderMap {
+        &self.default_headers
     }
 
     /// A builder: timeouts, retries, base URL, TLS, headers, checked in `build`.
@@ -409,12 +409,12 @@ impl HttpClient {
     }
 
     /// The retry policy.
-    pub fn policy(&self) -> &RetryPolicy {
+    pub fn retry_policy(&self) -> &RetryPolicy {
         &self.retry
     }
 
     /// The timeouts.
-    pub fn timeout_settings(&self) -> Timeouts {
+    pub fn timeouts(&self) -> Timeouts {
         self.timeouts
     }
 
@@ -784,8 +784,8 @@ mod tests {
     async fn a_total_or_a_backoff_too_large_to_add_never_panics() {
         let recorder = Arc::new(Recorder::default());
         let client = HttpClient::with_transport(recorder.clone())
-            .timeouts(Timeouts::default().with_total(Duration::MAX))
-            .retry_policy(
+            .with_timeouts(Timeouts::default().with_total(Duration::MAX))
+            .with_retry_policy(
                 RetryPolicy::default()
                     .with_backoff(Duration::MAX, Duration::MAX)
                     .with_max_retry_after(Duration::MAX),
@@ -813,8 +813,8 @@ mod tests {
             }
         }
         let client = HttpClient::with_transport(Arc::new(Busy))
-            .timeouts(Timeouts::default().with_total(Duration::from_secs(10)))
-            .retry_policy(
+            .with_timeouts(Timeouts::default().with_total(Duration::from_secs(10)))
+            .with_retry_policy(
                 RetryPolicy::default()
                     .with_backoff(Duration::MAX, Duration::MAX)
                     .with_jitter_seed(1),
@@ -838,9 +838,9 @@ mod tests {
         more.insert(USER_AGENT, HeaderValue::from_static("second"));
         more.append(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         let client = HttpClient::with_transport(recorder.clone())
-            .default_headers(defaults)
-            .default_headers(more);
-        assert_eq!(client.default_header_map().len(), 3);
+            .with_default_headers(defaults)
+            .with_default_headers(more);
+        assert_eq!(client.default_headers().len(), 3);
 
         let op = Operation::idempotent("test", "op");
         let uri: http::Uri = "http://127.0.0.1:9/".parse().unwrap();

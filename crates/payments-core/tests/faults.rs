@@ -21,8 +21,8 @@ fn client_with(timeouts: Timeouts, max_body: usize) -> HttpClient {
         .build()
         .unwrap();
     HttpClient::with_transport(Arc::new(transport))
-        .timeouts(timeouts)
-        .retry_policy(
+        .with_timeouts(timeouts)
+        .with_retry_policy(
             RetryPolicy::default()
                 .with_backoff(Duration::from_millis(10), Duration::from_millis(50))
                 .with_max_retry_after(Duration::from_secs(2))
@@ -244,7 +244,7 @@ async fn retry_after_is_clamped() {
     ])
     .await;
     let client = client()
-        .retry_policy(RetryPolicy::default().with_max_retry_after(Duration::from_millis(100)));
+        .with_retry_policy(RetryPolicy::default().with_max_retry_after(Duration::from_millis(100)));
     let started = Instant::now();
     let resp = client
         .execute(&IDEM, post(&server.url("/status")))
@@ -397,7 +397,7 @@ async fn a_body_over_the_cap_is_refused() {
 async fn the_retry_budget_stops_a_retry_storm() {
     let server = Scripted::serve(vec![answer(503, &[("retry-after", "0")], b"")]).await;
     let budget = Arc::new(RetryBudget::with_costs(5, 5, 10, 1));
-    let client = client().retry_policy(RetryPolicy::default().with_budget(budget.clone()));
+    let client = client().with_retry_policy(RetryPolicy::default().with_budget(budget.clone()));
     let err = client
         .execute(&IDEM, post(&server.url("/status")))
         .await

@@ -54,8 +54,8 @@ fn timeouts() -> Timeouts {
 /// A client over `transport` whose classifier always says `Retry`.
 fn eager(transport: HttpTransport) -> HttpClient {
     HttpClient::from(transport)
-        .timeouts(timeouts())
-        .retry_policy(policy().with_classifier(Arc::new(AlwaysRetry)))
+        .with_timeouts(timeouts())
+        .with_retry_policy(policy().with_classifier(Arc::new(AlwaysRetry)))
 }
 
 fn plain() -> HttpTransport {
@@ -151,8 +151,8 @@ async fn resend_takes_the_proof_of_a_declared_answer() {
     ])
     .await;
     let client = HttpClient::from(plain())
-        .timeouts(timeouts())
-        .retry_policy(policy());
+        .with_timeouts(timeouts())
+        .with_retry_policy(policy());
     let first = client
         .execute(&RELEASE, post(&server.url("/release")))
         .await
@@ -176,7 +176,7 @@ async fn a_proof_is_refused_for_another_status_or_another_operation() {
     assert!(NotActedOn::from_answer(&ONCE, &unauthorized).is_none());
 
     let server = Scripted::serve(vec![answer(200, &[], b"ok")]).await;
-    let client = HttpClient::from(plain()).timeouts(timeouts());
+    let client = HttpClient::from(plain()).with_timeouts(timeouts());
     // Another operation, and the same names without the declaration.
     let undeclared = Operation::not_idempotent("test", "release");
     for other in [REFUND, undeclared] {
@@ -276,7 +276,7 @@ async fn a_refused_client_certificate_was_not_sent() {
 
             // The default classifier: a refused certificate does not heal, so it is final.
             let err = HttpClient::from(transport.clone())
-                .timeouts(timeouts())
+                .with_timeouts(timeouts())
                 .execute(&ONCE, post(&server.url("/create")))
                 .await
                 .unwrap_err();

@@ -69,7 +69,7 @@ fn req() -> Request {
 #[tokio::test(start_paused = true)]
 async fn backoff_delays_are_reproducible_under_a_paused_clock() {
     let transport = ScriptTransport::new(vec![Ok(status(503)), Ok(status(502)), Ok(status(200))]);
-    let client = HttpClient::with_transport(transport.clone()).retry_policy(policy());
+    let client = HttpClient::with_transport(transport.clone()).with_retry_policy(policy());
     let t0 = tokio::time::Instant::now();
     let resp = client.execute(&IDEM, req()).await.unwrap();
     assert_eq!(resp.status, 200);
@@ -93,8 +93,8 @@ async fn a_server_hint_replaces_the_backoff_and_is_clamped() {
         .insert(http::header::RETRY_AFTER, "120".parse().unwrap());
     let transport = ScriptTransport::new(vec![Ok(busy), Ok(status(200))]);
     let client = HttpClient::with_transport(transport.clone())
-        .retry_policy(policy().with_max_retry_after(Duration::from_secs(7)))
-        .timeouts(Timeouts::default().with_total(Duration::from_secs(60)));
+        .with_retry_policy(policy().with_max_retry_after(Duration::from_secs(7)))
+        .with_timeouts(Timeouts::default().with_total(Duration::from_secs(60)));
     client.execute(&IDEM, req()).await.unwrap();
     let started = transport.started.lock().unwrap().clone();
     assert_eq!(started[1] - started[0], Duration::from_secs(7));
@@ -107,8 +107,8 @@ async fn a_backoff_past_the_total_deadline_gives_up_with_the_last_error() {
         .insert(http::header::RETRY_AFTER, "30".parse().unwrap());
     let transport = ScriptTransport::new(vec![Ok(busy), Ok(status(200))]);
     let client = HttpClient::with_transport(transport.clone())
-        .retry_policy(policy().with_max_retry_after(Duration::from_secs(60)))
-        .timeouts(Timeouts::default().with_total(Duration::from_secs(10)));
+        .with_retry_policy(policy().with_max_retry_after(Duration::from_secs(60)))
+        .with_timeouts(Timeouts::default().with_total(Duration::from_secs(10)));
     let t0 = tokio::time::Instant::now();
     let err = client.execute(&IDEM, req()).await.unwrap_err();
     assert_eq!(err.status(), Some(StatusCode::SERVICE_UNAVAILABLE));
@@ -127,8 +127,8 @@ impl Transport for Silent {
 #[tokio::test(start_paused = true)]
 async fn attempt_and_total_timeouts_are_exact_under_a_paused_clock() {
     let client = HttpClient::with_transport(Arc::new(Silent))
-        .retry_policy(RetryPolicy::default().with_backoff(Duration::ZERO, Duration::ZERO))
-        .timeouts(
+        .with_retry_policy(RetryPolicy::default().with_backoff(Duration::ZERO, Duration::ZERO))
+        .with_timeouts(
             Timeouts::default()
                 .with_attempt(Duration::from_secs(4))
                 .with_total(Duration::from_secs(10)),
@@ -192,7 +192,7 @@ fn trace_logs_never_hold_a_secret_or_a_body() {
             });
             let transport = payments_core::HttpTransport::builder().build().unwrap();
             let client = HttpClient::with_transport(Arc::new(transport))
-                .retry_policy(RetryPolicy::never());
+                .with_retry_policy(RetryPolicy::never());
             let request = Request::new(
                 http::Method::POST,
                 format!("http://{addr}/pay").parse().unwrap(),

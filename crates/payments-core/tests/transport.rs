@@ -159,7 +159,7 @@ fn timeouts() -> Timeouts {
 }
 
 fn client(transport: HttpTransport) -> HttpClient {
-    HttpClient::with_transport(Arc::new(transport)).timeouts(timeouts())
+    HttpClient::with_transport(Arc::new(transport)).with_timeouts(timeouts())
 }
 
 fn request(url: String) -> Request {

@@ -21,7 +21,7 @@ const RAW: Operation = Operation::not_idempotent("test", "raw");
 
 fn http() -> HttpClient {
     HttpClient::with_transport(Arc::new(HttpTransport::builder().build().unwrap()))
-        .retry_policy(RetryPolicy::never())
+        .with_retry_policy(RetryPolicy::never())
 }
 
 /// Calls an API method with `fields`, adding the platform uid and the token.

@@ -35,7 +35,7 @@ pub fn client_with(emulator: &Emulator, uid: &str, secret: &str) -> Client {
 /// A plain HTTP client that plays the customer's browser.
 pub fn browser() -> HttpClient {
     let transport = HttpTransport::builder().build().expect("transport");
-    HttpClient::with_transport(Arc::new(transport)).retry_policy(RetryPolicy::never())
+    HttpClient::with_transport(Arc::new(transport)).with_retry_policy(RetryPolicy::never())
 }
 
 const BROWSE: Operation = Operation::not_idempotent("test", "browser");

@@ -108,8 +108,8 @@ impl Browser {
             .connect_timeout(Duration::from_secs(5))
             .build()?;
         let http = HttpClient::with_transport(Arc::new(transport))
-            .retry_policy(RetryPolicy::default())
-            .timeouts(
+            .with_retry_policy(RetryPolicy::default())
+            .with_timeouts(
                 Timeouts::default()
                     .with_attempt(Duration::from_secs(10))
                     .with_total(Duration::from_secs(30)),

@@ -541,8 +541,8 @@ pub async fn start(config: Config) -> Result<Emulator, StartError> {
         .connect_timeout(Duration::from_secs(5))
         .build()?;
     let http = payments_core::HttpClient::with_transport(Arc::new(transport))
-        .retry_policy(payments_core::RetryPolicy::default().with_max_attempts(1))
-        .timeouts(
+        .with_retry_policy(payments_core::RetryPolicy::default().with_max_attempts(1))
+        .with_timeouts(
             payments_core::Timeouts::default()
                 .with_attempt(config.callback_timeout)
                 .with_total(config.callback_timeout),

@@ -518,8 +518,8 @@ pub async fn start(config: Config) -> Result<Emulator, StartError> {
         .connect_timeout(config.delivery_timeout)
         .build()?;
     let notifier = payments_core::HttpClient::with_transport(Arc::new(transport))
-        .retry_policy(payments_core::RetryPolicy::never())
-        .timeouts(
+        .with_retry_policy(payments_core::RetryPolicy::never())
+        .with_timeouts(
             payments_core::Timeouts::default()
                 .with_connect(config.delivery_timeout)
                 .with_attempt(config.delivery_timeout)

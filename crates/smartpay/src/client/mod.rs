@@ -758,10 +758,7 @@ mod tests {
         );
         assert_eq!(c.inner.base.host(), "kassa.example");
         assert!(c.inner.base.join("/bad path").is_err());
-        assert_eq!(
-            c.inner.http.default_header_map()[ACCEPT],
-            "application/json"
-        );
+        assert_eq!(c.inner.http.default_headers()[ACCEPT], "application/json");
     }
 
     #[test]
