@@ -17,7 +17,7 @@ use crate::model::{
 };
 use crate::operations;
 use crate::wire;
-use crate::wire::token::{sign_map, token_of_params, TOKEN_FIELD};
+use crate::wire::token::{sign_map, TOKEN_FIELD};
 
 /// The production API base.
 pub const PRODUCTION_BASE_URL: &str = "https://payapi.kupi-kupi.shop/api/v1/transfer";
@@ -102,7 +102,7 @@ impl TokenSigner {
         &self,
         params: &wire::Params<'_, N>,
     ) -> Result<bytes::Bytes, Error> {
-        let t = token_of_params(params, &self.secret)?;
+        let t = params.token(&self.secret)?;
         let body = params.body(t.as_str()).map_err(|e| {
             Error::from(payments_core::Error::config("cannot serialise the request").with_source(e))
         })?;

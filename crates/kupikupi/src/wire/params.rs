@@ -15,7 +15,7 @@ use std::borrow::Cow;
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 
-use super::token::{TokenError, SECRET_KEY_FIELD, TOKEN_FIELD};
+use super::token::{Token, TokenError, SECRET_KEY_FIELD, TOKEN_FIELD};
 
 /// One parameter value, as the provider's PHP class sees it when it builds the token.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -64,6 +64,14 @@ pub(crate) struct Params<'a, const N: usize> {
 }
 
 impl<'a, const N: usize> Params<'a, N> {
+    /// The token of these parameters: the same rule as `token::token`, without a map.
+    pub(crate) fn token(&self, secret: &payments_core::Secret) -> Result<Token, TokenError> {
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        self.for_each_piece(secret.expose(), |piece| hasher.update(piece))?;
+        Ok(Token::from_digest(&hasher.finalize()))
+    }
+
     /// The pairs, which the caller lists in byte-wise key order (the keys are the client's
     /// own constants, so they are not sorted at run time). None is `secretKey` or `token`,
     /// none is a PHP numeric string and none repeats: checked by the tests of every request,

@@ -241,15 +241,11 @@ pub(crate) fn sign_map(params: &Map<String, Value>, secret: &Secret) -> Result<T
     Ok(Token(hex(&hasher.finalize())))
 }
 
-/// The token of the client's own typed parameters (see `wire::params`): the same rule,
-/// without a map.
-pub(crate) fn token_of_params<const N: usize>(
-    params: &super::params::Params<'_, N>,
-    secret: &Secret,
-) -> Result<Token, TokenError> {
-    let mut hasher = Sha256::new();
-    params.for_each_piece(secret.expose(), |piece| hasher.update(piece))?;
-    Ok(Token(hex(&hasher.finalize())))
+impl Token {
+    /// The token of a finished SHA-256 digest (the client's typed parameters, `wire::params`).
+    pub(crate) fn from_digest(digest: &[u8]) -> Token {
+        Token(hex(digest))
+    }
 }
 
 /// [`token`] over any JSON value; refused ([`Invalid`] about `params`) unless it is an object.
