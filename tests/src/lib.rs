@@ -10,7 +10,7 @@
 
 pub mod webdriver;
 
-/// The provider guides (`docs/providers/*.md`) are what merchants copy, so their Rust examples
+/// The provider guides (`docs/providers/*.md`) and the root README are what merchants copy, so their Rust examples
 /// are compiled, and run unless marked `no_run`, as doctests of this crate: a guide can never
 /// show code that does not compile. (`ignore` is not used for Rust code in a guide.)
 #[cfg(doctest)]
@@ -21,4 +21,7 @@ pub mod guides {
     pub struct Kupikupi;
     #[doc = include_str!("../../docs/providers/smartpay.md")]
     pub struct Smartpay;
+    /// The workspace tour (the root README) is copied as often as the guides.
+    #[doc = include_str!("../../README.md")]
+    pub struct Readme;
 }

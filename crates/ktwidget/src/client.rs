@@ -8,7 +8,7 @@ use bytes::Bytes;
 use http::header::{HeaderValue, CONTENT_TYPE};
 use http::{HeaderMap, Method, Uri};
 use payments_core::{
-    BaseUrl, HttpClient, Invalid, Operation, PlainHttp, Request, RequestSigner, Response,
+    BaseUrl, HttpClient, Invalid, Operation, PlainHttp, Proxy, Request, RequestSigner, Response,
     RetryPolicy, SignedRequest, Timeouts, Transport,
 };
 use serde::Serialize;
@@ -275,6 +275,21 @@ impl ClientBuilder {
     /// Caps answer bodies (default: core's, 8 MiB). Not with [`ClientBuilder::transport`].
     pub fn max_body_bytes(mut self, bytes: usize) -> Self {
         self.http = self.http.max_body_bytes(bytes);
+        self
+    }
+
+    /// Sends every call through this proxy (a CONNECT tunnel: TLS stays end to end with the
+    /// provider), instead of the default, which honours `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY`.
+    /// Not with [`ClientBuilder::transport`].
+    pub fn proxy(mut self, proxy: Proxy) -> Self {
+        self.http = self.http.proxy(proxy);
+        self
+    }
+
+    /// Ignores the proxy environment variables: every call connects directly.
+    /// Not with [`ClientBuilder::transport`].
+    pub fn no_proxy(mut self) -> Self {
+        self.http = self.http.no_proxy();
         self
     }
 

@@ -28,5 +28,11 @@ pub use model::{
     Transaction, TransactionError, TransactionHash, Transition, User, ValidationError, WebUrl,
 };
 pub use operations::{OPERATIONS, PROVIDER};
-pub use payments_core::{Amount, BaseUrl, Invalid, Operation, RetryPolicy, Secret, Timeouts};
+pub use payments_core::{
+    Amount, BaseUrl, Invalid, Operation, Problem, Proxy, RetryPolicy, Secret, Timeouts, Transport,
+};
+/// What [`Error::Transport`] holds: core's transport error, with its kind
+/// ([`TransportErrorKind`]) and the [`TimeoutKind`] of a timeout.
+pub use payments_core::{Error as TransportError, ErrorKind as TransportErrorKind, TimeoutKind};
+
 pub use time;

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use http::header::{ACCEPT, CONTENT_TYPE};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 use payments_core::{
-    Amount, BaseUrl, HttpClient, HttpClientBuilder, Invalid, Operation, Request, RequestSigner,
-    RetryPolicy, Secret, SignedRequest, Timeouts, Transport,
+    Amount, BaseUrl, HttpClient, HttpClientBuilder, Invalid, Operation, Proxy, Request,
+    RequestSigner, RetryPolicy, Secret, SignedRequest, Timeouts, Transport,
 };
 use serde_json::{Map, Value};
 
@@ -262,6 +262,21 @@ impl ClientBuilder {
     /// Caps an answer's body, in bytes (default 8 MiB).
     pub fn max_body_bytes(mut self, bytes: usize) -> Self {
         self.http = self.http.max_body_bytes(bytes);
+        self
+    }
+
+    /// Sends every call through this proxy (a CONNECT tunnel: TLS stays end to end with the
+    /// provider), instead of the default, which honours `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY`.
+    /// Not with [`ClientBuilder::transport`].
+    pub fn proxy(mut self, proxy: Proxy) -> Self {
+        self.http = self.http.proxy(proxy);
+        self
+    }
+
+    /// Ignores the proxy environment variables: every call connects directly.
+    /// Not with [`ClientBuilder::transport`].
+    pub fn no_proxy(mut self) -> Self {
+        self.http = self.http.no_proxy();
         self
     }
 

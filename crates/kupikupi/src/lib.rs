@@ -25,8 +25,12 @@ pub use operations::OPERATIONS;
 pub use payments_core::inbound::BodyLimits;
 pub use payments_core::{
     Amount, AmountError, BaseUrl, Invalid, Jitter, Operation, PollPolicy, PollPolicyBuilder,
-    PollPolicyError, PollSchedule, Problem, RetryPolicy, Secret, Timeouts, Transport,
+    PollPolicyError, PollSchedule, Problem, Proxy, RetryPolicy, Secret, Timeouts, Transport,
 };
+/// What [`Error::Transport`] holds: core's transport error, with its kind
+/// ([`TransportErrorKind`]) and the [`TimeoutKind`] of a timeout.
+pub use payments_core::{Error as TransportError, ErrorKind as TransportErrorKind, TimeoutKind};
+
 pub use wire::token::{
     signing_string, token, token_of_value, Token, SECRET_KEY_FIELD, TOKEN_FIELD,
 };

@@ -17,7 +17,7 @@ pub use operations::*;
 
 pub use payments_core::{
     Amount, BaseUrl, Invalid, Jitter, Operation, PollPolicy, PollPolicyBuilder, PollPolicyError,
-    PollSchedule, Problem, RetryPolicy, Secret, Timeouts, Transport,
+    PollSchedule, Problem, Proxy, RetryPolicy, Secret, Timeouts, Transport,
 };
 /// What [`Error::Transport`] holds: core's transport error, with its kind
 /// ([`TransportErrorKind`]) and the [`TimeoutKind`] of a timeout.
