@@ -23,10 +23,10 @@ pub use inbound::{
     Evidence, StoredOrder,
 };
 pub use model::{
-    normalise_phone, CallbackUrls, ContractValue, ErrorType, Order, OrderBuilder, OrderId,
-    PaymentCreated, PaymentKind, Refund, ServiceId, Status, StatusInfo, Timestamp, TimestampError,
-    Transaction, TransactionError, TransactionHash, Transition, User, ValidationError, WebUrl,
+    normalise_phone, CallbackUrls, ContractValue, DateTime, ErrorType, OffsetDateTime, Order,
+    OrderBuilder, OrderId, PaymentCreated, PaymentKind, Refund, ServiceId, Status, StatusInfo,
+    Timestamp, TimestampError, Transaction, TransactionError, TransactionHash, Transition, User,
+    UtcOffset, ValidationError, WebUrl,
 };
 pub use operations::{OPERATIONS, PROVIDER};
 pub use payments_core::{Amount, BaseUrl, Invalid, Operation, RetryPolicy, Secret, Timeouts};
-pub use time;
