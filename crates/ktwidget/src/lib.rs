@@ -23,9 +23,10 @@ pub use inbound::{
     Evidence, StoredOrder,
 };
 pub use model::{
-    normalise_phone, CallbackUrls, ContractValue, ErrorType, Order, OrderBuilder, OrderId,
-    PaymentCreated, PaymentKind, Refund, ServiceId, Status, StatusInfo, Timestamp, TimestampError,
-    Transaction, TransactionError, TransactionHash, Transition, User, ValidationError, WebUrl,
+    normalise_phone, CallbackUrls, ContractValue, DateTime, ErrorType, OffsetDateTime, Order,
+    OrderBuilder, OrderId, PaymentCreated, PaymentKind, Refund, ServiceId, Status, StatusInfo,
+    Timestamp, TimestampError, Transaction, TransactionError, TransactionHash, Transition, User,
+    UtcOffset, ValidationError, WebUrl,
 };
 pub use operations::{OPERATIONS, PROVIDER};
 pub use payments_core::{
@@ -34,5 +35,3 @@ pub use payments_core::{
 /// What [`Error::Transport`] holds: core's transport error, with its kind
 /// ([`TransportErrorKind`]) and the [`TimeoutKind`] of a timeout.
 pub use payments_core::{Error as TransportError, ErrorKind as TransportErrorKind, TimeoutKind};
-
-pub use time;

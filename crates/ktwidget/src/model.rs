@@ -8,12 +8,8 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::OnceLock;
 
 use payments_core::Amount;
-use time::format_description::well_known::Rfc3339;
-use time::format_description::BorrowedFormatItem;
-use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
 
 mod web_url;
 pub use web_url::WebUrl;
@@ -811,19 +807,24 @@ pub struct TransactionError {
 /// SDK does not guess. Kazakhstan moved from +06:00 to +05:00 in 2024, so no fixed guess would
 /// be right; use [`Timestamp::assume_offset`] with the offset your Ktpay manager confirms.
 ///
-/// Also read: a space instead of `T`, fractional seconds, `Z`, and `±hhmm` offsets without a
-/// colon (PHP's `DATE_ISO8601`).
+/// Also read: a space instead of `T`, fractional seconds (up to nanoseconds), `Z`, and `±hhmm`
+/// offsets without a colon (PHP's `DATE_ISO8601`).
+///
+/// The date types are this crate's own small ones ([`DateTime`], [`OffsetDateTime`],
+/// [`UtcOffset`]): they read, show and compare what Ktpay sent, and
+/// [`OffsetDateTime::unix_timestamp`] hands the instant to the date library of your choice.
 ///
 /// ```
-/// use ktwidget::Timestamp;
-/// use time::UtcOffset;
+/// use ktwidget::{Timestamp, UtcOffset};
 /// let t = Timestamp::parse("2019-02-05T14:22:53+06:00").unwrap();
 /// assert_eq!(t.offset_date_time().unwrap().offset().whole_hours(), 6);
 /// let local = Timestamp::parse("2019-02-05 14:22:53").unwrap();
 /// assert!(local.offset_date_time().is_none()); // no offset invented
 /// assert_eq!(local.to_string(), "2019-02-05 14:22:53"); // kept as sent
-/// let five = UtcOffset::from_hms(5, 0, 0).unwrap();
-/// assert_eq!(local.assume_offset(five).to_string(), "2019-02-05 14:22:53.0 +05:00:00");
+/// let five = UtcOffset::from_minutes(5 * 60).unwrap();
+/// let at = local.assume_offset(five);
+/// assert_eq!(at.to_string(), "2019-02-05T14:22:53+05:00");
+/// assert_eq!(at.unix_timestamp(), 1_549_358_573);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -831,35 +832,284 @@ pub enum Timestamp {
     /// With an offset, as sent (the documented form).
     Offset(OffsetDateTime),
     /// Without an offset: the wall-clock time in Ktpay's zone, which was not sent.
-    Local(PrimitiveDateTime),
+    Local(DateTime),
 }
 
-/// `Y-m-d H:i:s`, the form of a timestamp without an offset (fractional seconds are read apart).
-fn local_format() -> &'static [BorrowedFormatItem<'static>] {
-    static FORMAT: OnceLock<Vec<BorrowedFormatItem<'static>>> = OnceLock::new();
-    FORMAT.get_or_init(|| {
-        // A constant description: it parses (checked by a unit test).
-        time::format_description::parse_borrowed::<1>(
-            "[year]-[month]-[day] [hour]:[minute]:[second]",
-        )
-        .unwrap_or_default()
-    })
+/// A date and a time of day without an offset (a wall clock's reading), to the nanosecond.
+/// Years 0000 to 9999, as the 4-digit forms Ktpay sends allow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DateTime {
+    year: u16,
+    month: u8,
+    day: u8,
+    hour: u8,
+    minute: u8,
+    second: u8,
+    nanosecond: u32,
 }
 
-/// Reads `Y-m-d H:i:s` with optional fractional seconds (up to 9 digits).
-fn parse_local(text: &str) -> Option<PrimitiveDateTime> {
-    let (whole, frac) = match text.split_once('.') {
-        Some((w, f)) => (w, Some(f)),
-        None => (text, None),
-    };
-    let at = PrimitiveDateTime::parse(whole, local_format()).ok()?;
-    match frac {
-        None => Some(at),
-        Some(f) if (1..=9).contains(&f.len()) && f.bytes().all(|b| b.is_ascii_digit()) => {
-            let nanos: u32 = format!("{f:0<9}").parse().ok()?;
-            at.replace_nanosecond(nanos).ok()
+/// An offset from UTC, in whole minutes (RFC 3339 offsets have no seconds).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct UtcOffset {
+    minutes: i16,
+}
+
+/// A [`DateTime`] with its [`UtcOffset`]: an instant, as written in one zone.
+///
+/// Equality compares what was written (the wall clock and the offset), not only the instant;
+/// compare [`OffsetDateTime::unix_timestamp_nanos`] for the instant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct OffsetDateTime {
+    wall: DateTime,
+    offset: UtcOffset,
+}
+
+fn is_leap(year: u16) -> bool {
+    year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400))
+}
+
+fn days_in_month(year: u16, month: u8) -> u8 {
+    match month {
+        2 if is_leap(year) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// The digits of `b` as a number, when `b` is all ASCII digits.
+fn digits(b: &[u8]) -> Option<u32> {
+    if b.is_empty() || !b.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(b.iter().fold(0, |n, d| n * 10 + u32::from(d - b'0')))
+}
+
+impl DateTime {
+    /// Reads `YYYY-MM-DD?hh:mm:ss` (`?` is `T`, `t` or a space) with optional fractional
+    /// seconds, and returns what follows.
+    fn parse_prefix(b: &[u8]) -> Option<(DateTime, &[u8])> {
+        if b.len() < 19
+            || b[4] != b'-'
+            || b[7] != b'-'
+            || !matches!(b[10], b'T' | b't' | b' ')
+            || b[13] != b':'
+            || b[16] != b':'
+        {
+            return None;
         }
-        Some(_) => None,
+        let at = DateTime {
+            year: u16::try_from(digits(&b[0..4])?).ok()?,
+            month: u8::try_from(digits(&b[5..7])?).ok()?,
+            day: u8::try_from(digits(&b[8..10])?).ok()?,
+            hour: u8::try_from(digits(&b[11..13])?).ok()?,
+            minute: u8::try_from(digits(&b[14..16])?).ok()?,
+            second: u8::try_from(digits(&b[17..19])?).ok()?,
+            nanosecond: 0,
+        };
+        if !(1..=12).contains(&at.month)
+            || at.day == 0
+            || at.day > days_in_month(at.year, at.month)
+            || at.hour > 23
+            || at.minute > 59
+            || at.second > 59
+        {
+            return None;
+        }
+        let mut rest = &b[19..];
+        let mut at = at;
+        if let Some(frac) = rest.strip_prefix(b".") {
+            let n = frac.iter().take_while(|d| d.is_ascii_digit()).count();
+            if !(1..=9).contains(&n) {
+                return None;
+            }
+            at.nanosecond = digits(&frac[..n])? * 10u32.pow(9 - n as u32);
+            rest = &frac[n..];
+        }
+        Some((at, rest))
+    }
+
+    /// The year (0 to 9999).
+    pub fn year(&self) -> u16 {
+        self.year
+    }
+    /// The month (1 to 12).
+    pub fn month(&self) -> u8 {
+        self.month
+    }
+    /// The day of the month (1 to 31).
+    pub fn day(&self) -> u8 {
+        self.day
+    }
+    /// The hour (0 to 23).
+    pub fn hour(&self) -> u8 {
+        self.hour
+    }
+    /// The minute (0 to 59).
+    pub fn minute(&self) -> u8 {
+        self.minute
+    }
+    /// The second (0 to 59).
+    pub fn second(&self) -> u8 {
+        self.second
+    }
+    /// The nanoseconds within the second.
+    pub fn nanosecond(&self) -> u32 {
+        self.nanosecond
+    }
+
+    /// Seconds since 1970-01-01 00:00:00 on the same wall clock.
+    fn seconds_since_epoch(&self) -> i64 {
+        // Days from the civil date (H. Hinnant's algorithm, years starting in March).
+        let (m, d) = (i64::from(self.month), i64::from(self.day));
+        let y = i64::from(self.year) - i64::from(m <= 2);
+        let era = y.div_euclid(400);
+        let yoe = y - era * 400;
+        let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        let days = era * 146_097 + doe - 719_468;
+        days * 86_400
+            + i64::from(self.hour) * 3600
+            + i64::from(self.minute) * 60
+            + i64::from(self.second)
+    }
+
+    /// This wall clock, read in the zone `offset`.
+    pub fn assume_offset(self, offset: UtcOffset) -> OffsetDateTime {
+        OffsetDateTime { wall: self, offset }
+    }
+
+    /// `YYYY-MM-DD`, `sep`, `hh:mm:ss` and the fractional seconds if any.
+    fn write(&self, f: &mut fmt::Formatter<'_>, sep: char) -> fmt::Result {
+        write!(
+            f,
+            "{:04}-{:02}-{:02}{sep}{:02}:{:02}:{:02}",
+            self.year, self.month, self.day, self.hour, self.minute, self.second
+        )?;
+        if self.nanosecond != 0 {
+            let frac = format!("{:09}", self.nanosecond);
+            write!(f, ".{}", frac.trim_end_matches('0'))?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for DateTime {
+    /// `Y-m-d H:i:s`, with fractional seconds if any.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write(f, ' ')
+    }
+}
+
+impl UtcOffset {
+    /// UTC itself.
+    pub const UTC: UtcOffset = UtcOffset { minutes: 0 };
+
+    /// An offset of `minutes` east of UTC (west if negative); `None` beyond ±23:59.
+    pub fn from_minutes(minutes: i16) -> Option<UtcOffset> {
+        (-1439..=1439)
+            .contains(&minutes)
+            .then_some(UtcOffset { minutes })
+    }
+
+    /// The offset in minutes, east of UTC positive.
+    pub fn whole_minutes(&self) -> i16 {
+        self.minutes
+    }
+
+    /// The whole hours of the offset (`-1` for `-01:30`).
+    pub fn whole_hours(&self) -> i8 {
+        // |minutes| < 1440, so the quotient fits.
+        (self.minutes / 60) as i8
+    }
+
+    /// Reads `Z`, `z`, `±hh:mm` or `±hhmm`: the whole of `b`.
+    fn parse(b: &[u8]) -> Option<UtcOffset> {
+        let (sign, rest) = match b {
+            [b'Z' | b'z'] => return Some(UtcOffset::UTC),
+            [b'+', rest @ ..] => (1, rest),
+            [b'-', rest @ ..] => (-1, rest),
+            _ => return None,
+        };
+        let (h, m) = match rest {
+            [h1, h2, b':', m1, m2] | [h1, h2, m1, m2] => {
+                (digits(&[*h1, *h2])?, digits(&[*m1, *m2])?)
+            }
+            _ => return None,
+        };
+        if h > 23 || m > 59 {
+            return None;
+        }
+        UtcOffset::from_minutes(sign * i16::try_from(h * 60 + m).ok()?)
+    }
+}
+
+impl fmt::Display for UtcOffset {
+    /// `Z` for UTC, `±hh:mm` otherwise (RFC 3339).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.minutes == 0 {
+            return f.write_str("Z");
+        }
+        let sign = if self.minutes < 0 { '-' } else { '+' };
+        let abs = self.minutes.unsigned_abs();
+        write!(f, "{sign}{:02}:{:02}", abs / 60, abs % 60)
+    }
+}
+
+impl OffsetDateTime {
+    /// The offset sent.
+    pub fn offset(&self) -> UtcOffset {
+        self.offset
+    }
+    /// The date and time as written, in [`OffsetDateTime::offset`]'s zone.
+    pub fn wall_clock(&self) -> DateTime {
+        self.wall
+    }
+    /// The year, as written.
+    pub fn year(&self) -> u16 {
+        self.wall.year
+    }
+    /// The month (1 to 12), as written.
+    pub fn month(&self) -> u8 {
+        self.wall.month
+    }
+    /// The day of the month, as written.
+    pub fn day(&self) -> u8 {
+        self.wall.day
+    }
+    /// The hour, as written (in the offset's zone).
+    pub fn hour(&self) -> u8 {
+        self.wall.hour
+    }
+    /// The minute, as written.
+    pub fn minute(&self) -> u8 {
+        self.wall.minute
+    }
+    /// The second, as written.
+    pub fn second(&self) -> u8 {
+        self.wall.second
+    }
+    /// The nanoseconds within the second.
+    pub fn nanosecond(&self) -> u32 {
+        self.wall.nanosecond
+    }
+
+    /// The instant in whole seconds since 1970-01-01T00:00:00Z (the fraction dropped).
+    pub fn unix_timestamp(&self) -> i64 {
+        self.wall.seconds_since_epoch() - i64::from(self.offset.minutes) * 60
+    }
+
+    /// The instant in nanoseconds since 1970-01-01T00:00:00Z.
+    pub fn unix_timestamp_nanos(&self) -> i128 {
+        i128::from(self.unix_timestamp()) * 1_000_000_000 + i128::from(self.wall.nanosecond)
+    }
+}
+
+impl fmt::Display for OffsetDateTime {
+    /// RFC 3339: `2019-02-05T14:22:53+06:00`, with fractional seconds if any.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.wall.write(f, 'T')?;
+        write!(f, "{}", self.offset)
     }
 }
 
@@ -871,33 +1121,13 @@ pub struct TimestampError;
 impl Timestamp {
     /// Reads a timestamp in any of the accepted forms (see the type's docs).
     pub fn parse(text: &str) -> Result<Timestamp, TimestampError> {
-        let t = text.trim();
-        if t.len() < 19 || !t.is_ascii() {
-            return Err(TimestampError);
+        let b = text.trim().as_bytes();
+        let (wall, rest) = DateTime::parse_prefix(b).ok_or(TimestampError)?;
+        if rest.is_empty() {
+            return Ok(Timestamp::Local(wall));
         }
-        // A space (or lowercase `t`) between date and time: the RFC 3339 parser wants `T`.
-        let mut s = t.to_owned();
-        if matches!(s.as_bytes()[10], b' ' | b't') {
-            s.replace_range(10..11, "T");
-        }
-        // `+0600` (no colon): insert one.
-        let b = s.as_bytes();
-        let n = b.len();
-        if n >= 24
-            && matches!(b[n - 5], b'+' | b'-')
-            && b[n - 4..].iter().all(u8::is_ascii_digit)
-            && b[n - 6].is_ascii_digit()
-        {
-            s.insert(n - 2, ':');
-        }
-        if let Ok(at) = OffsetDateTime::parse(&s, &Rfc3339) {
-            return Ok(Timestamp::Offset(at));
-        }
-        let mut local = s;
-        local.replace_range(10..11, " ");
-        parse_local(&local)
-            .map(Timestamp::Local)
-            .ok_or(TimestampError)
+        let offset = UtcOffset::parse(rest).ok_or(TimestampError)?;
+        Ok(Timestamp::Offset(wall.assume_offset(offset)))
     }
 
     /// The instant, when Ktpay sent an offset.
@@ -918,9 +1148,9 @@ impl Timestamp {
     }
 
     /// The date and time as Ktpay wrote them (its wall clock), with or without an offset.
-    pub fn wall_clock(&self) -> PrimitiveDateTime {
+    pub fn wall_clock(&self) -> DateTime {
         match self {
-            Timestamp::Offset(at) => PrimitiveDateTime::new(at.date(), at.time()),
+            Timestamp::Offset(at) => at.wall,
             Timestamp::Local(local) => *local,
         }
     }
@@ -929,19 +1159,10 @@ impl Timestamp {
 impl fmt::Display for Timestamp {
     /// RFC 3339 with the offset sent; `Y-m-d H:i:s` (with fractional seconds if any) without.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let text = match self {
-            Timestamp::Offset(at) => at.format(&Rfc3339),
-            Timestamp::Local(local) => local.format(local_format()).map(|mut s| {
-                let nanos = local.nanosecond();
-                if nanos != 0 {
-                    let frac = format!("{nanos:09}");
-                    s.push('.');
-                    s.push_str(frac.trim_end_matches('0'));
-                }
-                s
-            }),
-        };
-        f.write_str(&text.map_err(|_| fmt::Error)?)
+        match self {
+            Timestamp::Offset(at) => at.fmt(f),
+            Timestamp::Local(local) => local.fmt(f),
+        }
     }
 }
 
@@ -1073,8 +1294,57 @@ mod tests {
     }
 
     #[test]
-    fn the_time_formats_parse() {
-        assert!(!local_format().is_empty());
+    fn instants_match_known_unix_times() {
+        // Known answers (computed with Python's datetime).
+        for (text, unix) in [
+            ("1970-01-01T00:00:00Z", 0),
+            ("1969-12-31T23:59:59Z", -1),
+            ("2019-02-05T14:22:53+06:00", 1_549_354_973),
+            ("2000-02-29T23:59:59-01:30", 951_874_199),
+        ] {
+            let t = Timestamp::parse(text).unwrap().offset_date_time().unwrap();
+            assert_eq!(t.unix_timestamp(), unix, "{text}");
+        }
+        let t = Timestamp::parse("1970-01-01T00:00:01.5+00:00").unwrap();
+        assert_eq!(
+            t.assume_offset(UtcOffset::UTC).unix_timestamp_nanos(),
+            1_500_000_000
+        );
+        let off = Timestamp::parse("2019-02-05T14:22:53.5-0130").unwrap();
+        let off = off.offset_date_time().unwrap();
+        assert_eq!(off.offset().whole_minutes(), -90);
+        assert_eq!(off.offset().whole_hours(), -1);
+        assert_eq!(off.nanosecond(), 500_000_000);
+        assert_eq!(UtcOffset::from_minutes(1440), None);
+        assert_eq!(
+            UtcOffset::from_minutes(-1439).unwrap().to_string(),
+            "-23:59"
+        );
+    }
+
+    #[test]
+    fn calendar_dates_are_checked() {
+        assert!(Timestamp::parse("2024-02-29 00:00:00").is_ok());
+        assert!(Timestamp::parse("2000-02-29 00:00:00").is_ok());
+        for bad in [
+            "2023-02-29 00:00:00",
+            "1900-02-29 00:00:00",
+            "2019-04-31 00:00:00",
+            "2019-00-10 00:00:00",
+            "2019-01-00 00:00:00",
+            "2019-01-01 23:60:00",
+            "2019-01-01 23:00:60",
+            "2019-01-01 23:00:00.",
+            "2019-01-01 23:00:00.1234567890",
+            "2019-01-01 23:00:00+24:00",
+            "2019-01-01 23:00:00+05:60",
+            "2019-01-01 23:00:00+05:0",
+            "2019-01-01 23:00:00Zjunk",
+            "2019-01-01x23:00:00",
+            "+019-01-01 23:00:00",
+        ] {
+            assert_eq!(Timestamp::parse(bad), Err(TimestampError), "{bad}");
+        }
     }
 
     #[test]
@@ -1105,7 +1375,7 @@ mod tests {
             assert_eq!(t.offset_date_time(), None);
             assert_eq!(t.to_string(), shown);
             assert_eq!(t.wall_clock().hour(), 14);
-            let five = UtcOffset::from_hms(5, 0, 0).unwrap();
+            let five = UtcOffset::from_minutes(5 * 60).unwrap();
             assert_eq!(t.assume_offset(five).offset(), five);
             assert_eq!(t.assume_offset(five).hour(), 14);
         }

@@ -211,7 +211,8 @@ impl HttpClientBuilder {
         self
     }
 
-    /// Whether HTTP/2 is offered through ALPN (default yes).
+    /// Whether HTTP/2 is offered through ALPN (default: yes when the `http2` feature is on).
+    /// Without that feature, `http2(true)` makes `build()` fail with a configuration error.
     pub fn http2(mut self, enabled: bool) -> Self {
         self.tls = self.tls.http2(enabled);
         self.tls_settings.push("http2");

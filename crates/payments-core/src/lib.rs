@@ -14,6 +14,7 @@ pub mod endpoint;
 pub mod error;
 pub mod inbound;
 pub mod invalid;
+mod jitter;
 pub mod money;
 pub mod poll;
 pub mod proxy;

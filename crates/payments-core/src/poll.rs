@@ -84,7 +84,7 @@ impl Jitter {
     }
 
     /// `wait` shortened by a random part of up to the jitter's percent, in whole milliseconds.
-    fn shorten(self, wait: Duration, rng: &mut fastrand::Rng) -> Duration {
+    fn shorten(self, wait: Duration, rng: &mut crate::jitter::Rng) -> Duration {
         let percent = self.percent();
         if percent == 0 {
             return wait;
@@ -93,7 +93,7 @@ impl Jitter {
         // At most `ms`, which a `Duration` holds: the conversion cannot fail for a valid
         // percent; a saturated value is still no longer than the wait.
         let most = u64::try_from(ms.saturating_mul(u128::from(percent)) / 100).unwrap_or(u64::MAX);
-        let cut = rng.u64(0..=most);
+        let cut = rng.up_to(most);
         wait.saturating_sub(Duration::from_millis(cut))
     }
 }
@@ -253,8 +253,8 @@ impl PollPolicy {
             policy: *self,
             next: self.interval,
             rng: match self.jitter_seed {
-                Some(seed) => fastrand::Rng::with_seed(seed),
-                None => fastrand::Rng::new(),
+                Some(seed) => crate::jitter::Rng::with_seed(seed),
+                None => crate::jitter::Rng::new(),
             },
         }
     }
@@ -388,7 +388,7 @@ impl PollPolicyBuilder {
 pub struct PollSchedule {
     policy: PollPolicy,
     next: Duration,
-    rng: fastrand::Rng,
+    rng: crate::jitter::Rng,
 }
 
 impl Iterator for PollSchedule {
@@ -589,12 +589,12 @@ mod tests {
         );
         // What they are: each nominal wait less a whole-millisecond draw of up to half of it,
         // from one generator seeded with the seed.
-        let mut rng = fastrand::Rng::with_seed(7);
+        let mut rng = crate::jitter::Rng::with_seed(7);
         let derived: Vec<_> = (1..=8)
             .map(|n| {
                 let nominal = p.nominal_wait(n);
                 let half = u64::try_from(nominal.as_millis() / 2).unwrap();
-                nominal - ms(rng.u64(0..=half))
+                nominal - ms(rng.up_to(half))
             })
             .collect();
         assert_eq!(derived, waits);

@@ -323,7 +323,7 @@ pub struct RetryPolicy {
     max_retry_after: Duration,
     budget: Option<Arc<RetryBudget>>,
     classifier: Arc<dyn RetryClassifier>,
-    rng: Arc<Mutex<fastrand::Rng>>,
+    rng: Arc<Mutex<crate::jitter::Rng>>,
 }
 
 impl fmt::Debug for RetryPolicy {
@@ -350,7 +350,7 @@ impl Default for RetryPolicy {
             max_retry_after: Duration::from_secs(20),
             budget: None,
             classifier: Arc::new(DefaultClassifier),
-            rng: Arc::new(Mutex::new(fastrand::Rng::new())),
+            rng: Arc::new(Mutex::new(crate::jitter::Rng::new())),
         }
     }
 }
@@ -394,7 +394,7 @@ impl RetryPolicy {
 
     /// Seeds the jitter, so that backoff delays are reproducible in tests.
     pub fn with_jitter_seed(mut self, seed: u64) -> Self {
-        self.rng = Arc::new(Mutex::new(fastrand::Rng::with_seed(seed)));
+        self.rng = Arc::new(Mutex::new(crate::jitter::Rng::with_seed(seed)));
         self
     }
 
@@ -433,8 +433,8 @@ impl RetryPolicy {
         let cap = self.backoff_cap(retry);
         let cap_ms = u64::try_from(cap.as_millis()).unwrap_or(u64::MAX);
         let ms = match self.rng.lock() {
-            Ok(mut rng) => rng.u64(0..=cap_ms),
-            Err(poisoned) => poisoned.into_inner().u64(0..=cap_ms),
+            Ok(mut rng) => rng.up_to(cap_ms),
+            Err(poisoned) => poisoned.into_inner().up_to(cap_ms),
         };
         Duration::from_millis(ms)
     }

@@ -1,8 +1,8 @@
 //! The HTTP transport: the [`Transport`] seam and its default, [`HttpTransport`] (hyper 1 with
 //! hyper-util's pooled client over hyper-rustls and rustls).
 //!
-//! [`HttpTransport`] speaks HTTP/1.1 and HTTP/2 (chosen through ALPN on `https://`; plain
-//! `http://` uses HTTP/1.1), keeps connections alive in a pool, caps the size of answers, and
+//! [`HttpTransport`] speaks HTTP/1.1, and HTTP/2 too when the `http2` feature is on (chosen
+//! through ALPN on `https://`; plain `http://` uses HTTP/1.1), keeps connections alive in a pool, caps the size of answers, and
 //! classifies every failure into an [`ErrorKind`] that says whether the request may have reached
 //! the server.
 
@@ -306,7 +306,7 @@ impl Default for TransportBuilder {
             default_roots: true,
             pool_idle_timeout: Duration::from_secs(60),
             pool_max_idle_per_host: 64,
-            http2: true,
+            http2: cfg!(feature = "http2"),
             proxy: ProxyChoice::Environment,
         }
     }
@@ -357,7 +357,10 @@ impl TransportBuilder {
         self
     }
 
-    /// Whether HTTP/2 is offered through ALPN (default yes).
+    /// Whether HTTP/2 is offered through ALPN. The default is yes when payments-core's `http2`
+    /// feature is on, and no otherwise. Asking for HTTP/2 without that feature makes
+    /// [`TransportBuilder::build`] fail with [`ErrorKind::Config`], rather than silently
+    /// speaking HTTP/1.1.
     pub fn http2(mut self, enabled: bool) -> Self {
         self.http2 = enabled;
         self
@@ -418,11 +421,20 @@ impl TransportBuilder {
     /// that is a configuration error, not an unknown issuer on every call. The TLS crypto
     /// provider is [`crypto_provider`]'s.
     ///
+    /// [`TransportBuilder::http2`]`(true)` without the `http2` feature is an
+    /// [`ErrorKind::Config`] error too.
+    ///
     /// Unless [`TransportBuilder::proxy`] or [`TransportBuilder::no_proxy`] was called, the
     /// proxies of the environment are read here ([`Proxy::from_env`]); a proxy variable that
     /// holds no usable proxy URL is an [`ErrorKind::Config`] error (it names the variable, never
     /// its value).
     pub fn build(self) -> Result<HttpTransport, Error> {
+        if self.http2 && !cfg!(feature = "http2") {
+            return Err(Error::config(
+                "HTTP/2 was asked for, but payments-core was built without its `http2` feature: \
+                 enable the `http2` feature of the provider crate (or of payments-core)",
+            ));
+        }
         let roots = self.roots()?;
         let proxy = match self.proxy {
             ProxyChoice::Environment => Proxy::from_env()
@@ -455,11 +467,14 @@ impl TransportBuilder {
             .with_tls_config(tls)
             .https_or_http()
             .enable_http1();
+        #[cfg(feature = "http2")]
         let https = if self.http2 {
             https.enable_http2().wrap_connector(tcp)
         } else {
             https.wrap_connector(tcp)
         };
+        #[cfg(not(feature = "http2"))]
+        let https = https.wrap_connector(tcp);
 
         let client = Client::builder(TokioExecutor::new())
             .pool_timer(TokioTimer::new())
@@ -744,6 +759,37 @@ mod tests {
 
     fn in_io(inner: impl Into<Box<dyn StdError + Send + Sync>>) -> std::io::Error {
         std::io::Error::new(std::io::ErrorKind::InvalidData, inner)
+    }
+
+    #[cfg(not(feature = "http2"))]
+    #[test]
+    fn without_the_http2_feature_asking_for_http2_is_a_config_error() {
+        let builder = TransportBuilder::default().no_proxy();
+        assert!(
+            !builder.http2,
+            "HTTP/1.1 only by default without the feature"
+        );
+        let err = builder.http2(true).build().unwrap_err();
+        match err.kind() {
+            ErrorKind::Config(text) => assert!(text.contains("`http2` feature"), "{text}"),
+            other => panic!("not a config error: {other:?}"),
+        }
+        assert!(TransportBuilder::default()
+            .no_proxy()
+            .http2(false)
+            .build()
+            .is_ok());
+    }
+
+    #[cfg(feature = "http2")]
+    #[test]
+    fn with_the_http2_feature_http2_is_offered_by_default() {
+        let builder = TransportBuilder::default().no_proxy();
+        assert!(
+            builder.http2,
+            "HTTP/2 is offered by default with the feature"
+        );
+        assert!(builder.http2(true).build().is_ok());
     }
 
     #[test]

@@ -21,9 +21,9 @@
 
 use std::fmt;
 
-use hmac::{Hmac, Mac};
 use payments_core::{Amount, PlainHttp, Secret};
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
 use super::keys::KeyError;
 use crate::model::{
@@ -215,12 +215,8 @@ impl CallbackTagger {
         &self.placement
     }
 
-    fn mac(&self, order_id: &OrderId, amount: Amount) -> Hmac<Sha256> {
-        // HMAC takes keys of any length, so this never fails.
-        let mut mac = match <Hmac<Sha256> as Mac>::new_from_slice(self.secret.0.expose()) {
-            Ok(mac) => mac,
-            Err(_) => unreachable!("HMAC-SHA256 accepts keys of any length"),
-        };
+    fn mac(&self, order_id: &OrderId, amount: Amount) -> HmacSha256 {
+        let mut mac = HmacSha256::new(self.secret.0.expose());
         let id = order_id.as_str().as_bytes();
         mac.update(TAG_DOMAIN);
         mac.update(&(id.len() as u64).to_be_bytes());
@@ -231,7 +227,7 @@ impl CallbackTagger {
 
     /// The tag of an order id and amount, as 64 lowercase hex digits.
     pub fn tag(&self, order_id: &OrderId, amount: Amount) -> String {
-        let bytes = self.mac(order_id, amount).finalize().into_bytes();
+        let bytes = self.mac(order_id, amount).finalize();
         let mut out = String::with_capacity(2 * TAG_LEN);
         for b in bytes {
             out.push(char::from(HEX[usize::from(b >> 4)]));
@@ -293,10 +289,11 @@ impl CallbackTagger {
             }
         };
         let given = decode_hex_tag(&text).ok_or(TagProblem::NotATag)?;
-        // `verify_slice` compares in constant time.
-        self.mac(order_id, amount)
-            .verify_slice(&given)
-            .map_err(|_| TagProblem::Wrong)?;
+        // Compared in constant time.
+        let expected = self.mac(order_id, amount).finalize();
+        if !bool::from(expected[..].ct_eq(&given[..])) {
+            return Err(TagProblem::Wrong);
+        }
         Ok(TagChecked {
             order_id: order_id.clone(),
             amount,
@@ -333,6 +330,49 @@ fn decode_hex_tag(text: &str) -> Option<[u8; TAG_LEN]> {
     Some(out)
 }
 
+/// HMAC-SHA256 (RFC 2104) over `sha2`: `H((K ^ opad) || H((K ^ ipad) || message))`, with a
+/// key longer than a block hashed first. Checked against RFC 4231's test cases below.
+struct HmacSha256 {
+    inner: Sha256,
+    outer_pad: zeroize::Zeroizing<[u8; 64]>,
+}
+
+impl HmacSha256 {
+    fn new(key: &[u8]) -> Self {
+        let mut block = zeroize::Zeroizing::new([0u8; 64]);
+        if key.len() > block.len() {
+            block[..32].copy_from_slice(&Sha256::digest(key));
+        } else {
+            block[..key.len()].copy_from_slice(key);
+        }
+        let mut inner_pad = zeroize::Zeroizing::new([0u8; 64]);
+        let mut outer_pad = zeroize::Zeroizing::new([0u8; 64]);
+        for ((i, o), k) in inner_pad
+            .iter_mut()
+            .zip(outer_pad.iter_mut())
+            .zip(block.iter())
+        {
+            *i = k ^ 0x36;
+            *o = k ^ 0x5c;
+        }
+        let mut inner = Sha256::new();
+        inner.update(&inner_pad[..]);
+        HmacSha256 { inner, outer_pad }
+    }
+
+    fn update(&mut self, data: &[u8]) {
+        self.inner.update(data);
+    }
+
+    fn finalize(self) -> [u8; 32] {
+        let inner = self.inner.finalize();
+        let mut outer = Sha256::new();
+        outer.update(&self.outer_pad[..]);
+        outer.update(inner);
+        outer.finalize().into()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -349,6 +389,35 @@ mod tests {
 
     fn uri(url: &WebUrl) -> http::Uri {
         url.as_uri().clone()
+    }
+
+    #[test]
+    fn hmac_sha256_passes_rfc_4231() {
+        fn hex(bytes: [u8; 32]) -> String {
+            bytes.iter().map(|b| format!("{b:02x}")).collect()
+        }
+        let long_key = [0xaa; 131];
+        for (key, data, want) in [
+            (&[0x0b; 20][..], &b"Hi There"[..], "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"),
+            (b"Jefe", b"what do ya want for nothing?", "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"),
+            (&[0xaa; 20], &[0xdd; 50], "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe"),
+            (&(1..=25).collect::<Vec<u8>>(), &[0xcd; 50], "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b"),
+            (&long_key, b"Test Using Larger Than Block-Size Key - Hash Key First", "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"),
+            (&long_key, b"This is a test using a larger than block-size key and a larger than block-size data. The key needs to be hashed before being used by the HMAC algorithm.", "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2"),
+        ] {
+            let mut mac = HmacSha256::new(key);
+            mac.update(data);
+            assert_eq!(hex(mac.finalize()), want, "key of {} bytes", key.len());
+        }
+        // Fed in pieces, the same answer.
+        let mut mac = HmacSha256::new(b"Jefe");
+        for piece in [&b"what do ya"[..], b" want ", b"for nothing?"] {
+            mac.update(piece);
+        }
+        assert_eq!(
+            hex(mac.finalize()),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
     }
 
     #[test]
