@@ -123,13 +123,35 @@ pub fn text_or_number(value: &Value) -> Option<String> {
     }
 }
 
-struct TextVisitor;
+/// Reads an optional string, borrowed when it holds no escape; when `lenient`, a number or a
+/// boolean too, as its text.
+struct TextVisitor {
+    lenient: bool,
+}
+
+impl TextVisitor {
+    fn text<'de, E: de::Error>(
+        self,
+        text: String,
+        found: de::Unexpected<'_>,
+    ) -> Result<Option<Cow<'de, str>>, E> {
+        if self.lenient {
+            Ok(Some(Cow::Owned(text)))
+        } else {
+            Err(E::invalid_type(found, &self))
+        }
+    }
+}
 
 impl<'de> Visitor<'de> for TextVisitor {
     type Value = Option<Cow<'de, str>>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a string, a number or a boolean")
+        f.write_str(if self.lenient {
+            "a string, a number or a boolean"
+        } else {
+            "a string"
+        })
     }
     fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
         Ok(None)
@@ -150,19 +172,28 @@ impl<'de> Visitor<'de> for TextVisitor {
         Ok(Some(Cow::Owned(v)))
     }
     fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-        Ok(Some(Cow::Owned(v.to_string())))
+        self.text(v.to_string(), de::Unexpected::Bool(v))
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(Some(Cow::Owned(v.to_string())))
+        self.text(v.to_string(), de::Unexpected::Unsigned(v))
     }
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(Some(Cow::Owned(v.to_string())))
+        self.text(v.to_string(), de::Unexpected::Signed(v))
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
         // The text serde_json gives the number (JSON has no NaN or infinity).
         let text = serde_json::Number::from_f64(v).map_or_else(String::new, |n| n.to_string());
-        Ok(Some(Cow::Owned(text)))
+        self.text(text, de::Unexpected::Float(v))
     }
+}
+
+/// `#[serde(default, borrow, deserialize_with = "payments_core::wire::deserialize_text")]` for an
+/// `Option<Cow<'a, str>>` field that must be a string (a URL): borrowed from the body when it can
+/// be; `null` or absent is `None`; a number or boolean is an error.
+pub fn deserialize_text<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Cow<'de, str>>, D::Error> {
+    d.deserialize_option(TextVisitor { lenient: false })
 }
 
 /// `#[serde(default, borrow, deserialize_with = "payments_core::wire::deserialize_text_or_number")]`
@@ -172,7 +203,7 @@ impl<'de> Visitor<'de> for TextVisitor {
 pub fn deserialize_text_or_number<'de, D: Deserializer<'de>>(
     d: D,
 ) -> Result<Option<Cow<'de, str>>, D::Error> {
-    d.deserialize_option(TextVisitor)
+    d.deserialize_option(TextVisitor { lenient: true })
 }
 
 /// What [`open_enum!`] reads: like [`deserialize_text_or_number`], but through
@@ -182,7 +213,7 @@ pub fn deserialize_text_or_number<'de, D: Deserializer<'de>>(
 pub fn deserialize_open_enum_text<'de, D: Deserializer<'de>>(
     d: D,
 ) -> Result<Option<Cow<'de, str>>, D::Error> {
-    d.deserialize_any(TextVisitor)
+    d.deserialize_any(TextVisitor { lenient: true })
 }
 
 /// The messages of a provider's error value: a string, every string of a list, or every value
@@ -540,6 +571,21 @@ mod tests {
         assert!(w.v.is_none());
         assert!(serde_json::from_str::<W<'_>>(r#"{"v": [1]}"#).is_err());
         assert_eq!(text_or_number(&json!({"a": 1})), None);
+    }
+
+    #[test]
+    fn strict_text_refuses_numbers_and_borrows_strings() {
+        #[derive(Debug, Deserialize)]
+        struct W<'a> {
+            #[serde(default, borrow, deserialize_with = "deserialize_text")]
+            v: Option<Cow<'a, str>>,
+        }
+        let w: W<'_> = serde_json::from_str(r#"{"v": "https://x.example/p"}"#).unwrap();
+        assert!(matches!(w.v, Some(Cow::Borrowed("https://x.example/p"))));
+        let e = serde_json::from_str::<W<'_>>(r#"{"v": 987654321}"#).unwrap_err();
+        assert!(e.to_string().contains("expected a string"), "{e}");
+        let w: W<'_> = serde_json::from_str("{}").unwrap();
+        assert!(w.v.is_none());
     }
 
     #[test]

@@ -4,10 +4,9 @@
 //! crate's re-exports) and the typed parameter list the client signs (`params`).
 
 use std::borrow::Cow;
-use std::fmt;
 
 use payments_core::{Amount, Response};
-use serde::de::{self, Deserializer, Visitor};
+use serde::de::Deserializer;
 use serde::Deserialize;
 #[cfg(test)]
 use serde::Serialize;
@@ -195,77 +194,14 @@ pub(crate) fn params<T: Serialize>(
 /// The text fields of an answer, borrowed from the body when they hold no escape.
 type Text<'a> = Option<Cow<'a, str>>;
 
-/// Reads an optional string; when `lenient`, a number or a boolean too, as its text.
-struct TextVisitor {
-    lenient: bool,
-}
-
-impl<'de> Visitor<'de> for TextVisitor {
-    type Value = Text<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(if self.lenient {
-            "a string, a number or a boolean"
-        } else {
-            "a string"
-        })
-    }
-    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Some(Cow::Borrowed(v)))
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Some(Cow::Owned(v.to_owned())))
-    }
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-        Ok(Some(Cow::Owned(v)))
-    }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-        self.text(v.to_string(), de::Unexpected::Bool(v))
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        self.text(v.to_string(), de::Unexpected::Unsigned(v))
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        self.text(v.to_string(), de::Unexpected::Signed(v))
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        // The text serde_json gives the number (JSON has no NaN or infinity).
-        let text = serde_json::Number::from_f64(v).map_or_else(String::new, |n| n.to_string());
-        self.text(text, de::Unexpected::Float(v))
-    }
-}
-
-impl TextVisitor {
-    fn text<'de, E: de::Error>(
-        self,
-        text: String,
-        found: de::Unexpected<'_>,
-    ) -> Result<Text<'de>, E> {
-        if self.lenient {
-            Ok(Some(Cow::Owned(text)))
-        } else {
-            Err(E::invalid_type(found, &self))
-        }
-    }
-}
-
-/// A lenient string: a string, or a number or boolean as its text.
+/// A lenient string: a string, or a number or boolean as its text (core's one rule).
 pub(crate) fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<Text<'de>, D::Error> {
-    d.deserialize_option(TextVisitor { lenient: true })
+    payments_core::wire::deserialize_text_or_number(d)
 }
 
-/// A string, borrowed when it can be.
+/// A string, borrowed when it can be (core's strict reader).
 fn text<'de, D: Deserializer<'de>>(d: D) -> Result<Text<'de>, D::Error> {
-    d.deserialize_option(TextVisitor { lenient: false })
+    payments_core::wire::deserialize_text(d)
 }
 
 /// Every field any answer may carry, borrowed from the body where it can be: the answer is
