@@ -686,7 +686,7 @@ mod tests {
             ),
             (
                 "a.rs",
-                "use crate::b::Thing;\nfn f() -> crate::c::X { todo!() }\n",
+                "use crate::b::Thing;\nfn f() -> crate::c::X { crate::c::X::new() }\n",
             ),
             (
                 "b.rs",
