@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use http::header::{ACCEPT, CONTENT_TYPE, COOKIE};
 use http::{HeaderValue, StatusCode};
 use payments_core::{
-    BaseUrl, ClientIdentity, HttpClient, Invalid, NotActedOn, PollPolicy, Proxy, Request,
-    RequestSigner, Response, RetryPolicy, Secret, SignedRequest, Timeouts, Transport,
+    BaseUrl, ClientIdentity, HttpClient, HttpClientBuilder, Invalid, NotActedOn, PollPolicy, Proxy,
+    Request, RequestSigner, Response, RetryPolicy, Secret, SignedRequest, Timeouts, Transport,
 };
 
 mod answer;
@@ -105,22 +105,37 @@ enum Trust {
 /// Builds a [`Client`]. Every setting is checked in [`ClientBuilder::build`], before any
 /// connection is made; the HTTP settings are core's
 /// ([`payments_core::HttpClientBuilder`]), and this builder adds the kassa's credentials.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 #[must_use]
 pub struct ClientBuilder {
     environment: Environment,
-    plain_http_to_loopback: bool,
     identity: Option<(Vec<u8>, Secret)>,
     trust: Trust,
     login: Option<String>,
     password: Option<Secret>,
-    timeouts: Option<Timeouts>,
-    retry: Option<RetryPolicy>,
     poll: Option<PollPolicy>,
-    transport: Option<Arc<dyn Transport>>,
-    max_body_bytes: Option<usize>,
-    user_agent: Option<String>,
-    proxy: Option<Option<Proxy>>,
+    http: HttpClientBuilder,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        ClientBuilder {
+            environment: Environment::default(),
+            identity: None,
+            trust: Trust::default(),
+            login: None,
+            password: None,
+            poll: None,
+            http: HttpClient::builder()
+                .product(concat!(
+                    env!("CARGO_PKG_NAME"),
+                    "/",
+                    env!("CARGO_PKG_VERSION")
+                ))
+                // Every call accepts JSON: a default header, set once, not on each request.
+                .default_header(ACCEPT, HeaderValue::from_static("application/json")),
+        }
+    }
 }
 
 impl ClientBuilder {
@@ -134,7 +149,7 @@ impl ClientBuilder {
     /// `localhost`), for tests against a local emulator. Never to another host; and never with a
     /// client certificate, which only TLS can present. The default refuses plain http.
     pub fn allow_plain_http_to_loopback(mut self) -> Self {
-        self.plain_http_to_loopback = true;
+        self.http = self.http.allow_plain_http_to_loopback();
         self
     }
 
@@ -168,14 +183,14 @@ impl ClientBuilder {
 
     /// Core's timeouts (connect, per attempt, total).
     pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
-        self.timeouts = Some(timeouts);
+        self.http = self.http.timeouts(timeouts);
         self
     }
 
     /// Core's retry policy. Release, refund, commit and the fiscal calls are never re-sent once
     /// they may have been received, whatever the policy.
     pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.retry = Some(policy);
+        self.http = self.http.retry_policy(policy);
         self
     }
 
@@ -192,13 +207,13 @@ impl ClientBuilder {
     /// certificate, CAs) and the body cap then belong to it: setting them here as well is
     /// refused by [`ClientBuilder::build`]. The base URL is still checked.
     pub fn transport(mut self, transport: Arc<dyn Transport>) -> Self {
-        self.transport = Some(transport);
+        self.http = self.http.transport(transport);
         self
     }
 
     /// Caps an answer's body, in bytes (core's default: 8 MiB).
     pub fn max_body_bytes(mut self, bytes: usize) -> Self {
-        self.max_body_bytes = Some(bytes);
+        self.http = self.http.max_body_bytes(bytes);
         self
     }
 
@@ -206,20 +221,20 @@ impl ClientBuilder {
     /// included, stays end to end with the kassa), instead of the default, which honours
     /// `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY`. Not with [`ClientBuilder::transport`].
     pub fn proxy(mut self, proxy: Proxy) -> Self {
-        self.proxy = Some(Some(proxy));
+        self.http = self.http.proxy(proxy);
         self
     }
 
     /// Ignores the proxy environment variables: every call connects directly.
     /// Not with [`ClientBuilder::transport`].
     pub fn no_proxy(mut self) -> Self {
-        self.proxy = Some(None);
+        self.http = self.http.no_proxy();
         self
     }
 
     /// The `User-Agent` sent with every call (default `smartpay/<version>`).
-    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
-        self.user_agent = Some(user_agent.into());
+    pub fn user_agent(mut self, user_agent: impl AsRef<str>) -> Self {
+        self.http = self.http.user_agent(user_agent);
         self
     }
 
@@ -230,34 +245,7 @@ impl ClientBuilder {
     /// your own, and zero timeouts or body cap.
     pub fn build(self) -> Result<Client, Error> {
         let base = self.environment.base_url();
-        let mut http = HttpClient::builder()
-            .product(concat!(
-                env!("CARGO_PKG_NAME"),
-                "/",
-                env!("CARGO_PKG_VERSION")
-            ))
-            .base_url(base.clone())
-            .timeouts(self.timeouts.unwrap_or_default())
-            .retry_policy(self.retry.unwrap_or_default())
-            // Every call accepts JSON: a default header, set once, not on each request.
-            .default_header(ACCEPT, HeaderValue::from_static("application/json"));
-        if self.plain_http_to_loopback {
-            http = http.allow_plain_http_to_loopback();
-        }
-        if let Some(transport) = self.transport {
-            http = http.transport(transport);
-        }
-        if let Some(bytes) = self.max_body_bytes {
-            http = http.max_body_bytes(bytes);
-        }
-        match self.proxy {
-            Some(Some(proxy)) => http = http.proxy(proxy),
-            Some(None) => http = http.no_proxy(),
-            None => {}
-        }
-        if let Some(agent) = &self.user_agent {
-            http = http.user_agent(agent);
-        }
+        let mut http = self.http.base_url(base.clone());
         let mut problems = None::<Invalid>;
         if self.identity.is_some() && !base.is_https() {
             // Checked before the PEM is read: over plain http it would never be presented.
