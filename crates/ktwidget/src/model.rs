@@ -864,19 +864,6 @@ pub struct OffsetDateTime {
     offset: UtcOffset,
 }
 
-fn is_leap(year: u16) -> bool {
-    year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400))
-}
-
-fn days_in_month(year: u16, month: u8) -> u8 {
-    match month {
-        2 if is_leap(year) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
 /// The digits of `b` as a number, when `b` is all ASCII digits.
 fn digits(b: &[u8]) -> Option<u32> {
     if b.is_empty() || !b.iter().all(u8::is_ascii_digit) {
@@ -907,13 +894,9 @@ impl DateTime {
             second: u8::try_from(digits(&b[17..19])?).ok()?,
             nanosecond: 0,
         };
-        if !(1..=12).contains(&at.month)
-            || at.day == 0
-            || at.day > days_in_month(at.year, at.month)
-            || at.hour > 23
-            || at.minute > 59
-            || at.second > 59
-        {
+        if !payments_core::wire::is_valid_wall_clock(
+            at.year, at.month, at.day, at.hour, at.minute, at.second,
+        ) {
             return None;
         }
         let mut rest = &b[19..];

@@ -425,20 +425,8 @@ impl PayDate {
         minute: u8,
         second: u8,
     ) -> Result<Self, Invalid> {
-        let leap =
-            (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400);
-        let days = match month {
-            1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-            4 | 6 | 9 | 11 => 30,
-            2 if leap => 29,
-            2 => 28,
-            _ => 0,
-        };
         let ok = (2000..=2999).contains(&year)
-            && (1..=days).contains(&day)
-            && hour < 24
-            && minute < 60
-            && second < 60;
+            && payments_core::wire::is_valid_wall_clock(year, month, day, hour, minute, second);
         if !ok {
             return Err(bad_pay_date(&format!(
                 "{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}:{second:02}"

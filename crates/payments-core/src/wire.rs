@@ -16,6 +16,8 @@
 //!   when it is built.
 //! - **Envelopes** ([`messages`], [`carries_something`]): the pieces of a provider's error
 //!   object.
+//! - **Wall clocks** ([`is_valid_wall_clock`]): the calendar check of a date and time a
+//!   provider sends without a zone.
 //!
 //! None of them quotes the value it refuses: an error names what was expected, never what came.
 //!
@@ -249,6 +251,38 @@ pub fn carries_something(value: &Value) -> bool {
         Value::String(s) => !s.is_empty(),
         Value::Bool(true) | Value::Number(_) => true,
     }
+}
+
+/// The one calendar rule for a wall-clock reading a provider sends (a date and a time of day,
+/// no zone): month 1 to 12, the day within that month of that year (29 February only in a
+/// Gregorian leap year), hour 0 to 23, minute and second 0 to 59 (no leap second). The year's
+/// range is the provider's to set.
+///
+/// ```
+/// use payments_core::wire::is_valid_wall_clock;
+///
+/// assert!(is_valid_wall_clock(2024, 2, 29, 23, 59, 59));
+/// assert!(!is_valid_wall_clock(2023, 2, 29, 12, 0, 0));
+/// assert!(!is_valid_wall_clock(2024, 4, 31, 12, 0, 0));
+/// assert!(!is_valid_wall_clock(2024, 1, 1, 24, 0, 0));
+/// ```
+pub fn is_valid_wall_clock(
+    year: u16,
+    month: u8,
+    day: u8,
+    hour: u8,
+    minute: u8,
+    second: u8,
+) -> bool {
+    let leap = year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400));
+    let days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    (1..=days).contains(&day) && hour < 24 && minute < 60 && second < 60
 }
 
 /// An open enum: the known wire values as variants, any other kept as sent in `Unknown(String)`,
@@ -490,6 +524,30 @@ mod tests {
     use super::*;
     use serde::Deserialize;
     use serde_json::json;
+
+    #[test]
+    fn wall_clock_follows_the_gregorian_calendar() {
+        assert!(
+            is_valid_wall_clock(2000, 2, 29, 0, 0, 0),
+            "2000 is a leap year (by 400)"
+        );
+        assert!(
+            !is_valid_wall_clock(1900, 2, 29, 0, 0, 0),
+            "1900 is not (by 100)"
+        );
+        assert!(is_valid_wall_clock(2028, 2, 29, 0, 0, 0));
+        assert!(!is_valid_wall_clock(2027, 2, 29, 0, 0, 0));
+        for (month, last) in [(1, 31), (4, 30), (6, 30), (9, 30), (11, 30), (12, 31)] {
+            assert!(is_valid_wall_clock(2026, month, last, 0, 0, 0));
+            assert!(!is_valid_wall_clock(2026, month, last + 1, 0, 0, 0));
+        }
+        assert!(!is_valid_wall_clock(2026, 0, 1, 0, 0, 0));
+        assert!(!is_valid_wall_clock(2026, 13, 1, 0, 0, 0));
+        assert!(!is_valid_wall_clock(2026, 1, 0, 0, 0, 0));
+        assert!(is_valid_wall_clock(2026, 1, 1, 23, 59, 59));
+        assert!(!is_valid_wall_clock(2026, 1, 1, 0, 60, 0));
+        assert!(!is_valid_wall_clock(2026, 1, 1, 0, 0, 60));
+    }
 
     #[test]
     fn one_boolean_rule_for_values_and_serde() {
