@@ -348,60 +348,50 @@ impl fmt::Debug for ConfirmationCode {
     }
 }
 
-/// The fiscal drive number (ФН): exactly 16 digits.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct FiscalDriveNumber(String);
-
-/// The fiscal document number (ФД): 1 to 10 digits.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct FiscalDocumentNumber(String);
-
-/// The fiscal sign of the document (ФП / ФПД): 1 to 10 digits.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct FiscalSign(String);
-
-macro_rules! digits_newtype {
-    ($ty:ident, $min:expr, $max:expr, $field:literal, $rule:literal) => {
-        impl $ty {
-            /// Checks and wraps the digits.
-            pub fn new(digits: impl Into<String>) -> Result<Self, Invalid> {
-                let digits = digits.into();
-                let ok = ($min..=$max).contains(&digits.len())
-                    && digits.bytes().all(|b| b.is_ascii_digit());
-                if ok {
-                    Ok($ty(digits))
-                } else {
-                    Err(Invalid::new(
-                        $field,
-                        format!("must be {} digits, got {:?}", $rule, short(&digits)),
-                    ))
-                }
-            }
-
-            /// The digits.
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-        }
-
-        impl FromStr for $ty {
-            type Err = Invalid;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                $ty::new(s)
-            }
-        }
-
-        impl Serialize for $ty {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.serialize_str(&self.0)
-            }
-        }
-    };
+/// `field` holds `min..=max` ASCII digits, or an [`Invalid`] naming the field and the rule.
+fn digits(
+    field: &'static str,
+    min: usize,
+    max: usize,
+    rule: &str,
+    text: &str,
+) -> Result<(), Invalid> {
+    if (min..=max).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err(Invalid::new(
+            field,
+            format!("must be {rule} digits, got {:?}", short(text)),
+        ))
+    }
 }
 
-digits_newtype!(FiscalDriveNumber, 16, 16, "fn", "16");
-digits_newtype!(FiscalDocumentNumber, 1, 10, "fd", "1 to 10");
-digits_newtype!(FiscalSign, 1, 10, "fp", "1 to 10");
+fn fiscal_drive_digits(text: &str) -> Result<(), Invalid> {
+    digits("fn", 16, 16, "16", text)
+}
+
+fn fiscal_document_digits(text: &str) -> Result<(), Invalid> {
+    digits("fd", 1, 10, "1 to 10", text)
+}
+
+fn fiscal_sign_digits(text: &str) -> Result<(), Invalid> {
+    digits("fp", 1, 10, "1 to 10", text)
+}
+
+payments_core::checked_newtype! {
+    /// The fiscal drive number (ФН): exactly 16 digits.
+    pub struct FiscalDriveNumber(String) checked_by fiscal_drive_digits => Invalid;
+}
+
+payments_core::checked_newtype! {
+    /// The fiscal document number (ФД): 1 to 10 digits.
+    pub struct FiscalDocumentNumber(String) checked_by fiscal_document_digits => Invalid;
+}
+
+payments_core::checked_newtype! {
+    /// The fiscal sign of the document (ФП / ФПД): 1 to 10 digits.
+    pub struct FiscalSign(String) checked_by fiscal_sign_digits => Invalid;
+}
 
 /// When the customer paid, sent as `d.m.Y H:i:s` (`05.03.2023 14:07:09`), in the time zone of
 /// the receipt (the provider does not say which; a careful choice is the kassa's local time).
