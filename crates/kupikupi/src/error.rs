@@ -161,6 +161,6 @@ impl Error {
     pub fn transfer_status(&self) -> Option<TransferStatus> {
         self.provider()?
             .detail(TRANSFER_STATUS_DETAIL)
-            .map(TransferStatus::from)
+            .map(TransferStatus::from_wire)
     }
 }

@@ -240,38 +240,25 @@ impl<'de> Deserialize<'de> for PaymentId {
     }
 }
 
-/// The state of a transfer. Open: a status this SDK does not know yet is kept as
-/// [`TransferStatus::Unknown`] and written back unchanged.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum TransferStatus {
-    /// Registered by `init`.
-    New,
-    /// The customer opened the transfer form.
-    FormShowed,
-    /// The points could not be transferred (for example, not enough points).
-    Rejected,
-    /// Nothing happened during the form's lifetime.
-    Canceled,
-    /// The points were transferred to the merchant.
-    Confirmed,
-    /// A status this SDK does not know. Not final, so keep asking `checkout`.
-    Unknown(String),
+payments_core::open_enum! {
+    /// The state of a transfer. Open: a status this SDK does not know yet is kept as
+    /// [`TransferStatus::Unknown`] and written back unchanged; it is not final, so keep asking
+    /// `checkout`.
+    pub enum TransferStatus {
+        /// Registered by `init`.
+        New => "NEW",
+        /// The customer opened the transfer form.
+        FormShowed => "FORM_SHOWED",
+        /// The points could not be transferred (for example, not enough points).
+        Rejected => "REJECTED",
+        /// Nothing happened during the form's lifetime.
+        Canceled => "CANCELED",
+        /// The points were transferred to the merchant.
+        Confirmed => "CONFIRMED",
+    }
 }
 
 impl TransferStatus {
-    /// The wire text.
-    pub fn as_str(&self) -> &str {
-        match self {
-            TransferStatus::New => "NEW",
-            TransferStatus::FormShowed => "FORM_SHOWED",
-            TransferStatus::Rejected => "REJECTED",
-            TransferStatus::Canceled => "CANCELED",
-            TransferStatus::Confirmed => "CONFIRMED",
-            TransferStatus::Unknown(s) => s,
-        }
-    }
-
     /// Whether the transfer can no longer change: `REJECTED`, `CANCELED` or `CONFIRMED`.
     /// An unknown status is treated as not final.
     pub fn is_final(&self) -> bool {
@@ -284,38 +271,6 @@ impl TransferStatus {
     /// Whether the points reached the merchant.
     pub fn is_confirmed(&self) -> bool {
         matches!(self, TransferStatus::Confirmed)
-    }
-}
-
-impl From<&str> for TransferStatus {
-    fn from(s: &str) -> Self {
-        match s {
-            "NEW" => TransferStatus::New,
-            "FORM_SHOWED" => TransferStatus::FormShowed,
-            "REJECTED" => TransferStatus::Rejected,
-            "CANCELED" => TransferStatus::Canceled,
-            "CONFIRMED" => TransferStatus::Confirmed,
-            other => TransferStatus::Unknown(other.to_owned()),
-        }
-    }
-}
-
-impl fmt::Display for TransferStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Serialize for TransferStatus {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for TransferStatus {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        Ok(TransferStatus::from(s.as_str()))
     }
 }
 

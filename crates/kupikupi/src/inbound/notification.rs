@@ -188,7 +188,7 @@ impl Notification {
                     .ok_or_else(|| invalid("status", "not a boolean"))
             })?;
         let transfer_status = match get("transferStatus") {
-            Some(Value::String(s)) if !s.is_empty() => TransferStatus::from(s.as_str()),
+            Some(Value::String(s)) if !s.is_empty() => TransferStatus::from_wire(s),
             Some(_) => return Err(invalid("transferStatus", "not a non-empty string")),
             None => return Err(NotificationError::Missing("transferStatus")),
         };

@@ -468,7 +468,7 @@ impl TryFrom<&Answer<'_>> for Checkout {
             transfer_status: answer
                 .transfer_status
                 .as_deref()
-                .map(TransferStatus::from)
+                .map(TransferStatus::from_wire)
                 .ok_or_else(|| missing("transferStatus", body))?,
             payment_id: payment_id(answer.payment_id, body)?,
             order_id: answer
@@ -487,7 +487,10 @@ impl TryFrom<&Answer<'_>> for Confirmation {
     fn try_from(answer: &Answer<'_>) -> Result<Confirmation, Error> {
         let body = answer.body;
         Ok(Confirmation {
-            transfer_status: answer.transfer_status.as_deref().map(TransferStatus::from),
+            transfer_status: answer
+                .transfer_status
+                .as_deref()
+                .map(TransferStatus::from_wire),
             payment_id: answer
                 .payment_id
                 .and_then(|raw| payment_id(Some(raw), body).ok()),
